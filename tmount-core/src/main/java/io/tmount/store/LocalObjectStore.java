@@ -1,0 +1,164 @@
+package io.tmount.store;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+
+/** A template store in a local folder: one file per object, written through a temp file and an atomic rename. */
+final class LocalObjectStore implements ObjectStore {
+
+    private final Path root;
+
+    LocalObjectStore(Path root) {
+        this.root = root;
+    }
+
+    @Override
+    public String url() {
+        return StoreLocation.Local.urlOf(root);
+    }
+
+    @Override
+    public boolean exists(String key) {
+        return Files.isRegularFile(file(key));
+    }
+
+    @Override
+    public long size(String key) throws IOException {
+        try {
+            return Files.size(file(key));
+        } catch (NoSuchFileException e) {
+            throw new NoSuchObjectException(url(), key);
+        }
+    }
+
+    @Override
+    public int read(String key, long offset, ByteBuffer dst) throws IOException {
+        try (FileChannel channel = FileChannel.open(file(key), StandardOpenOption.READ)) {
+            int total = 0;
+            while (dst.hasRemaining()) {
+                int n = channel.read(dst, offset + total);
+                if (n < 0) {
+                    return total == 0 ? -1 : total;
+                }
+                total += n;
+            }
+            return total;
+        } catch (NoSuchFileException e) {
+            throw new NoSuchObjectException(url(), key);
+        }
+    }
+
+    @Override
+    public void download(String key, Path target) throws IOException {
+        try {
+            Files.copy(file(key), target, StandardCopyOption.REPLACE_EXISTING);
+        } catch (NoSuchFileException e) {
+            if (!exists(key)) {
+                throw new NoSuchObjectException(url(), key);
+            }
+            throw e;
+        }
+    }
+
+    @Override
+    public void upload(String key, Path source) throws IOException {
+        Path target = file(key);
+        Path part = partFile(target);
+        try {
+            Files.copy(source, part, StandardCopyOption.REPLACE_EXISTING);
+            commit(part, target);
+        } finally {
+            Files.deleteIfExists(part);
+        }
+    }
+
+    @Override
+    public void put(String key, byte[] content) throws IOException {
+        Path target = file(key);
+        Path part = partFile(target);
+        try {
+            Files.write(part, content);
+            commit(part, target);
+        } finally {
+            Files.deleteIfExists(part);
+        }
+    }
+
+    @Override
+    public byte[] get(String key) throws IOException {
+        try {
+            return Files.readAllBytes(file(key));
+        } catch (NoSuchFileException e) {
+            throw new NoSuchObjectException(url(), key);
+        }
+    }
+
+    @Override
+    public void delete(String key) throws IOException {
+        Path file = file(key);
+        Files.deleteIfExists(file);
+        Path parent = file.getParent();
+        while (parent != null && !parent.equals(root) && isEmptyDir(parent)) {
+            Files.deleteIfExists(parent);
+            parent = parent.getParent();
+        }
+    }
+
+    @Override
+    public List<String> folders() throws IOException {
+        List<String> folders = new ArrayList<>();
+        if (!Files.isDirectory(root)) {
+            return folders;
+        }
+        try (DirectoryStream<Path> entries = Files.newDirectoryStream(root, Files::isDirectory)) {
+            for (Path entry : entries) {
+                folders.add(entry.getFileName().toString());
+            }
+        }
+        folders.sort(null);
+        return folders;
+    }
+
+    private Path file(String key) {
+        if (key.isEmpty() || key.startsWith("/") || key.endsWith("/")) {
+            throw new IllegalArgumentException("invalid object key '" + key + "'");
+        }
+        for (String segment : key.split("/")) {
+            if (segment.isEmpty() || segment.equals(".") || segment.equals("..")) {
+                throw new IllegalArgumentException("invalid object key '" + key + "'");
+            }
+        }
+        return root.resolve(key);
+    }
+
+    private static Path partFile(Path target) throws IOException {
+        Files.createDirectories(target.getParent());
+        return target.resolveSibling("." + target.getFileName() + ".part-" + UUID.randomUUID());
+    }
+
+    /** Makes the data durable, then publishes it under its name in one step. */
+    private static void commit(Path part, Path target) throws IOException {
+        try (FileChannel channel = FileChannel.open(part, StandardOpenOption.WRITE)) {
+            channel.force(true);
+        }
+        Files.move(part, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+    }
+
+    private static boolean isEmptyDir(Path dir) throws IOException {
+        try (DirectoryStream<Path> entries = Files.newDirectoryStream(dir)) {
+            return !entries.iterator().hasNext();
+        } catch (NoSuchFileException e) {
+            return false;
+        }
+    }
+}

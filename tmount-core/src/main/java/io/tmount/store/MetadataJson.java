@@ -1,0 +1,85 @@
+package io.tmount.store;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+
+import java.io.IOException;
+import java.time.Instant;
+
+/** Reads and writes metadata.json in e2b's shape, tolerant of fields it does not know. */
+final class MetadataJson {
+
+    static final int E2B_VERSION = 2;
+
+    private final ObjectMapper mapper;
+
+    MetadataJson(ObjectMapper mapper) {
+        this.mapper = mapper;
+    }
+
+    byte[] write(BuildMetadata metadata) throws IOException {
+        ObjectNode root = mapper.createObjectNode();
+        root.put("version", E2B_VERSION);
+        ObjectNode template = root.putObject("template");
+        template.put("build_id", metadata.buildId().value());
+        template.put("kernel_version", nullToEmpty(metadata.kernelVersion()));
+        template.put("firecracker_version", nullToEmpty(metadata.firecrackerVersion()));
+        if (metadata.templateId() != null) {
+            template.put("template_id", metadata.templateId().value());
+        }
+        ObjectNode tmount = root.putObject("tmount");
+        if (metadata.templateId() != null) {
+            tmount.put("template_id", metadata.templateId().value());
+        }
+        if (metadata.parentBuildId() != null) {
+            tmount.put("parent_build_id", metadata.parentBuildId().value());
+        }
+        if (metadata.createdAt() != null) {
+            tmount.put("created_at", metadata.createdAt().toString());
+        }
+        if (metadata.sizeBytes() != null) {
+            tmount.put("size_bytes", metadata.sizeBytes());
+        }
+        return mapper.writerWithDefaultPrettyPrinter().writeValueAsBytes(root);
+    }
+
+    /** Parses the document; {@code folderBuildId} is used when the document does not name its build. */
+    BuildMetadata read(byte[] json, BuildId folderBuildId) throws IOException {
+        JsonNode root = mapper.readTree(json);
+        if (root == null || !root.isObject()) {
+            throw new IOException("metadata.json is not a JSON object");
+        }
+        JsonNode template = root.path("template");
+        JsonNode tmount = root.path("tmount");
+        String buildId = text(template, "build_id");
+        String templateId = text(tmount, "template_id");
+        if (templateId == null) {
+            templateId = text(template, "template_id");
+        }
+        String parent = text(tmount, "parent_build_id");
+        String created = text(tmount, "created_at");
+        JsonNode size = tmount.path("size_bytes");
+        try {
+            return new BuildMetadata(
+                    buildId == null ? folderBuildId : BuildId.of(buildId),
+                    templateId == null ? null : TemplateId.of(templateId),
+                    parent == null ? null : BuildId.of(parent),
+                    created == null ? null : Instant.parse(created),
+                    size.isNumber() ? size.asLong() : null,
+                    text(template, "kernel_version"),
+                    text(template, "firecracker_version"));
+        } catch (RuntimeException e) {
+            throw new IOException("metadata.json has an invalid field: " + e.getMessage(), e);
+        }
+    }
+
+    private static String text(JsonNode node, String field) {
+        JsonNode value = node.path(field);
+        return value.isTextual() && !value.asText().isEmpty() ? value.asText() : null;
+    }
+
+    private static String nullToEmpty(String s) {
+        return s == null ? "" : s;
+    }
+}

@@ -1,0 +1,43 @@
+package io.tmount.store;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.file.Path;
+import java.util.List;
+
+/**
+ * Objects by key ({@code buildId/rootfs.ext4}): the only thing tmount asks of a template store.
+ * Keys are relative, '/'-separated, without empty, '.' or '..' segments.
+ */
+public interface ObjectStore extends AutoCloseable {
+
+    /** The store's URL, for messages and listings ({@code file:///var/lib/tmount/templates}). */
+    String url();
+
+    boolean exists(String key) throws IOException;
+
+    /** The object's size; {@link NoSuchObjectException} when absent. */
+    long size(String key) throws IOException;
+
+    /** Reads up to {@code dst.remaining()} bytes from {@code offset}; returns the count, -1 at the end. */
+    int read(String key, long offset, ByteBuffer dst) throws IOException;
+
+    /** Copies the whole object to a local file (replacing it). */
+    void download(String key, Path target) throws IOException;
+
+    /** Stores a local file under the key; readers never see a partial object. */
+    void upload(String key, Path source) throws IOException;
+
+    void put(String key, byte[] content) throws IOException;
+
+    byte[] get(String key) throws IOException;
+
+    void delete(String key) throws IOException;
+
+    /** The top-level folders (one per build), sorted. */
+    List<String> folders() throws IOException;
+
+    @Override
+    default void close() throws IOException {
+    }
+}

@@ -1,0 +1,154 @@
+package io.tmount.store;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.tmount.TmountException;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * Builds in a template store, in e2b's layout: {@code {buildId}/rootfs.ext4}, {@code {buildId}/rootfs.ext4.header}
+ * (layered builds) and {@code {buildId}/metadata.json}.
+ */
+public final class TemplateStore implements AutoCloseable {
+
+    public static final String ROOTFS = "rootfs.ext4";
+    public static final String HEADER = "rootfs.ext4.header";
+    public static final String METADATA = "metadata.json";
+
+    private final ObjectStore objects;
+    private final MetadataJson metadataJson;
+
+    public TemplateStore(ObjectStore objects) {
+        this.objects = objects;
+        this.metadataJson = new MetadataJson(new ObjectMapper());
+    }
+
+    public String url() {
+        return objects.url();
+    }
+
+    public ObjectStore objects() {
+        return objects;
+    }
+
+    public static String rootfsKey(BuildId build) {
+        return build.value() + "/" + ROOTFS;
+    }
+
+    public static String headerKey(BuildId build) {
+        return build.value() + "/" + HEADER;
+    }
+
+    public static String metadataKey(BuildId build) {
+        return build.value() + "/" + METADATA;
+    }
+
+    public boolean exists(BuildId build) {
+        try {
+            return objects.exists(rootfsKey(build));
+        } catch (IOException e) {
+            throw TmountException.failed(e, "cannot reach template store %s", url());
+        }
+    }
+
+    /** The build's metadata; empty when the build has no metadata.json. */
+    public Optional<BuildMetadata> metadata(BuildId build) {
+        String key = metadataKey(build);
+        try {
+            if (!objects.exists(key)) {
+                return Optional.empty();
+            }
+            return Optional.of(metadataJson.read(objects.get(key), build));
+        } catch (NoSuchObjectException e) {
+            return Optional.empty();
+        } catch (IOException e) {
+            throw TmountException.failed(e, "cannot read %s in store %s", key, url());
+        }
+    }
+
+    /**
+     * Checks that the build exists and belongs to the template. A build whose metadata does not record a template
+     * (e2b's own form) is accepted under any template id.
+     */
+    public Optional<BuildMetadata> resolve(TemplateId template, BuildId build) {
+        if (!exists(build)) {
+            throw TmountException.notFound("build '%s' of template '%s' not found in template store %s (no %s)",
+                    build, template, url(), rootfsKey(build));
+        }
+        Optional<BuildMetadata> metadata = metadata(build);
+        metadata.map(BuildMetadata::templateId).ifPresent(recorded -> {
+            if (!recorded.equals(template)) {
+                throw TmountException.conflict("build '%s' belongs to template '%s', not to template '%s'",
+                        build, recorded, template);
+            }
+        });
+        return metadata;
+    }
+
+    public long rootfsSize(BuildId build) {
+        try {
+            return objects.size(rootfsKey(build));
+        } catch (IOException e) {
+            throw TmountException.failed(e, "cannot read the size of %s", rootfsKey(build));
+        }
+    }
+
+    public void downloadRootfs(BuildId build, Path target) throws IOException {
+        objects.download(rootfsKey(build), target);
+    }
+
+    /** Stores a new headerless build: the image first, then its metadata. Refuses an existing build id. */
+    public void publish(BuildMetadata metadata, Path rootfs) {
+        BuildId build = metadata.buildId();
+        if (exists(build)) {
+            throw TmountException.conflict("build '%s' already exists in template store %s", build, url());
+        }
+        try {
+            objects.upload(rootfsKey(build), rootfs);
+            objects.put(metadataKey(build), metadataJson.write(metadata));
+        } catch (IOException e) {
+            try {
+                objects.delete(rootfsKey(build));
+                objects.delete(metadataKey(build));
+            } catch (IOException cleanup) {
+                e.addSuppressed(cleanup);
+            }
+            throw TmountException.failed(e, "cannot store build '%s' in %s", build, url());
+        }
+    }
+
+    public List<BuildSummary> list() {
+        List<BuildSummary> builds = new ArrayList<>();
+        try {
+            for (String folder : objects.folders()) {
+                BuildId build;
+                try {
+                    build = BuildId.of(folder);
+                } catch (TmountException notABuild) {
+                    continue;
+                }
+                if (!objects.exists(rootfsKey(build))) {
+                    continue;
+                }
+                Optional<BuildMetadata> metadata = metadata(build);
+                builds.add(new BuildSummary(build,
+                        metadata.map(BuildMetadata::templateId).orElse(null),
+                        objects.size(rootfsKey(build)),
+                        objects.exists(headerKey(build)),
+                        metadata.map(BuildMetadata::createdAt).orElse(null)));
+            }
+        } catch (IOException e) {
+            throw TmountException.failed(e, "cannot list template store %s", url());
+        }
+        return builds;
+    }
+
+    @Override
+    public void close() throws IOException {
+        objects.close();
+    }
+}

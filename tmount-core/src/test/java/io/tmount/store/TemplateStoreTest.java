@@ -1,0 +1,108 @@
+package io.tmount.store;
+
+import io.tmount.TmountException;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+class TemplateStoreTest {
+
+    @TempDir
+    Path dir;
+
+    private TemplateStore store;
+    private Path image;
+
+    @BeforeEach
+    void open() throws IOException {
+        store = new TemplateStore(new StoreLocation.Local(dir.resolve("store")).open());
+        image = Files.write(dir.resolve("rootfs.ext4"), new byte[8192]);
+    }
+
+    @Test
+    void publish_writesE2bLayoutAndMetadata() throws IOException {
+        BuildId build = BuildId.of("b1");
+        Instant created = Instant.parse("2026-11-28T10:00:00Z");
+        store.publish(BuildMetadata.forNewBuild(build, TemplateId.of("t1"), null, 8192, created), image);
+        assertThat(dir.resolve("store/b1/rootfs.ext4")).hasSize(8192);
+        String json = Files.readString(dir.resolve("store/b1/metadata.json"));
+        assertThat(json).contains("\"version\" : 2").contains("\"build_id\" : \"b1\"").contains("\"template_id\" : \"t1\"");
+        BuildMetadata read = store.metadata(build).orElseThrow();
+        assertThat(read.templateId()).isEqualTo(TemplateId.of("t1"));
+        assertThat(read.createdAt()).isEqualTo(created);
+        assertThat(read.sizeBytes()).isEqualTo(8192);
+    }
+
+    @Test
+    void publish_refusesAnExistingBuild() {
+        store.publish(BuildMetadata.forNewBuild(BuildId.of("b1"), TemplateId.of("t"), null, 1, Instant.now()), image);
+        assertThatThrownBy(() -> store.publish(
+                BuildMetadata.forNewBuild(BuildId.of("b1"), TemplateId.of("t"), null, 1, Instant.now()), image))
+                .hasMessageContaining("build 'b1' already exists");
+    }
+
+    @Test
+    void e2bMetadataWithoutTemplateId_isAcceptedForAnyTemplate() throws IOException {
+        Files.createDirectories(dir.resolve("store/e2b"));
+        Files.copy(image, dir.resolve("store/e2b/rootfs.ext4"));
+        Files.writeString(dir.resolve("store/e2b/metadata.json"),
+                "{\"version\":2,\"template\":{\"build_id\":\"e2b\",\"kernel_version\":\"vmlinux-6.1\","
+                        + "\"firecracker_version\":\"v1.10\"},\"context\":{\"user\":\"root\"}}", StandardCharsets.UTF_8);
+        BuildMetadata metadata = store.resolve(TemplateId.of("anything"), BuildId.of("e2b")).orElseThrow();
+        assertThat(metadata.templateId()).isNull();
+        assertThat(metadata.kernelVersion()).isEqualTo("vmlinux-6.1");
+    }
+
+    @Test
+    void buildWithoutMetadata_isAccepted() throws IOException {
+        Files.createDirectories(dir.resolve("store/bare"));
+        Files.copy(image, dir.resolve("store/bare/rootfs.ext4"));
+        assertThat(store.resolve(TemplateId.of("t"), BuildId.of("bare"))).isEmpty();
+    }
+
+    @Test
+    void resolve_missingBuild_namesBothIdsAndTheStore() {
+        assertThatThrownBy(() -> store.resolve(TemplateId.of("t1"), BuildId.of("nope")))
+                .isInstanceOf(TmountException.class)
+                .hasMessageContaining("'nope'").hasMessageContaining("'t1'").hasMessageContaining("file://")
+                .satisfies(e -> assertThat(((TmountException) e).kind()).isEqualTo(TmountException.Kind.NOT_FOUND));
+    }
+
+    @Test
+    void resolve_templateMismatch_namesBoth() {
+        store.publish(BuildMetadata.forNewBuild(BuildId.of("b1"), TemplateId.of("alpha"), null, 1, Instant.now()), image);
+        assertThatThrownBy(() -> store.resolve(TemplateId.of("beta"), BuildId.of("b1")))
+                .hasMessage("build 'b1' belongs to template 'alpha', not to template 'beta'");
+    }
+
+    @Test
+    void corruptMetadata_isAClearError() throws IOException {
+        Files.createDirectories(dir.resolve("store/bad"));
+        Files.copy(image, dir.resolve("store/bad/rootfs.ext4"));
+        Files.writeString(dir.resolve("store/bad/metadata.json"), "{not json");
+        assertThatThrownBy(() -> store.resolve(TemplateId.of("t"), BuildId.of("bad")))
+                .hasMessageContaining("bad/metadata.json");
+    }
+
+    @Test
+    void list_showsBuildsWithTheirTemplate_andSkipsOtherFolders() throws IOException {
+        store.publish(BuildMetadata.forNewBuild(BuildId.of("b1"), TemplateId.of("alpha"), null, 8192, Instant.now()), image);
+        Files.createDirectories(dir.resolve("store/not-a-build"));
+        Files.createDirectories(dir.resolve("store/.hidden"));
+        assertThat(store.list()).singleElement().satisfies(b -> {
+            assertThat(b.buildId()).isEqualTo(BuildId.of("b1"));
+            assertThat(b.templateId()).isEqualTo(TemplateId.of("alpha"));
+            assertThat(b.rootfsBytes()).isEqualTo(8192);
+            assertThat(b.layered()).isFalse();
+        });
+    }
+}
