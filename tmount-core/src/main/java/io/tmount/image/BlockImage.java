@@ -1,0 +1,32 @@
+package io.tmount.image;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+
+/**
+ * A block device as bytes: what the NBD server exports. Offsets and lengths are checked by the caller
+ * (the NBD layer rejects requests outside {@code [0, size)}), so implementations may trust them.
+ * Implementations are safe for concurrent use.
+ */
+public interface BlockImage extends AutoCloseable {
+
+    long size();
+
+    /** Fills {@code dst.remaining()} bytes from {@code offset}. */
+    void read(ByteBuffer dst, long offset) throws IOException;
+
+    /** Writes all of {@code src.remaining()} bytes at {@code offset}. */
+    void write(ByteBuffer src, long offset) throws IOException;
+
+    /** A hint that the range is no longer needed; its content is undefined afterwards. */
+    void trim(long offset, long length) throws IOException;
+
+    /** Makes the range read as zeros; {@code allocate} asks for the space to stay provisioned (no hole). */
+    void writeZeroes(long offset, long length, boolean allocate) throws IOException;
+
+    /** Makes every completed write durable. */
+    void flush() throws IOException;
+
+    @Override
+    void close() throws IOException;
+}

@@ -1,0 +1,215 @@
+package io.tmount.nbd;
+
+import io.tmount.TmountException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.StandardProtocolFamily;
+import java.net.StandardSocketOptions;
+import java.net.UnixDomainSocketAddress;
+import java.nio.channels.ClosedChannelException;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Semaphore;
+
+/**
+ * tmount's NBD server: fixed newstyle negotiation, simple replies, READ/WRITE/FLUSH/TRIM/WRITE_ZEROES/DISC with FUA,
+ * any number of connections per export (multi-conn is safe: every connection works on the same image, and FLUSH
+ * flushes the image). Each connection runs on a virtual thread. Knows nothing of templates or mounts.
+ */
+public final class NbdServer implements AutoCloseable {
+
+    private static final Logger log = LoggerFactory.getLogger(NbdServer.class);
+
+    /** Limits of one server; the defaults follow the NBD spec's advice (payloads up to 32 MiB are normal). */
+    public record Limits(int maxPayload, int inFlightBytes) {
+        public static final Limits DEFAULT = new Limits(32 << 20, 128 << 20);
+
+        public Limits {
+            if (maxPayload < 4096 || Integer.bitCount(maxPayload) != 1) {
+                throw new IllegalArgumentException("maxPayload (" + maxPayload + ") must be a power of two >= 4096");
+            }
+            if (inFlightBytes < maxPayload) {
+                throw new IllegalArgumentException("inFlightBytes (" + inFlightBytes + ") must be >= maxPayload");
+            }
+        }
+    }
+
+    private final ServerSocketChannel listener;
+    private final NbdListen listen;
+    private final Map<String, NbdExport> exports;
+    private final Limits limits;
+    private final BufferPool buffers;
+    private final Semaphore payloadBudget;
+    private final int budgetUnits;
+    private final Set<SocketChannel> connections = ConcurrentHashMap.newKeySet();
+    private final Set<Thread> connectionThreads = ConcurrentHashMap.newKeySet();
+    private final Thread acceptor;
+    private volatile boolean closed;
+
+    private NbdServer(ServerSocketChannel listener, NbdListen listen, Map<String, NbdExport> exports, Limits limits) {
+        this.listener = listener;
+        this.listen = listen;
+        this.exports = exports;
+        this.limits = limits;
+        this.buffers = new BufferPool(limits.maxPayload(), 64L << 20);
+        this.budgetUnits = limits.inFlightBytes() >> 10;
+        this.payloadBudget = new Semaphore(budgetUnits);
+        this.acceptor = Thread.ofVirtual().name("nbd-accept").unstarted(this::acceptLoop);
+    }
+
+    /** Starts serving the exports (the first is the default export) on a unix socket (mode 0600) or TCP address. */
+    public static NbdServer start(NbdListen listen, List<NbdExport> exports, Limits limits) throws IOException {
+        if (exports.isEmpty()) {
+            throw new IllegalArgumentException("an NBD server needs at least one export");
+        }
+        Map<String, NbdExport> byName = new LinkedHashMap<>();
+        for (NbdExport export : exports) {
+            if (byName.putIfAbsent(export.name(), export) != null) {
+                throw new IllegalArgumentException("duplicate export name '" + export.name() + "'");
+            }
+        }
+        ServerSocketChannel listener = switch (listen) {
+            case NbdListen.Unix unix -> bindUnix(unix.socket());
+            case NbdListen.Tcp tcp -> {
+                ServerSocketChannel channel = ServerSocketChannel.open(StandardProtocolFamily.INET);
+                channel.setOption(StandardSocketOptions.SO_REUSEADDR, true);
+                channel.bind(tcp.address(), 128);
+                yield channel;
+            }
+        };
+        NbdServer server = new NbdServer(listener, listen, Collections.unmodifiableMap(byName), limits);
+        server.acceptor.start();
+        return server;
+    }
+
+    public static NbdServer start(NbdListen listen, NbdExport export) throws IOException {
+        return start(listen, List.of(export), Limits.DEFAULT);
+    }
+
+    private static ServerSocketChannel bindUnix(Path socket) throws IOException {
+        Files.createDirectories(socket.getParent());
+        Files.deleteIfExists(socket); // a stale socket of a dead server; callers own the path
+        ServerSocketChannel channel = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
+        try {
+            channel.bind(UnixDomainSocketAddress.of(socket), 128);
+            Files.setPosixFilePermissions(socket, PosixFilePermissions.fromString("rw-------"));
+        } catch (IOException e) {
+            channel.close();
+            throw e;
+        }
+        return channel;
+    }
+
+    /** The endpoint of one export. */
+    public NbdEndpoint endpoint(String exportName) {
+        if (!exports.containsKey(exportName)) {
+            throw new IllegalArgumentException("no export '" + exportName + "'");
+        }
+        return switch (listen) {
+            case NbdListen.Unix unix -> NbdEndpoint.unix(unix.socket(), exportName);
+            case NbdListen.Tcp tcp -> NbdEndpoint.tcp(boundAddress(), exportName);
+        };
+    }
+
+    /** The endpoint of the default (first) export. */
+    public NbdEndpoint endpoint() {
+        return endpoint(exports.keySet().iterator().next());
+    }
+
+    private InetSocketAddress boundAddress() {
+        try {
+            return (InetSocketAddress) listener.getLocalAddress();
+        } catch (IOException e) {
+            throw TmountException.failed(e, "NBD server is closed");
+        }
+    }
+
+    public int connectionCount() {
+        return connections.size();
+    }
+
+    private void acceptLoop() {
+        while (!closed) {
+            SocketChannel channel;
+            try {
+                channel = listener.accept();
+            } catch (ClosedChannelException e) {
+                return;
+            } catch (IOException e) {
+                if (!closed) {
+                    log.warn("NBD accept failed: {}", e.toString());
+                }
+                return;
+            }
+            connections.add(channel);
+            Thread thread = Thread.ofVirtual().name("nbd-conn").unstarted(() -> serve(channel));
+            connectionThreads.add(thread);
+            thread.start();
+        }
+    }
+
+    private void serve(SocketChannel channel) {
+        try (channel) {
+            if (listen instanceof NbdListen.Tcp) {
+                channel.setOption(StandardSocketOptions.TCP_NODELAY, true);
+            }
+            var chosen = new Negotiation(channel, exports, limits.maxPayload()).run();
+            if (chosen.isPresent()) {
+                log.debug("NBD client attached to export '{}'", chosen.get().name());
+                new Transmission(channel, chosen.get(), buffers, payloadBudget, budgetUnits, limits.maxPayload()).run();
+            }
+        } catch (IOException e) {
+            log.debug("NBD connection ended: {}", e.toString());
+        } catch (RuntimeException e) {
+            log.error("NBD connection failed", e);
+        } finally {
+            connections.remove(channel);
+            connectionThreads.remove(Thread.currentThread());
+        }
+    }
+
+    /** Stops accepting, disconnects every client after its outstanding requests, and removes the socket file. */
+    @Override
+    public void close() throws IOException {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        listener.close();
+        try {
+            acceptor.join();
+            for (SocketChannel channel : connections) {
+                closeQuietly(channel);
+            }
+            for (Thread thread : Set.copyOf(connectionThreads)) {
+                thread.join();
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } finally {
+            if (listen instanceof NbdListen.Unix unix) {
+                Files.deleteIfExists(unix.socket());
+            }
+        }
+    }
+
+    private static void closeQuietly(SocketChannel channel) {
+        try {
+            channel.close();
+        } catch (IOException ignored) {
+            // closing is best effort; the peer sees the connection end either way
+        }
+    }
+}

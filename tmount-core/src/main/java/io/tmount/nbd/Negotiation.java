@@ -1,0 +1,205 @@
+package io.tmount.nbd;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
+import java.util.Map;
+import java.util.Optional;
+
+import static io.tmount.nbd.NbdProtocol.*;
+
+/**
+ * The fixed-newstyle handshake: greeting, client flags, then options until the client picks an export (GO or
+ * EXPORT_NAME) or leaves. Unknown options are answered with ERR_UNSUP and negotiation continues.
+ */
+final class Negotiation {
+
+    private static final Logger log = LoggerFactory.getLogger(Negotiation.class);
+
+    /** Options carry names and small lists; anything larger is abuse and ends the connection. */
+    static final int MAX_OPTION_BYTES = 64 * 1024;
+
+    private final SocketChannel channel;
+    private final Map<String, NbdExport> exports;
+    private final int maxPayload;
+    private boolean noZeroes;
+
+    Negotiation(SocketChannel channel, Map<String, NbdExport> exports, int maxPayload) {
+        this.channel = channel;
+        this.exports = exports;
+        this.maxPayload = maxPayload;
+    }
+
+    /** The export the client chose, or empty when it aborted, disconnected or broke the protocol. */
+    Optional<NbdExport> run() throws IOException {
+        ByteBuffer greeting = ByteBuffer.allocate(18);
+        greeting.putLong(NBDMAGIC).putLong(IHAVEOPT).putShort((short) (FLAG_FIXED_NEWSTYLE | FLAG_NO_ZEROES)).flip();
+        Wire.writeFully(channel, greeting);
+
+        ByteBuffer clientFlags = ByteBuffer.allocate(4);
+        if (!Wire.readFully(channel, clientFlags)) {
+            return Optional.empty();
+        }
+        int flags = clientFlags.flip().getInt();
+        if ((flags & ~(CLIENT_FLAG_FIXED_NEWSTYLE | CLIENT_FLAG_NO_ZEROES)) != 0) {
+            log.debug("client set unknown handshake flags {}; closing", Integer.toHexString(flags));
+            return Optional.empty();
+        }
+        noZeroes = (flags & CLIENT_FLAG_NO_ZEROES) != 0;
+
+        ByteBuffer header = ByteBuffer.allocate(16);
+        while (true) {
+            header.clear();
+            if (!Wire.readFully(channel, header)) {
+                return Optional.empty();
+            }
+            header.flip();
+            long magic = header.getLong();
+            int option = header.getInt();
+            long length = Integer.toUnsignedLong(header.getInt());
+            if (magic != IHAVEOPT) {
+                log.debug("option with bad magic {}; closing", Long.toHexString(magic));
+                return Optional.empty();
+            }
+            if (length > MAX_OPTION_BYTES) {
+                log.debug("option {} with {} bytes of data; closing", option, length);
+                reply(option, REP_ERR_TOO_BIG, "option data too large".getBytes(StandardCharsets.UTF_8));
+                return Optional.empty();
+            }
+            ByteBuffer data = ByteBuffer.allocate((int) length);
+            Wire.readExactly(channel, data);
+            data.flip();
+
+            switch (option) {
+                case OPT_EXPORT_NAME -> {
+                    return exportName(data);
+                }
+                case OPT_ABORT -> {
+                    try {
+                        reply(option, REP_ACK, new byte[0]);
+                    } catch (IOException clientAlreadyGone) {
+                        // the client may close without waiting for the ACK
+                    }
+                    return Optional.empty();
+                }
+                case OPT_LIST -> list(data);
+                case OPT_INFO, OPT_GO -> {
+                    Optional<NbdExport> chosen = infoOrGo(option, data);
+                    if (option == OPT_GO && chosen.isPresent()) {
+                        return chosen;
+                    }
+                }
+                default -> error(option, REP_ERR_UNSUP, "option " + option + " is not supported");
+            }
+        }
+    }
+
+    private Optional<NbdExport> exportName(ByteBuffer data) throws IOException {
+        String name = StandardCharsets.UTF_8.decode(data).toString();
+        NbdExport export = find(name);
+        if (export == null) {
+            log.debug("EXPORT_NAME for unknown export '{}'; closing", name);
+            return Optional.empty(); // this option has no error reply: the protocol says to disconnect
+        }
+        ByteBuffer reply = ByteBuffer.allocate(10 + (noZeroes ? 0 : 124));
+        reply.putLong(export.image().size()).putShort((short) transmissionFlags(export)).position(reply.capacity()).flip();
+        Wire.writeFully(channel, reply);
+        return Optional.of(export);
+    }
+
+    private void list(ByteBuffer data) throws IOException {
+        if (data.hasRemaining()) {
+            error(OPT_LIST, REP_ERR_INVALID, "LIST takes no data");
+            return;
+        }
+        for (NbdExport export : exports.values()) {
+            byte[] name = export.name().getBytes(StandardCharsets.UTF_8);
+            ByteBuffer entry = ByteBuffer.allocate(4 + name.length).putInt(name.length).put(name);
+            reply(OPT_LIST, REP_SERVER, entry.array());
+        }
+        reply(OPT_LIST, REP_ACK, new byte[0]);
+    }
+
+    private Optional<NbdExport> infoOrGo(int option, ByteBuffer data) throws IOException {
+        if (data.remaining() < 6) {
+            error(option, REP_ERR_INVALID, "INFO/GO data too short");
+            return Optional.empty();
+        }
+        long nameLength = Integer.toUnsignedLong(data.getInt());
+        if (nameLength > data.remaining() - 2) {
+            error(option, REP_ERR_INVALID, "export name length exceeds the option data");
+            return Optional.empty();
+        }
+        byte[] nameBytes = new byte[(int) nameLength];
+        data.get(nameBytes);
+        int requests = Short.toUnsignedInt(data.getShort());
+        if (data.remaining() != requests * 2) {
+            error(option, REP_ERR_INVALID, "information request count does not match the option length");
+            return Optional.empty();
+        }
+        boolean wantName = false;
+        boolean wantDescription = false;
+        for (int i = 0; i < requests; i++) {
+            int type = Short.toUnsignedInt(data.getShort());
+            wantName |= type == INFO_NAME;
+            wantDescription |= type == INFO_DESCRIPTION;
+        }
+        String name = new String(nameBytes, StandardCharsets.UTF_8);
+        NbdExport export = find(name);
+        if (export == null) {
+            error(option, REP_ERR_UNKNOWN, "no export named '" + name + "'; exports: " + String.join(", ", exports.keySet()));
+            return Optional.empty();
+        }
+
+        reply(option, REP_INFO, ByteBuffer.allocate(12).putShort((short) INFO_EXPORT)
+                .putLong(export.image().size()).putShort((short) transmissionFlags(export)).array());
+        if (wantName) {
+            byte[] exportName = export.name().getBytes(StandardCharsets.UTF_8);
+            reply(option, REP_INFO, ByteBuffer.allocate(2 + exportName.length)
+                    .putShort((short) INFO_NAME).put(exportName).array());
+        }
+        if (wantDescription && !export.description().isEmpty()) {
+            byte[] description = export.description().getBytes(StandardCharsets.UTF_8);
+            reply(option, REP_INFO, ByteBuffer.allocate(2 + description.length)
+                    .putShort((short) INFO_DESCRIPTION).put(description).array());
+        }
+        // Sent whether asked or not (the spec allows it): clients that understand it size their requests by it.
+        reply(option, REP_INFO, ByteBuffer.allocate(14).putShort((short) INFO_BLOCK_SIZE)
+                .putInt(MIN_BLOCK).putInt(PREFERRED_BLOCK).putInt(maxPayload).array());
+        reply(option, REP_ACK, new byte[0]);
+        return Optional.of(export);
+    }
+
+    /** The empty name selects the default export: the first one. */
+    private NbdExport find(String name) {
+        if (name.isEmpty() && !exports.isEmpty()) {
+            return exports.values().iterator().next();
+        }
+        return exports.get(name);
+    }
+
+    static int transmissionFlags(NbdExport export) {
+        int flags = TFLAG_HAS_FLAGS | TFLAG_SEND_FLUSH | TFLAG_SEND_FUA | TFLAG_CAN_MULTI_CONN;
+        if (export.readOnly()) {
+            flags |= TFLAG_READ_ONLY;
+        } else {
+            flags |= TFLAG_SEND_TRIM | TFLAG_SEND_WRITE_ZEROES;
+        }
+        return flags;
+    }
+
+    private void error(int option, int type, String message) throws IOException {
+        log.debug("option {}: {}", option, message);
+        reply(option, type, message.getBytes(StandardCharsets.UTF_8));
+    }
+
+    private void reply(int option, int type, byte[] data) throws IOException {
+        ByteBuffer reply = ByteBuffer.allocate(20 + data.length);
+        reply.putLong(OPTION_REPLY_MAGIC).putInt(option).putInt(type).putInt(data.length).put(data).flip();
+        Wire.writeFully(channel, reply);
+    }
+}

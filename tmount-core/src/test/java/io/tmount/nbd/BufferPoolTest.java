@@ -1,0 +1,51 @@
+package io.tmount.nbd;
+
+import org.junit.jupiter.api.Test;
+
+import java.nio.ByteBuffer;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+class BufferPoolTest {
+
+    @Test
+    void acquire_givesADirectBufferOfThePowerOfTwoClass_limitedToTheSize() {
+        BufferPool pool = new BufferPool(1 << 20, 4 << 20);
+        ByteBuffer buffer = pool.acquire(5000);
+        assertThat(buffer.isDirect()).isTrue();
+        assertThat(buffer.capacity()).isEqualTo(8192);
+        assertThat(buffer.limit()).isEqualTo(5000);
+        assertThat(pool.acquire(1).capacity()).isEqualTo(4096);
+        assertThat(pool.acquire(1 << 20).capacity()).isEqualTo(1 << 20);
+    }
+
+    @Test
+    void released_buffersAreReused_clearedAndRelimited() {
+        BufferPool pool = new BufferPool(1 << 20, 4 << 20);
+        ByteBuffer first = pool.acquire(4096);
+        first.position(100);
+        pool.release(first);
+        ByteBuffer again = pool.acquire(3000);
+        assertThat(again).isSameAs(first);
+        assertThat(again.position()).isZero();
+        assertThat(again.limit()).isEqualTo(3000);
+    }
+
+    @Test
+    void idleBuffersPerClass_areBounded() {
+        BufferPool pool = new BufferPool(1 << 20, 2 << 20);
+        ByteBuffer a = pool.acquire(1 << 20);
+        ByteBuffer b = pool.acquire(1 << 20);
+        ByteBuffer c = pool.acquire(1 << 20);
+        pool.release(a);
+        pool.release(b);
+        pool.release(c); // over the 2 MiB retained for this class: dropped
+        ByteBuffer first = pool.acquire(1 << 20);
+        ByteBuffer second = pool.acquire(1 << 20);
+        ByteBuffer third = pool.acquire(1 << 20);
+        // identity, not equals(): ByteBuffer.equals compares contents
+        assertThat(first == a || first == b).isTrue();
+        assertThat(second == a || second == b).isTrue();
+        assertThat(third != a && third != b && third != c).isTrue();
+    }
+}

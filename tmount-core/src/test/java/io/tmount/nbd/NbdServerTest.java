@@ -1,0 +1,385 @@
+package io.tmount.nbd;
+
+import io.tmount.image.FileImage;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.io.RandomAccessFile;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+
+import static io.tmount.nbd.NbdProtocol.*;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/** The server at the byte level: negotiation edge cases and malformed requests real clients never send. */
+class NbdServerTest {
+
+    private static final int SIZE = 8 << 20;
+    private static final int BOTH_FLAGS = CLIENT_FLAG_FIXED_NEWSTYLE | CLIENT_FLAG_NO_ZEROES;
+
+    @TempDir
+    Path dir;
+
+    private Path socket;
+    private FileImage image;
+    private FileImage readOnlyImage;
+    private NbdServer server;
+
+    @BeforeEach
+    void start() throws IOException {
+        Path file = dir.resolve("disk.img");
+        try (RandomAccessFile raf = new RandomAccessFile(file.toFile(), "rw")) {
+            raf.setLength(SIZE);
+        }
+        Path roFile = dir.resolve("ro.img");
+        Files.write(roFile, new byte[1 << 20]);
+        image = FileImage.open(file, false);
+        readOnlyImage = FileImage.open(roFile, true);
+        socket = dir.resolve("nbd.sock");
+        server = NbdServer.start(NbdListen.unix(socket),
+                List.of(new NbdExport("disk", "a test disk", image, false),
+                        new NbdExport("ro", "", readOnlyImage, true)),
+                new NbdServer.Limits(1 << 20, 4 << 20));
+    }
+
+    @AfterEach
+    void stop() throws IOException {
+        server.close();
+        image.close();
+        readOnlyImage.close();
+    }
+
+    @Test
+    void greeting_advertisesFixedNewstyleAndNoZeroes() throws IOException {
+        try (RawNbdClient client = RawNbdClient.connect(socket, BOTH_FLAGS)) {
+            assertThat(client.handshakeFlags).isEqualTo(FLAG_FIXED_NEWSTYLE | FLAG_NO_ZEROES);
+        }
+    }
+
+    @Test
+    void unknownOption_getsUnsupAndNegotiationContinues() throws IOException {
+        try (RawNbdClient client = RawNbdClient.connect(socket, BOTH_FLAGS)) {
+            client.sendOption(IHAVEOPT, 0x1234, "junk".getBytes(StandardCharsets.UTF_8));
+            RawNbdClient.OptionReply reply = client.readOptionReply();
+            assertThat(reply.option()).isEqualTo(0x1234);
+            assertThat(reply.type()).isEqualTo(REP_ERR_UNSUP);
+            // STRUCTURED_REPLY and STARTTLS are not offered either; the session still goes on
+            client.sendOption(IHAVEOPT, 8, new byte[0]);
+            assertThat(client.readOptionReply().type()).isEqualTo(REP_ERR_UNSUP);
+            assertThat(client.go("disk")).isEqualTo(SIZE);
+        }
+    }
+
+    @Test
+    void list_namesEveryExport() throws IOException {
+        try (RawNbdClient client = RawNbdClient.connect(socket, BOTH_FLAGS)) {
+            client.sendOption(IHAVEOPT, OPT_LIST, new byte[0]);
+            List<String> names = new ArrayList<>();
+            RawNbdClient.OptionReply reply;
+            while ((reply = client.readOptionReply()).type() == REP_SERVER) {
+                ByteBuffer data = ByteBuffer.wrap(reply.data());
+                byte[] name = new byte[data.getInt()];
+                data.get(name);
+                names.add(new String(name, StandardCharsets.UTF_8));
+            }
+            assertThat(reply.type()).isEqualTo(REP_ACK);
+            assertThat(names).containsExactly("disk", "ro");
+        }
+    }
+
+    @Test
+    void list_withData_isInvalid() throws IOException {
+        try (RawNbdClient client = RawNbdClient.connect(socket, BOTH_FLAGS)) {
+            client.sendOption(IHAVEOPT, OPT_LIST, new byte[]{1});
+            assertThat(client.readOptionReply().type()).isEqualTo(REP_ERR_INVALID);
+        }
+    }
+
+    @Test
+    void info_unknownExport_isErrUnknownAndNamesTheExports() throws IOException {
+        try (RawNbdClient client = RawNbdClient.connect(socket, BOTH_FLAGS)) {
+            client.sendOption(IHAVEOPT, OPT_INFO, RawNbdClient.infoRequest("nope"));
+            RawNbdClient.OptionReply reply = client.readOptionReply();
+            assertThat(reply.type()).isEqualTo(REP_ERR_UNKNOWN);
+            assertThat(reply.text()).contains("nope").contains("disk");
+        }
+    }
+
+    @Test
+    void info_reportsSizeFlagsNameAndBlockSizes() throws IOException {
+        try (RawNbdClient client = RawNbdClient.connect(socket, BOTH_FLAGS)) {
+            client.sendOption(IHAVEOPT, OPT_INFO, RawNbdClient.infoRequest("ro", INFO_NAME, INFO_BLOCK_SIZE, 0x77));
+            Map<Integer, ByteBuffer> infos = new HashMap<>();
+            RawNbdClient.OptionReply reply;
+            while ((reply = client.readOptionReply()).type() == REP_INFO) {
+                ByteBuffer data = ByteBuffer.wrap(reply.data());
+                infos.put((int) data.getShort(), data);
+            }
+            assertThat(reply.type()).isEqualTo(REP_ACK);
+            ByteBuffer export = infos.get(INFO_EXPORT);
+            assertThat(export.getLong()).isEqualTo(1 << 20);
+            assertThat(export.getShort() & TFLAG_READ_ONLY).isNotZero();
+            assertThat(StandardCharsets.UTF_8.decode(infos.get(INFO_NAME)).toString()).isEqualTo("ro");
+            ByteBuffer sizes = infos.get(INFO_BLOCK_SIZE);
+            assertThat(List.of(sizes.getInt(), sizes.getInt(), sizes.getInt())).containsExactly(1, 4096, 1 << 20);
+            // INFO does not end negotiation: GO still works afterwards
+            assertThat(client.go("ro")).isEqualTo(1 << 20);
+        }
+    }
+
+    @Test
+    void infoWithTruncatedData_isInvalid() throws IOException {
+        try (RawNbdClient client = RawNbdClient.connect(socket, BOTH_FLAGS)) {
+            ByteBuffer data = ByteBuffer.allocate(8).putInt(100).putShort((short) 0).putShort((short) 0);
+            client.sendOption(IHAVEOPT, OPT_GO, data.array());
+            assertThat(client.readOptionReply().type()).isEqualTo(REP_ERR_INVALID);
+            assertThat(client.go("")).isEqualTo(SIZE); // the empty name is the default (first) export
+        }
+    }
+
+    @Test
+    void exportName_withoutNoZeroes_sendsTheZeroPadding() throws IOException {
+        try (RawNbdClient client = RawNbdClient.connect(socket, CLIENT_FLAG_FIXED_NEWSTYLE)) {
+            client.sendOption(IHAVEOPT, OPT_EXPORT_NAME, "disk".getBytes(StandardCharsets.UTF_8));
+            ByteBuffer reply = ByteBuffer.wrap(client.readData(10 + 124));
+            assertThat(reply.getLong()).isEqualTo(SIZE);
+            assertThat(reply.getShort() & TFLAG_SEND_FLUSH).isNotZero();
+            assertThat(reply.remaining()).isEqualTo(124);
+            roundTrip(client);
+        }
+    }
+
+    @Test
+    void exportName_withNoZeroes_skipsThePadding() throws IOException {
+        try (RawNbdClient client = RawNbdClient.connect(socket, BOTH_FLAGS)) {
+            client.sendOption(IHAVEOPT, OPT_EXPORT_NAME, "disk".getBytes(StandardCharsets.UTF_8));
+            ByteBuffer reply = ByteBuffer.wrap(client.readData(10));
+            assertThat(reply.getLong()).isEqualTo(SIZE);
+            roundTrip(client);
+        }
+    }
+
+    @Test
+    void exportName_unknown_closesTheConnection() throws IOException {
+        try (RawNbdClient client = RawNbdClient.connect(socket, BOTH_FLAGS)) {
+            client.sendOption(IHAVEOPT, OPT_EXPORT_NAME, "nope".getBytes(StandardCharsets.UTF_8));
+            assertThat(client.closedByServer()).isTrue();
+        }
+    }
+
+    @Test
+    void abort_isAcknowledgedThenClosed() throws IOException {
+        try (RawNbdClient client = RawNbdClient.connect(socket, BOTH_FLAGS)) {
+            client.sendOption(IHAVEOPT, OPT_ABORT, new byte[0]);
+            assertThat(client.readOptionReply().type()).isEqualTo(REP_ACK);
+            assertThat(client.closedByServer()).isTrue();
+        }
+    }
+
+    @Test
+    void unknownClientFlags_closeTheConnection() throws IOException {
+        try (RawNbdClient client = RawNbdClient.connect(socket, 0x80)) {
+            assertThat(client.closedByServer()).isTrue();
+        }
+    }
+
+    @Test
+    void optionWithBadMagic_closesTheConnection() throws IOException {
+        try (RawNbdClient client = RawNbdClient.connect(socket, BOTH_FLAGS)) {
+            client.sendOption(0x1122334455667788L, OPT_LIST, new byte[0]);
+            assertThat(client.closedByServer()).isTrue();
+        }
+        assertServerStillServes();
+    }
+
+    @Test
+    void hugeOptionLength_isTooBigAndClosed() throws IOException {
+        try (RawNbdClient client = RawNbdClient.connect(socket, BOTH_FLAGS)) {
+            client.sendOptionHeader(OPT_GO, Integer.MAX_VALUE);
+            assertThat(client.readOptionReply().type()).isEqualTo(REP_ERR_TOO_BIG);
+            assertThat(client.closedByServer()).isTrue();
+        }
+        assertServerStillServes();
+    }
+
+    @Test
+    void requestWithBadMagic_closesTheConnection() throws IOException {
+        try (RawNbdClient client = RawNbdClient.connect(socket, BOTH_FLAGS)) {
+            client.go("disk");
+            client.request(0xdeadbeef, 0, CMD_READ, 1, 0, 4096, null);
+            assertThat(client.closedByServer()).isTrue();
+        }
+        assertServerStillServes();
+    }
+
+    @Test
+    void oversizeWrite_closesTheConnection() throws IOException {
+        try (RawNbdClient client = RawNbdClient.connect(socket, BOTH_FLAGS)) {
+            client.go("disk");
+            client.request(0, CMD_WRITE, 1, 0, (1 << 20) + 1, null); // payload never sent: the server must not wait for it
+            assertThat(client.closedByServer()).isTrue();
+        }
+        assertServerStillServes();
+    }
+
+    @Test
+    void oversizeRead_isEinval() throws IOException {
+        try (RawNbdClient client = RawNbdClient.connect(socket, BOTH_FLAGS)) {
+            client.go("disk");
+            client.request(0, CMD_READ, 7, 0, (1 << 20) + 1, null);
+            assertThat(client.readReply()).isEqualTo(new RawNbdClient.SimpleReply(EINVAL, 7));
+            roundTrip(client);
+        }
+    }
+
+    @Test
+    void requestsPastTheEnd_getErrorsAndNoData() throws IOException {
+        try (RawNbdClient client = RawNbdClient.connect(socket, BOTH_FLAGS)) {
+            client.go("disk");
+            client.request(0, CMD_READ, 1, SIZE - 512, 1024, null);
+            assertThat(client.readReply()).isEqualTo(new RawNbdClient.SimpleReply(EINVAL, 1));
+            client.request(0, CMD_READ, 2, Long.MAX_VALUE - 10, 4096, null); // offset + length overflows
+            assertThat(client.readReply()).isEqualTo(new RawNbdClient.SimpleReply(EINVAL, 2));
+            client.request(0, CMD_WRITE, 3, SIZE, 4096, ByteBuffer.allocate(4096));
+            assertThat(client.readReply()).isEqualTo(new RawNbdClient.SimpleReply(ENOSPC, 3));
+            client.request(0, CMD_WRITE_ZEROES, 4, SIZE - 4096, 8192, null);
+            assertThat(client.readReply()).isEqualTo(new RawNbdClient.SimpleReply(ENOSPC, 4));
+            client.request(0, CMD_TRIM, 5, -1, 4096, null);
+            assertThat(client.readReply()).isEqualTo(new RawNbdClient.SimpleReply(EINVAL, 5));
+            roundTrip(client); // the connection is still in sync
+        }
+        assertThat(Files.size(dir.resolve("disk.img"))).isEqualTo(SIZE);
+    }
+
+    @Test
+    void unknownCommandsAndFlags_areEinval() throws IOException {
+        try (RawNbdClient client = RawNbdClient.connect(socket, BOTH_FLAGS)) {
+            client.go("disk");
+            client.request(0, 99, 1, 0, 0, null);
+            assertThat(client.readReply()).isEqualTo(new RawNbdClient.SimpleReply(EINVAL, 1));
+            client.request(1 << 2, CMD_READ, 2, 0, 512, null); // DF without structured replies
+            assertThat(client.readReply()).isEqualTo(new RawNbdClient.SimpleReply(EINVAL, 2));
+            client.request(CMD_FLAG_NO_HOLE, CMD_WRITE, 3, 0, 512, ByteBuffer.allocate(512));
+            assertThat(client.readReply()).isEqualTo(new RawNbdClient.SimpleReply(EINVAL, 3));
+            client.request(CMD_FLAG_FUA, CMD_READ, 4, 0, 512, null); // FUA is accepted on every command
+            assertThat(client.readReply()).isEqualTo(new RawNbdClient.SimpleReply(0, 4));
+            client.readData(512);
+        }
+    }
+
+    @Test
+    void readOnlyExport_refusesWritesWithEperm() throws IOException {
+        byte[] before = Files.readAllBytes(dir.resolve("ro.img"));
+        try (RawNbdClient client = RawNbdClient.connect(socket, BOTH_FLAGS)) {
+            client.go("ro");
+            ByteBuffer payload = ByteBuffer.wrap(new byte[4096]);
+            payload.array()[0] = 1;
+            client.request(0, CMD_WRITE, 1, 0, 4096, payload);
+            assertThat(client.readReply().error()).isEqualTo(EPERM);
+            client.request(0, CMD_TRIM, 2, 0, 4096, null);
+            assertThat(client.readReply().error()).isEqualTo(EPERM);
+            client.request(0, CMD_WRITE_ZEROES, 3, 0, 4096, null);
+            assertThat(client.readReply().error()).isEqualTo(EPERM);
+            client.request(0, CMD_FLUSH, 4, 0, 0, null);
+            assertThat(client.readReply().error()).isZero();
+        }
+        assertThat(Files.readAllBytes(dir.resolve("ro.img"))).isEqualTo(before);
+    }
+
+    @Test
+    void pipelinedRequests_areAllAnsweredWithTheirCookies() throws IOException {
+        byte[] data = new byte[SIZE];
+        new Random(1).nextBytes(data);
+        try (RawNbdClient client = RawNbdClient.connect(socket, BOTH_FLAGS)) {
+            client.go("disk");
+            int chunk = 64 << 10;
+            int count = SIZE / chunk;
+            for (int i = 0; i < count; i++) {
+                client.request(0, CMD_WRITE, 1000 + i, (long) i * chunk, chunk, ByteBuffer.wrap(data, i * chunk, chunk));
+            }
+            List<Long> cookies = new ArrayList<>();
+            for (int i = 0; i < count; i++) {
+                RawNbdClient.SimpleReply reply = client.readReply();
+                assertThat(reply.error()).isZero();
+                cookies.add(reply.cookie());
+            }
+            assertThat(cookies).hasSize(count).doesNotHaveDuplicates().allMatch(c -> c >= 1000 && c < 1000 + count);
+            client.request(0, CMD_FLUSH, 1, 0, 0, null);
+            assertThat(client.readReply().error()).isZero();
+        }
+        assertThat(Files.readAllBytes(dir.resolve("disk.img"))).isEqualTo(data);
+    }
+
+    @Test
+    void disc_answersOutstandingRequestsFirst() throws IOException {
+        try (RawNbdClient client = RawNbdClient.connect(socket, BOTH_FLAGS)) {
+            client.go("disk");
+            for (int i = 0; i < 16; i++) {
+                client.request(0, CMD_READ, i, (long) i * 65536, 65536, null);
+            }
+            client.request(0, CMD_DISC, 99, 0, 0, null);
+            for (int i = 0; i < 16; i++) {
+                assertThat(client.readReply().error()).isZero();
+                client.readData(65536);
+            }
+            assertThat(client.closedByServer()).isTrue();
+        }
+    }
+
+    @Test
+    void close_disconnectsClientsAndRemovesTheSocket() throws IOException {
+        RawNbdClient client = RawNbdClient.connect(socket, BOTH_FLAGS);
+        client.go("disk");
+        server.close();
+        assertThat(client.closedByServer()).isTrue();
+        assertThat(socket).doesNotExist();
+        client.close();
+    }
+
+    @Test
+    void socketIsOnlyForItsOwner() throws IOException {
+        assertThat(Files.getPosixFilePermissions(socket)).extracting(Object::toString)
+                .containsExactlyInAnyOrder("OWNER_READ", "OWNER_WRITE");
+    }
+
+    @Test
+    void tcpListener_refusesNonLoopbackUnlessForced() {
+        assertThatThrownBy(() -> NbdListen.tcp(new java.net.InetSocketAddress("8.8.8.8", 10809), false))
+                .hasMessageContaining("only loopback");
+        assertThat(NbdListen.tcp(new java.net.InetSocketAddress("8.8.8.8", 10809), true)).isNotNull();
+    }
+
+    @Test
+    void socketPathTooLong_isRefusedWithTheLimit() {
+        Path longPath = dir.resolve("x".repeat(120));
+        assertThatThrownBy(() -> NbdListen.unix(longPath)).hasMessageContaining("at most 107");
+    }
+
+    private void roundTrip(RawNbdClient client) throws IOException {
+        byte[] pattern = new byte[4096];
+        new Random(7).nextBytes(pattern);
+        client.request(0, CMD_WRITE, 500, 8192, 4096, ByteBuffer.wrap(pattern));
+        assertThat(client.readReply()).isEqualTo(new RawNbdClient.SimpleReply(0, 500));
+        client.request(0, CMD_READ, 501, 8192, 4096, null);
+        assertThat(client.readReply()).isEqualTo(new RawNbdClient.SimpleReply(0, 501));
+        assertThat(client.readData(4096)).isEqualTo(pattern);
+    }
+
+    private void assertServerStillServes() throws IOException {
+        try (RawNbdClient client = RawNbdClient.connect(socket, BOTH_FLAGS)) {
+            client.go("disk");
+            roundTrip(client);
+        }
+    }
+}
