@@ -1,0 +1,233 @@
+package io.tmount.device;
+
+import io.tmount.nbd.NbdEndpoint;
+import io.tmount.os.Commands;
+import io.tmount.os.HostTools;
+import io.tmount.os.MountTable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * Attaches through FUSE where the host has no nbd module: nbdfuse exposes the export as the file
+ * {@code workDir/fuse/nbd}, and a loop device backs onto that file. Works wherever /dev/fuse and loop devices do.
+ */
+public final class FuseLoopAttacher implements Attacher {
+
+    private static final Logger log = LoggerFactory.getLogger(FuseLoopAttacher.class);
+    private static final String PROGRAM = "nbdfuse";
+
+    private final Path devFuse;
+    private final LoopDevices loops;
+    private final MountTable mountTable;
+    private final Duration readyTimeout;
+
+    public FuseLoopAttacher(Path devFuse, Path sysBlock, MountTable mountTable, Duration readyTimeout) {
+        this.devFuse = devFuse;
+        this.loops = new LoopDevices(sysBlock);
+        this.mountTable = mountTable;
+        this.readyTimeout = readyTimeout;
+    }
+
+    public static FuseLoopAttacher onThisHost() {
+        return new FuseLoopAttacher(Path.of("/dev/fuse"), Path.of("/sys/block"), MountTable.ofThisProcess(),
+                Duration.ofSeconds(15));
+    }
+
+    @Override
+    public AttachBackend backend() {
+        return AttachBackend.FUSE_LOOP;
+    }
+
+    @Override
+    public Optional<String> unavailableReason() {
+        if (!Files.exists(devFuse)) {
+            return Optional.of(devFuse + " is missing (no FUSE support in this kernel)");
+        }
+        List<String> missing = HostTools.missing(PROGRAM, "libnbd-bin", "losetup", "util-linux",
+                "fusermount3", "fuse3");
+        return missing.isEmpty() ? Optional.empty()
+                : Optional.of("missing programs: " + String.join(", ", missing));
+    }
+
+    @Override
+    public AttachedDevice attach(NbdEndpoint endpoint, boolean readOnly, Path workDir) throws IOException {
+        Path nbdfuse = HostTools.require(PROGRAM, "libnbd-bin", "the fuse-loop attach backend");
+        Path fuseDir = workDir.resolve("fuse");
+        Path pidFile = workDir.resolve("nbdfuse.pid");
+        Path logFile = workDir.resolve("nbdfuse.log");
+        Files.createDirectories(fuseDir);
+        List<String> command = new ArrayList<>(List.of(nbdfuse.toString(), "--pidfile", pidFile.toString()));
+        if (readOnly) {
+            command.add("--readonly");
+        }
+        command.add(fuseDir.resolve("nbd").toString());
+        command.add(endpoint.uri());
+        Process process = new ProcessBuilder(command).redirectErrorStream(true)
+                .redirectOutput(logFile.toFile()).start();
+        FuseLoopDevice device = new FuseLoopDevice(process.toHandle(), fuseDir, workDir);
+        try {
+            awaitReady(process, pidFile, logFile);
+            device.loop = loops.attach(fuseDir.resolve("nbd"), readOnly);
+            return device;
+        } catch (IOException | RuntimeException e) {
+            try {
+                device.close();
+            } catch (IOException cleanup) {
+                e.addSuppressed(cleanup);
+            }
+            throw e;
+        }
+    }
+
+    private void awaitReady(Process process, Path pidFile, Path logFile) throws IOException {
+        boolean ready = Helpers.await(readyTimeout, () -> !process.isAlive() || nonEmpty(pidFile));
+        if (!process.isAlive()) {
+            throw new IOException("nbdfuse exited with " + process.exitValue() + ": " + lastLine(logFile));
+        }
+        if (!ready) {
+            throw new IOException("nbdfuse was not ready within " + readyTimeout.toSeconds() + " s: " + lastLine(logFile));
+        }
+    }
+
+    @Override
+    public void reclaim(DeviceRecord record) {
+        if (record.devicePath() != null && record.fuseDir() != null) {
+            String backing = loops.backingFile(record.devicePath());
+            if (backing != null && backing.startsWith(record.fuseDir().toString())) {
+                try {
+                    loops.detach(record.devicePath(), Duration.ofSeconds(5));
+                } catch (IOException e) {
+                    log.warn("cannot detach {}: {}", record.devicePath(), e.getMessage());
+                }
+            }
+        }
+        if (record.fuseDir() != null) {
+            unmountFuse(record.fuseDir(), true);
+        }
+        Helpers.liveProcess(record.helperPid(), PROGRAM).ifPresent(p -> Helpers.stop(p, Duration.ofSeconds(5)));
+    }
+
+    /** Unmounts the FUSE folder (which makes nbdfuse exit); lazily if it stays busy and {@code lazyFallback}. */
+    private boolean unmountFuse(Path fuseDir, boolean lazyFallback) {
+        if (!mountTable.isMountPoint(fuseDir)) {
+            return true;
+        }
+        for (int attempt = 0; attempt < 10; attempt++) {
+            try {
+                Commands.check(Duration.ofSeconds(15), fusermount(), "-u", fuseDir.toString());
+                return true;
+            } catch (IOException e) {
+                if (!mountTable.isMountPoint(fuseDir)) {
+                    return true;
+                }
+                Helpers.await(Duration.ofMillis(100), () -> false);
+            }
+        }
+        if (lazyFallback) {
+            try {
+                Commands.check(Duration.ofSeconds(15), fusermount(), "-u", "-z", fuseDir.toString());
+                return true;
+            } catch (IOException e) {
+                log.warn("cannot unmount {}: {}", fuseDir, e.getMessage());
+            }
+        }
+        return false;
+    }
+
+    private static String fusermount() {
+        return HostTools.require("fusermount3", "fuse3", "the fuse-loop attach backend").toString();
+    }
+
+    private static boolean nonEmpty(Path file) {
+        try {
+            return Files.size(file) > 0;
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    private static String lastLine(Path log) {
+        try {
+            List<String> lines = Files.readAllLines(log).stream().filter(l -> !l.isBlank()).toList();
+            return lines.isEmpty() ? "(no output)" : lines.getLast().strip();
+        } catch (IOException e) {
+            return "(no output)";
+        }
+    }
+
+    /** A loop device over nbdfuse's file; closing takes it apart in reverse. */
+    private final class FuseLoopDevice implements AttachedDevice {
+        private final ProcessHandle nbdfuse;
+        private final Path fuseDir;
+        private final Path workDir;
+        private Path loop;
+
+        FuseLoopDevice(ProcessHandle nbdfuse, Path fuseDir, Path workDir) {
+            this.nbdfuse = nbdfuse;
+            this.fuseDir = fuseDir;
+            this.workDir = workDir;
+        }
+
+        @Override
+        public Path devicePath() {
+            return loop;
+        }
+
+        @Override
+        public int slot() {
+            return LoopDevices.slotOf(loop);
+        }
+
+        @Override
+        public DeviceRecord record() {
+            return new DeviceRecord(AttachBackend.FUSE_LOOP, loop, loop == null ? -1 : slot(), nbdfuse.pid(), fuseDir);
+        }
+
+        @Override
+        public void close() throws IOException {
+            IOException failure = null;
+            boolean loopFreed = true;
+            if (loop != null) {
+                try {
+                    loopFreed = loops.detach(loop, Duration.ofSeconds(3));
+                } catch (IOException e) {
+                    failure = e;
+                }
+            }
+            if (!loopFreed) {
+                // Only a lazily unmounted filesystem still uses it: the kernel frees it (autoclear) with its last user.
+                log.warn("{} is still in use by a lazily unmounted filesystem; it goes when its last user does", loop);
+            }
+            // With the loop device gone nothing holds the FUSE file, so a plain unmount succeeds;
+            // if the loop would not let go, only a lazy unmount can free the folder.
+            if (!unmountFuse(fuseDir, true) && failure == null) {
+                failure = new IOException("cannot unmount the FUSE folder " + fuseDir);
+            }
+            if (!Helpers.await(Duration.ofSeconds(loopFreed ? 10 : 1), () -> !nbdfuse.isAlive())) {
+                Helpers.stop(nbdfuse, Duration.ofSeconds(2));
+            }
+            try {
+                Files.deleteIfExists(fuseDir);
+                Files.deleteIfExists(workDir.resolve("nbdfuse.pid"));
+                Files.deleteIfExists(workDir.resolve("nbdfuse.log"));
+            } catch (IOException e) {
+                if (failure == null) {
+                    failure = e;
+                } else {
+                    failure.addSuppressed(e);
+                }
+            }
+            if (failure != null) {
+                throw failure;
+            }
+        }
+    }
+}
