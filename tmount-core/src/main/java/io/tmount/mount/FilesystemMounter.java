@@ -1,0 +1,100 @@
+package io.tmount.mount;
+
+import io.tmount.TmountException;
+import io.tmount.os.CommandResult;
+import io.tmount.os.Commands;
+import io.tmount.os.HostTools;
+import io.tmount.os.MountTable;
+import io.tmount.os.PathHolders;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.stream.Collectors;
+
+/** Mounts ext4 from a block device with mount(8) (nosuid,nodev always) and unmounts it, retrying while busy. */
+final class FilesystemMounter {
+
+    private static final Logger log = LoggerFactory.getLogger(FilesystemMounter.class);
+    private static final Duration COMMAND_TIMEOUT = Duration.ofSeconds(60);
+
+    private final MountTable mountTable;
+    private final PathHolders holders;
+    private final Duration busyRetry;
+
+    FilesystemMounter(MountTable mountTable, PathHolders holders, Duration busyRetry) {
+        this.mountTable = mountTable;
+        this.holders = holders;
+        this.busyRetry = busyRetry;
+    }
+
+    void mount(Path device, Path target, boolean readOnly) throws IOException {
+        String mount = HostTools.require("mount", "mount", "mounting").toString();
+        String options = readOnly ? "ro,nosuid,nodev" : "nosuid,nodev";
+        CommandResult result = Commands.run(COMMAND_TIMEOUT,
+                List.of(mount, "-t", "ext4", "-o", options, device.toString(), target.toString()));
+        if (result.succeeded()) {
+            return;
+        }
+        if (readOnly) {
+            // An image whose journal needs replaying cannot be mounted from a read-only device; without the
+            // journal it still can, showing the last checkpointed state.
+            CommandResult noJournal = Commands.run(COMMAND_TIMEOUT,
+                    List.of(mount, "-t", "ext4", "-o", options + ",noload", device.toString(), target.toString()));
+            if (noJournal.succeeded()) {
+                log.warn("{} mounted read-only without replaying its journal (the image needs recovery)", target);
+                return;
+            }
+        }
+        throw new IOException("mount -t ext4 " + device + " " + target + " failed: " + result.firstErrorLine()
+                + " (is the image an ext4 filesystem?)");
+    }
+
+    /**
+     * Unmounts, retrying while the mount is busy; then fails with the processes that hold it. A path that is no
+     * longer mounted counts as unmounted.
+     */
+    void unmount(Path target) throws IOException {
+        String umount = HostTools.require("umount", "mount", "unmounting").toString();
+        long deadline = System.nanoTime() + busyRetry.toNanos();
+        long sleep = 50;
+        while (true) {
+            if (!mountTable.isMountPoint(target)) {
+                return;
+            }
+            CommandResult result = Commands.run(COMMAND_TIMEOUT, List.of(umount, target.toString()));
+            if (result.succeeded() || !mountTable.isMountPoint(target)) {
+                return;
+            }
+            boolean busy = result.stderr().contains("busy");
+            if (!busy) {
+                throw new IOException("umount " + target + " failed: " + result.firstErrorLine());
+            }
+            if (System.nanoTime() > deadline) {
+                List<PathHolders.Holder> holding = holders.holding(target);
+                String who = holding.isEmpty() ? "no process found holding it (a nested mount or a kernel user?)"
+                        : "held by " + holding.stream().map(PathHolders.Holder::toString).collect(Collectors.joining(", "));
+                throw new TmountException(TmountException.Kind.BUSY,
+                        target + " is busy after " + busyRetry.toMillis() + " ms of retries: " + who);
+            }
+            try {
+                Thread.sleep(sleep);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IOException("interrupted while unmounting " + target);
+            }
+            sleep = Math.min(500, sleep * 2);
+        }
+    }
+
+    /** Detaches the mount from the tree now even if busy; the kernel frees it when the last user lets go. */
+    void unmountLazily(Path target) throws IOException {
+        if (mountTable.isMountPoint(target)) {
+            Commands.check(COMMAND_TIMEOUT, HostTools.require("umount", "mount", "unmounting").toString(),
+                    "--lazy", target.toString());
+        }
+    }
+}

@@ -1,0 +1,32 @@
+package io.tmount.mount;
+
+import io.tmount.device.AttachBackend;
+import io.tmount.store.BuildId;
+import io.tmount.store.TemplateId;
+
+import java.nio.file.Path;
+import java.time.Instant;
+
+/**
+ * An active mount, as the seed's MountInfo describes it (template, build, mount path, device path and slot,
+ * temporary file) plus how it was made.
+ *
+ * @param id           tmount's id for the mount (names its state and runtime folders)
+ * @param deviceSlot   N of /dev/nbdN or /dev/loopN
+ * @param tempFilePath the local copy of the build's rootfs, where there is one
+ * @param nbdUri       where the mount's NBD export is served
+ */
+public record MountInfo(
+        String id,
+        TemplateId templateId,
+        BuildId buildId,
+        Path mountPath,
+        Path devicePath,
+        int deviceSlot,
+        Path tempFilePath,
+        boolean readOnly,
+        AttachBackend attach,
+        Engine engine,
+        Instant createdAt,
+        String nbdUri) {
+}
