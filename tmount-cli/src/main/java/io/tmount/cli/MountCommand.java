@@ -1,0 +1,68 @@
+package io.tmount.cli;
+
+import io.tmount.daemon.DaemonClient;
+import io.tmount.device.AttachBackend;
+import io.tmount.mount.Engine;
+import io.tmount.mount.MountInfo;
+import io.tmount.mount.MountOptions;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.ParentCommand;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+import java.io.PrintWriter;
+import java.util.concurrent.Callable;
+
+@Command(name = "mount", description = "Mount a template build at PATH (through the daemon).")
+final class MountCommand implements Callable<Integer> {
+
+    @ParentCommand
+    Main main;
+
+    @Spec
+    CommandSpec spec;
+
+    @Parameters(index = "0", paramLabel = "TEMPLATE", description = "Template id.")
+    String template;
+
+    @Parameters(index = "1", paramLabel = "BUILD", description = "Build id.")
+    String build;
+
+    @Parameters(index = "2", paramLabel = "PATH", description = "Absolute mount path; created if missing.")
+    String path;
+
+    @Option(names = {"-r", "--read-only"}, description = "Mount read-only: writes are refused.")
+    boolean readOnly;
+
+    @Option(names = "--attach", paramLabel = "BACKEND",
+            description = "kernel-nbd or fuse-loop (default: kernel-nbd where the nbd module is loaded, else fuse-loop).")
+    String attach;
+
+    @Option(names = "--engine", paramLabel = "ENGINE", defaultValue = "builtin",
+            description = "builtin (tmount's NBD server) or qemu-nbd (the seed's engine). Default: ${DEFAULT-VALUE}.")
+    String engine;
+
+    @Option(names = "--json", description = "Print the mount's details as JSON.")
+    boolean json;
+
+    @Override
+    public Integer call() {
+        MountOptions options = MountOptions.defaults().withReadOnly(readOnly)
+                .withAttach(attach == null ? null : AttachBackend.parse(attach))
+                .withEngine(Engine.parse(engine));
+        try (DaemonClient client = DaemonClient.connect(main.settings().socket())) {
+            MountInfo info = client.mount(template, build, path, options);
+            PrintWriter out = spec.commandLine().getOut();
+            if (json) {
+                Output.json(out, info);
+            } else {
+                out.printf("mounted template %s build %s at %s (%s, %s via %s, engine %s)%n", info.templateId(),
+                        info.buildId(), info.mountPath(), info.readOnly() ? "read-only" : "writable",
+                        info.devicePath(), info.attach(), info.engine());
+            }
+        }
+        return 0;
+    }
+}

@@ -1,0 +1,56 @@
+package io.tmount.cli;
+
+import io.tmount.daemon.Daemon;
+import io.tmount.mount.MountManager;
+import io.tmount.store.TemplateStore;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParentCommand;
+
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+
+@Command(name = "serve", description = {
+        "Run the daemon that owns the mounts, in the foreground.",
+        "Their NBD servers live in it; it serves the HTTP/JSON API on a unix socket only root can reach.",
+        "At start it reclaims what a crashed daemon left behind; SIGTERM or SIGINT unmounts everything",
+        "and exits with status 0."})
+final class ServeCommand implements Callable<Integer> {
+
+    @ParentCommand
+    Main main;
+
+    @Option(names = "--nbd-pool-size", paramLabel = "N",
+            description = "Devices of the kernel-nbd pool (env NBD_POOL_SIZE; default 64; at most the module's nbds_max).")
+    Integer nbdPoolSize;
+
+    @Override
+    public Integer call() throws Exception {
+        Settings settings = main.settings();
+        int poolSize = nbdPoolSize != null ? nbdPoolSize : settings.nbdPoolSize();
+        TemplateStore store = new TemplateStore(settings.store().open());
+        Daemon daemon;
+        try {
+            daemon = Daemon.start(MountManager.open(settings.mountManagerConfig(store, poolSize)), settings.socket(), Version.current(),
+                    settings.stateDir().toString());
+        } catch (RuntimeException e) {
+            store.close();
+            throw e;
+        }
+        CountDownLatch forever = new CountDownLatch(1);
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            try {
+                daemon.close();
+                store.close();
+            } catch (Exception e) {
+                System.err.println("tmount: shutdown: " + e.getMessage());
+            } finally {
+                System.err.flush();
+                // Only a signal ends `serve`; having unmounted everything, exit 0 rather than 128+signal.
+                Runtime.getRuntime().halt(0);
+            }
+        }, "tmount-shutdown"));
+        forever.await();
+        return 0;
+    }
+}

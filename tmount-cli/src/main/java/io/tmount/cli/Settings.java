@@ -1,0 +1,54 @@
+package io.tmount.cli;
+
+import io.tmount.TmountException;
+import io.tmount.device.Attachers;
+import io.tmount.mount.MountManagerConfig;
+import io.tmount.store.TemplateStore;
+import io.tmount.store.StoreLocation;
+
+import java.nio.file.Path;
+import java.util.Map;
+
+/**
+ * Where tmount keeps things, from command-line options first, then the environment, then defaults:
+ * state dir (TMOUNT_STATE_DIR, /var/lib/tmount), runtime dir (TMOUNT_RUNTIME_DIR, /run/tmount), daemon socket
+ * (TMOUNT_SOCKET, RUNTIME_DIR/tmount.sock), template store (--store, else e2b's variables, else STATE_DIR/templates).
+ */
+record Settings(Path stateDir, Path runtimeDir, Path socket, StoreLocation store, int nbdPoolSize) {
+
+    static Settings resolve(GlobalOptions options, Map<String, String> env) {
+        Path stateDir = pick(options.stateDir, env.get("TMOUNT_STATE_DIR"), MountManagerConfig.DEFAULT_STATE_DIR);
+        Path runtimeDir = pick(options.runtimeDir, env.get("TMOUNT_RUNTIME_DIR"), MountManagerConfig.DEFAULT_RUNTIME_DIR);
+        Path socket = pick(options.socket, env.get("TMOUNT_SOCKET"), runtimeDir.resolve("tmount.sock"));
+        StoreLocation store = options.store != null
+                ? StoreLocation.parse(options.store)
+                : StoreLocation.fromEnvironment(env, stateDir.resolve("templates"));
+        return new Settings(stateDir, runtimeDir, socket, store, poolSize(env.get("NBD_POOL_SIZE")));
+    }
+
+    /** A mount manager's configuration for these settings: this host's attach backends, default retries. */
+    MountManagerConfig mountManagerConfig(TemplateStore store, int poolSize) {
+        return new MountManagerConfig(stateDir, runtimeDir, store, Attachers.onThisHost(poolSize),
+                MountManagerConfig.DEFAULT_UNMOUNT_BUSY_RETRY);
+    }
+
+    private static Path pick(Path option, String env, Path fallback) {
+        Path chosen = option != null ? option : (env != null && !env.isBlank() ? Path.of(env) : fallback);
+        return chosen.toAbsolutePath().normalize();
+    }
+
+    private static int poolSize(String env) {
+        if (env == null || env.isBlank()) {
+            return MountManagerConfig.DEFAULT_NBD_POOL_SIZE;
+        }
+        try {
+            int size = Integer.parseInt(env.trim());
+            if (size >= 1) {
+                return size;
+            }
+        } catch (NumberFormatException e) {
+            // reported below
+        }
+        throw TmountException.invalid("NBD_POOL_SIZE '%s' must be a positive whole number", env);
+    }
+}

@@ -1,0 +1,135 @@
+package io.tmount.daemon;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonMappingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.tmount.TmountException;
+import io.tmount.mount.MountInfo;
+import io.tmount.mount.MountManager;
+import io.tmount.mount.MountOptions;
+import org.eclipse.jetty.http.HttpHeader;
+import org.eclipse.jetty.io.Content;
+import org.eclipse.jetty.server.Handler;
+import org.eclipse.jetty.server.Request;
+import org.eclipse.jetty.server.Response;
+import org.eclipse.jetty.util.Callback;
+import org.eclipse.jetty.util.Fields;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.util.Map;
+
+/**
+ * The daemon's HTTP/JSON API, a thin layer over {@link MountManager}:
+ * {@code GET /v1/health}, {@code GET /v1/mounts}, {@code POST /v1/mounts}, {@code DELETE /v1/mounts?path=P}.
+ * Errors are {@link ApiError} bodies with the status of their kind.
+ */
+final class ApiHandler extends Handler.Abstract.NonBlocking {
+
+    private static final Logger log = LoggerFactory.getLogger(ApiHandler.class);
+
+    private final MountManager manager;
+    private final ObjectMapper json;
+    private final String version;
+    private final String stateDir;
+
+    ApiHandler(MountManager manager, ObjectMapper json, String version, String stateDir) {
+        this.manager = manager;
+        this.json = json;
+        this.version = version;
+        this.stateDir = stateDir;
+    }
+
+    @Override
+    public boolean handle(Request request, Response response, Callback callback) {
+        // Mounting takes seconds and blocks: run it off Jetty's selector, on a virtual thread of its own.
+        Thread.ofVirtual().name("api").start(() -> serve(request, response, callback));
+        return true;
+    }
+
+    private void serve(Request request, Response response, Callback callback) {
+        int status = 200;
+        Object body;
+        try {
+            body = route(request);
+            if (body instanceof Created created) {
+                status = 201;
+                body = created.value();
+            }
+        } catch (TmountException e) {
+            status = e.kind().httpStatus();
+            body = new ApiError(e.getMessage(), e.kind());
+        } catch (JsonProcessingException e) {
+            status = 400;
+            body = new ApiError("request body is not valid JSON: " + e.getOriginalMessage(), TmountException.Kind.INVALID_ARGUMENT);
+        } catch (Exception e) {
+            log.error("API request {} {} failed", request.getMethod(), request.getHttpURI().getPath(), e);
+            status = 500;
+            body = new ApiError(String.valueOf(e.getMessage()), TmountException.Kind.FAILED);
+        }
+        try {
+            byte[] bytes = json.writeValueAsBytes(body);
+            response.setStatus(status);
+            response.getHeaders().put(HttpHeader.CONTENT_TYPE, "application/json");
+            response.write(true, ByteBuffer.wrap(bytes), callback);
+        } catch (JsonProcessingException e) {
+            Response.writeError(request, response, callback, 500, e.getMessage());
+        }
+    }
+
+    private record Created(Object value) {
+    }
+
+    private Object route(Request request) throws Exception {
+        String path = Request.getPathInContext(request);
+        String method = request.getMethod();
+        return switch (path) {
+            case "/v1/health" -> {
+                requireMethod(method, "GET", path);
+                yield new Health("ok", version, manager.store().url(), stateDir, manager.listMounts().size());
+            }
+            case "/v1/mounts" -> switch (method) {
+                case "GET" -> manager.listMounts();
+                case "POST" -> new Created(mount(Content.Source.asString(request, StandardCharsets.UTF_8)));
+                case "DELETE" -> {
+                    Fields query = Request.extractQueryParameters(request);
+                    String mountPath = query.getValue("path");
+                    if (mountPath == null) {
+                        throw TmountException.invalid("DELETE /v1/mounts needs ?path=MOUNT_PATH");
+                    }
+                    manager.unmountTemplate(mountPath);
+                    yield Map.of("unmounted", mountPath);
+                }
+                default -> throw new TmountException(TmountException.Kind.INVALID_ARGUMENT,
+                        "method " + method + " is not allowed on " + path + " (GET, POST, DELETE)");
+            };
+            default -> throw TmountException.notFound("no API endpoint %s (endpoints: /v1/health, /v1/mounts)", path);
+        };
+    }
+
+    private MountInfo mount(String body) throws JsonProcessingException {
+        if (body == null || body.isBlank()) {
+            throw TmountException.invalid("POST /v1/mounts needs a JSON body {templateId, buildId, mountPath, readOnly, attach, engine}");
+        }
+        MountRequest req;
+        try {
+            req = json.readValue(body, MountRequest.class);
+        } catch (JsonMappingException e) {
+            if (e.getCause() instanceof TmountException bad) {
+                throw bad; // e.g. an unknown attach backend or engine, with the accepted values
+            }
+            throw e;
+        }
+        MountOptions options = MountOptions.defaults().withReadOnly(req.readOnly()).withAttach(req.attach())
+                .withEngine(req.engine());
+        return manager.mountTemplate(req.templateId(), req.buildId(), req.mountPath(), options);
+    }
+
+    private static void requireMethod(String method, String allowed, String path) {
+        if (!method.equals(allowed)) {
+            throw TmountException.invalid("method %s is not allowed on %s (%s)", method, path, allowed);
+        }
+    }
+}

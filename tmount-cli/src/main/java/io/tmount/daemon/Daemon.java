@@ -1,0 +1,103 @@
+package io.tmount.daemon;
+
+import io.tmount.TmountException;
+import io.tmount.json.TmountJson;
+import io.tmount.mount.MountManager;
+import org.eclipse.jetty.server.Server;
+import org.eclipse.jetty.unixdomain.server.UnixDomainServerConnector;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.net.UnixDomainSocketAddress;
+import java.nio.channels.SocketChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+
+/**
+ * The long-running tmount daemon: owns a {@link MountManager} (so the mounts' NBD servers live in this process)
+ * and serves the HTTP/JSON API on a unix socket that only root can reach (mode 0600 in a 0700 folder).
+ */
+public final class Daemon implements AutoCloseable {
+
+    private static final Logger log = LoggerFactory.getLogger(Daemon.class);
+
+    private final MountManager manager;
+    private final Server server;
+    private final Path socket;
+    private boolean closed;
+
+    private Daemon(MountManager manager, Server server, Path socket) {
+        this.manager = manager;
+        this.server = server;
+        this.socket = socket;
+    }
+
+    /** Starts serving the manager's API on the socket. The daemon takes ownership of the manager. */
+    public static Daemon start(MountManager manager, Path socket, String version, String stateDir) {
+        try {
+            prepareSocket(socket);
+            Server server = new Server();
+            UnixDomainServerConnector connector = new UnixDomainServerConnector(server);
+            connector.setUnixDomainPath(socket);
+            server.addConnector(connector);
+            server.setHandler(new ApiHandler(manager, TmountJson.newMapper(), version, stateDir));
+            server.start();
+            Files.setPosixFilePermissions(socket, PosixFilePermissions.fromString("rw-------"));
+            log.info("tmount daemon listening on {} (state dir {}, store {})", socket, stateDir, manager.store().url());
+            return new Daemon(manager, server, socket);
+        } catch (Exception e) {
+            manager.close();
+            throw e instanceof TmountException te ? te : TmountException.failed(e, "cannot start the daemon on %s", socket);
+        }
+    }
+
+    /** Refuses a socket another daemon answers on; removes a stale one left by a daemon that died. */
+    private static void prepareSocket(Path socket) throws IOException {
+        Path dir = socket.getParent();
+        if (!Files.isDirectory(dir)) {
+            Files.createDirectories(dir, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+        }
+        if (Files.exists(socket)) {
+            try (SocketChannel ignored = SocketChannel.open(UnixDomainSocketAddress.of(socket))) {
+                throw TmountException.conflict("another tmount daemon is already listening on %s", socket);
+            } catch (IOException stale) {
+                Files.delete(socket);
+            }
+        }
+    }
+
+    public Path socket() {
+        return socket;
+    }
+
+    public MountManager manager() {
+        return manager;
+    }
+
+    /** Stops the API, then unmounts everything. */
+    @Override
+    public synchronized void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        log.info("tmount daemon stopping: unmounting {} mount(s)", manager.listMounts().size());
+        try {
+            server.stop();
+        } catch (Exception e) {
+            log.warn("cannot stop the API server: {}", e.getMessage());
+        }
+        try {
+            manager.close();
+        } finally {
+            try {
+                Files.deleteIfExists(socket);
+            } catch (IOException e) {
+                log.warn("cannot remove {}: {}", socket, e.getMessage());
+            }
+        }
+        log.info("tmount daemon stopped");
+    }
+}

@@ -1,0 +1,120 @@
+package io.tmount.daemon;
+
+import com.fasterxml.jackson.core.type.TypeReference;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.tmount.TmountException;
+import io.tmount.json.TmountJson;
+import io.tmount.mount.MountInfo;
+import io.tmount.mount.MountOptions;
+import org.eclipse.jetty.client.ContentResponse;
+import org.eclipse.jetty.client.HttpClient;
+import org.eclipse.jetty.client.Request;
+import org.eclipse.jetty.client.StringRequestContent;
+import org.eclipse.jetty.http.HttpMethod;
+import org.eclipse.jetty.io.Transport;
+
+import java.io.IOException;
+import java.net.URLEncoder;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+
+/** A client of the daemon's API over its unix socket: what the CLI's mount, unmount and list commands use. */
+public final class DaemonClient implements AutoCloseable {
+
+    private static final long TIMEOUT_SECONDS = 600;
+
+    private final Path socket;
+    private final HttpClient http;
+    private final ObjectMapper json = TmountJson.newMapper();
+    private final Transport transport;
+
+    private DaemonClient(Path socket, HttpClient http) {
+        this.socket = socket;
+        this.http = http;
+        this.transport = new Transport.TCPUnix(socket);
+    }
+
+    /** Connects lazily; fails at once, saying how to start one, when no daemon listens on the socket. */
+    public static DaemonClient connect(Path socket) {
+        if (!Files.exists(socket)) {
+            throw noDaemon(socket);
+        }
+        HttpClient http = new HttpClient();
+        try {
+            http.start();
+        } catch (Exception e) {
+            throw TmountException.failed(e, "cannot start the API client");
+        }
+        return new DaemonClient(socket, http);
+    }
+
+    static TmountException noDaemon(Path socket) {
+        return new TmountException(TmountException.Kind.UNAVAILABLE, "no tmount daemon is listening on " + socket
+                + "; start one with `tmount serve` (it stays in the foreground; see README: Running the daemon)");
+    }
+
+    public Health health() {
+        return call(http.newRequest(uri("/v1/health")).method(HttpMethod.GET), new TypeReference<>() { });
+    }
+
+    public MountInfo mount(String templateId, String buildId, String mountPath, MountOptions options) {
+        MountRequest body = new MountRequest(templateId, buildId, mountPath, options.readOnly(), options.attach(),
+                options.engine());
+        try {
+            Request request = http.newRequest(uri("/v1/mounts")).method(HttpMethod.POST)
+                    .body(new StringRequestContent("application/json", json.writeValueAsString(body)));
+            return call(request, new TypeReference<>() { });
+        } catch (IOException e) {
+            throw TmountException.failed(e, "cannot encode the mount request");
+        }
+    }
+
+    public void unmount(String mountPath) {
+        call(http.newRequest(uri("/v1/mounts?path=" + URLEncoder.encode(mountPath, StandardCharsets.UTF_8)))
+                .method(HttpMethod.DELETE), new TypeReference<Object>() { });
+    }
+
+    public List<MountInfo> list() {
+        return call(http.newRequest(uri("/v1/mounts")).method(HttpMethod.GET), new TypeReference<>() { });
+    }
+
+    private static String uri(String path) {
+        return "http://localhost" + path;
+    }
+
+    private <T> T call(Request request, TypeReference<T> type) {
+        ContentResponse response;
+        try {
+            response = request.transport(transport).timeout(TIMEOUT_SECONDS, TimeUnit.SECONDS).send();
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof IOException) {
+                throw noDaemon(socket);
+            }
+            throw TmountException.failed(e.getCause(), "request to the tmount daemon failed");
+        } catch (InterruptedException | java.util.concurrent.TimeoutException e) {
+            throw TmountException.failed(e, "request to the tmount daemon did not complete");
+        }
+        try {
+            if (response.getStatus() >= 400) {
+                ApiError error = json.readValue(response.getContent(), ApiError.class);
+                throw new TmountException(error.kind() == null ? TmountException.Kind.FAILED : error.kind(), error.error());
+            }
+            return json.readValue(response.getContent(), type);
+        } catch (IOException e) {
+            throw TmountException.failed(e, "the tmount daemon sent an unreadable answer (status %d)", response.getStatus());
+        }
+    }
+
+    @Override
+    public void close() {
+        try {
+            http.stop();
+        } catch (Exception e) {
+            // the client holds nothing that outlives the process
+        }
+    }
+}

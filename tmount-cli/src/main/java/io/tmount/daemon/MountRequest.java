@@ -1,0 +1,9 @@
+package io.tmount.daemon;
+
+import io.tmount.device.AttachBackend;
+import io.tmount.mount.Engine;
+
+/** POST /v1/mounts: what to mount where, and how (attach null: automatic; engine null: builtin). */
+public record MountRequest(String templateId, String buildId, String mountPath, boolean readOnly,
+                           AttachBackend attach, Engine engine) {
+}

@@ -1,0 +1,172 @@
+package io.tmount.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.tmount.daemon.Daemon;
+import io.tmount.device.Attachers;
+import io.tmount.mount.MountManager;
+import io.tmount.mount.MountManagerConfig;
+import io.tmount.store.StoreLocation;
+import io.tmount.store.TemplateStore;
+import io.tmount.template.Ext4Images;
+import io.tmount.testing.NoLeftovers;
+import io.tmount.testing.Trees;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.Map;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** The command line, run in-process with its own state dir, runtime dir and store (never the defaults). */
+@ExtendWith(NoLeftovers.class)
+class CliTest {
+
+    @TempDir
+    Path dir;
+
+    private Map<String, String> env;
+
+    record Result(int status, String out, String err) {
+    }
+
+    @BeforeEach
+    void environment() {
+        env = new HashMap<>();
+        env.put("TMOUNT_STATE_DIR", dir.resolve("state").toString());
+        env.put("TMOUNT_RUNTIME_DIR", dir.resolve("run").toString());
+        env.put("TEMPLATE_STORAGE_URL", "file://" + dir.resolve("store"));
+    }
+
+    private Result tmount(String... args) {
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        int status = Main.run(args, new PrintWriter(out), new PrintWriter(err), env);
+        return new Result(status, out.toString(), err.toString());
+    }
+
+    @Test
+    void templateCreateImportList() throws IOException {
+        Path source = Trees.sample(dir.resolve("src"), 1);
+        Result created = tmount("template", "create", "--template", "base", "--from-dir", source.toString());
+        assertThat(created.status()).isZero();
+        assertThat(created.out().strip()).matches("[0-9a-f-]{36}");
+
+        Result named = tmount("template", "create", "--template", "base", "--build", "build-abc123",
+                "--from-dir", source.toString(), "--size", "48M");
+        assertThat(named.out()).isEqualTo("build-abc123\n");
+
+        Path image = dir.resolve("image.ext4");
+        Ext4Images.makeFromDirectory(source, 40L << 20, image);
+        Result imported = tmount("template", "import", "--template", "imported", image.toString());
+        assertThat(imported.status()).isZero();
+
+        Result list = tmount("template", "list");
+        assertThat(list.out()).contains("BUILD").contains("build-abc123").contains("48.0 MiB").contains("imported")
+                .contains(created.out().strip());
+        JsonNode json = new ObjectMapper().readTree(tmount("template", "list", "--json").out());
+        assertThat(json).hasSize(3);
+        assertThat(json.findValuesAsText("templateId")).containsExactlyInAnyOrder("base", "base", "imported");
+    }
+
+    @Test
+    void mountListUnmount_throughADaemon() throws IOException {
+        Path source = Trees.sample(dir.resolve("src"), 2);
+        String build = tmount("template", "create", "--template", "base", "--from-dir", source.toString()).out().strip();
+        try (TemplateStore store = new TemplateStore(new StoreLocation.Local(dir.resolve("store")).open());
+             Daemon daemon = Daemon.start(MountManager.open(new MountManagerConfig(dir.resolve("state"), dir.resolve("run"),
+                     store, Attachers.onThisHost(4), Duration.ofMillis(500))), dir.resolve("run/tmount.sock"), "test", "s")) {
+            Path mnt = dir.resolve("mnt");
+            Result mounted = tmount("mount", "base", build, mnt.toString(), "--read-only");
+            assertThat(mounted.status()).as(mounted.err()).isZero();
+            assertThat(mounted.out()).startsWith("mounted template base build " + build + " at " + mnt + " (read-only, /dev/loop");
+            assertThat(Trees.checksums(mnt)).isEqualTo(Trees.checksums(source));
+
+            Result list = tmount("list");
+            assertThat(list.out()).contains("PATH").contains(mnt.toString()).contains("ro").contains("fuse-loop");
+            assertThat(tmount("ls", "--json").out()).contains("\"mountPath\" : \"" + mnt + "\"");
+
+            Result again = tmount("mount", "base", build, mnt.toString());
+            assertThat(again.status()).isEqualTo(1);
+            assertThat(again.err()).isEqualTo("tmount: " + mnt + " is already mounted (template base build " + build + ")\n");
+
+            assertThat(tmount("unmount", mnt.toString()).out()).isEqualTo("unmounted " + mnt + "\n");
+            assertThat(tmount("list").out()).isEqualTo("no mounts\n");
+            Result qemu = tmount("mount", "base", build, mnt.toString(), "--engine", "qemu-nbd", "--json");
+            assertThat(new ObjectMapper().readTree(qemu.out()).path("engine").asText()).isEqualTo("qemu-nbd");
+            assertThat(tmount("umount", mnt.toString()).status()).isZero();
+        }
+    }
+
+    @Test
+    void errors_areOneLineOnStderrWithStatus1() {
+        Result noDaemon = tmount("mount", "base", "b1", "/mnt/x");
+        assertThat(noDaemon.status()).isEqualTo(1);
+        assertThat(noDaemon.err()).startsWith("tmount: no tmount daemon is listening on " + dir.resolve("run/tmount.sock"))
+                .contains("tmount serve").hasLineCount(1);
+
+        Result badId = tmount("template", "create", "--template", "a/b", "--from-dir", dir.toString());
+        assertThat(badId.status()).isEqualTo(1);
+        assertThat(badId.err()).startsWith("tmount: template id 'a/b' is invalid").hasLineCount(1);
+
+        Result badSize = tmount("template", "create", "--template", "t", "--from-dir", dir.toString(), "--size", "huge");
+        assertThat(badSize.err()).startsWith("tmount: size 'huge' is not understood");
+
+        Result badEngine = tmount("mount", "t", "b", "/mnt/x", "--engine", "vmware");
+        assertThat(badEngine.err()).isEqualTo("tmount: engine 'vmware' is unknown; accepted: builtin, qemu-nbd\n");
+
+        env.remove("TEMPLATE_STORAGE_URL");
+        env.put("STORAGE_PROVIDER", "Azure");
+        Result badProvider = tmount("template", "list");
+        assertThat(badProvider.status()).isEqualTo(1);
+        assertThat(badProvider.err()).contains("STORAGE_PROVIDER 'Azure' is unknown; accepted: Local");
+    }
+
+    @Test
+    void usageErrors_haveStatus2() {
+        Result missing = tmount("mount", "only-one-arg");
+        assertThat(missing.status()).isEqualTo(2);
+        assertThat(missing.err()).contains("Missing required parameters");
+        assertThat(tmount("frobnicate").status()).isEqualTo(2);
+    }
+
+    @Test
+    void helpAndVersion() {
+        Result help = tmount("--help");
+        assertThat(help.status()).isZero();
+        assertThat(help.out()).contains("serve").contains("mount").contains("unmount").contains("template").contains("demo");
+        assertThat(tmount("--version").out()).startsWith("tmount ");
+        assertThat(tmount("mount", "--help").out()).contains("--read-only").contains("--attach").contains("--engine");
+    }
+
+    @Test
+    void settings_optionsWinOverEnvironment_whichWinsOverDefaults() {
+        GlobalOptions options = new GlobalOptions();
+        Settings fromEnv = Settings.resolve(options, env);
+        assertThat(fromEnv.stateDir()).isEqualTo(dir.resolve("state"));
+        assertThat(fromEnv.socket()).isEqualTo(dir.resolve("run/tmount.sock"));
+        assertThat(fromEnv.store().url()).isEqualTo("file://" + dir.resolve("store"));
+        assertThat(fromEnv.nbdPoolSize()).isEqualTo(64);
+
+        options.stateDir = dir.resolve("other");
+        options.store = "file:///srv/t";
+        env.put("NBD_POOL_SIZE", "128");
+        Settings mixed = Settings.resolve(options, env);
+        assertThat(mixed.stateDir()).isEqualTo(dir.resolve("other"));
+        assertThat(mixed.store().url()).isEqualTo("file:///srv/t");
+        assertThat(mixed.nbdPoolSize()).isEqualTo(128);
+
+        Settings defaults = Settings.resolve(new GlobalOptions(), Map.of());
+        assertThat(defaults.stateDir()).isEqualTo(Path.of("/var/lib/tmount"));
+        assertThat(defaults.socket()).isEqualTo(Path.of("/run/tmount/tmount.sock"));
+        assertThat(defaults.store().url()).isEqualTo("file:///var/lib/tmount/templates");
+    }
+}

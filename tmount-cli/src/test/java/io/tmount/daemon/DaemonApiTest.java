@@ -1,0 +1,259 @@
+package io.tmount.daemon;
+
+import io.tmount.TmountException;
+import io.tmount.device.AttachBackend;
+import io.tmount.device.Attachers;
+import io.tmount.mount.Engine;
+import io.tmount.mount.MountInfo;
+import io.tmount.mount.MountManager;
+import io.tmount.mount.MountManagerConfig;
+import io.tmount.mount.MountOptions;
+import io.tmount.os.MountTable;
+import io.tmount.store.BuildId;
+import io.tmount.store.StoreLocation;
+import io.tmount.store.TemplateId;
+import io.tmount.store.TemplateStore;
+import io.tmount.template.TemplateCatalog;
+import io.tmount.testing.NoLeftovers;
+import io.tmount.testing.Run;
+import io.tmount.testing.Trees;
+import org.eclipse.jetty.client.ContentResponse;
+import org.eclipse.jetty.client.HttpClient;
+import org.eclipse.jetty.client.StringRequestContent;
+import org.eclipse.jetty.http.HttpMethod;
+import org.eclipse.jetty.io.Transport;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.file.FileSystemException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/** End to end through the daemon's HTTP/JSON API on its unix socket, with real mounts. */
+@ExtendWith(NoLeftovers.class)
+class DaemonApiTest {
+
+    @TempDir
+    Path dir;
+
+    private TemplateStore store;
+    private Daemon daemon;
+    private DaemonClient client;
+    private Path socket;
+    private Path source;
+    private BuildId build;
+
+    @BeforeEach
+    void start() throws IOException {
+        store = new TemplateStore(new StoreLocation.Local(dir.resolve("store")).open());
+        source = Trees.sample(dir.resolve("src"), 1);
+        build = new TemplateCatalog(store, dir.resolve("scratch")).create(TemplateId.of("base"), null, source, null);
+        socket = dir.resolve("run/tmount.sock");
+        MountManager manager = MountManager.open(new MountManagerConfig(dir.resolve("state"), dir.resolve("run"), store,
+                Attachers.onThisHost(4), Duration.ofMillis(500)));
+        daemon = Daemon.start(manager, socket, "test", dir.resolve("state").toString());
+        client = DaemonClient.connect(socket);
+    }
+
+    @AfterEach
+    void stop() throws IOException {
+        client.close();
+        daemon.close();
+        store.close();
+    }
+
+    @Test
+    void health_reportsTheStoreAndMounts() {
+        Health health = client.health();
+        assertThat(health.status()).isEqualTo("ok");
+        assertThat(health.store()).isEqualTo(store.url());
+        assertThat(health.mounts()).isZero();
+    }
+
+    @Test
+    void createMountReadEveryFileWriteUnmount() throws IOException {
+        Path mnt = dir.resolve("mnt/base");
+        MountInfo info = client.mount("base", build.value(), mnt.toString(), MountOptions.defaults());
+        assertThat(info.mountPath()).isEqualTo(mnt);
+        assertThat(info.attach()).isEqualTo(AttachBackend.FUSE_LOOP);
+        assertThat(client.list()).containsExactly(info);
+
+        assertThat(Trees.checksums(mnt)).isEqualTo(Trees.checksums(source)); // every file, byte for byte
+        Files.writeString(mnt.resolve("root-note.txt"), "hello from the host\n");
+        assertThat(mnt.resolve("root-note.txt")).hasContent("hello from the host");
+
+        client.unmount(mnt.toString());
+        assertThat(client.list()).isEmpty();
+        assertThat(MountTable.ofThisProcess().isMountPoint(mnt)).isFalse();
+        assertThat(dir.resolve("mnt")).doesNotExist();
+    }
+
+    @Test
+    void readOnlyMount_refusesWrites() {
+        Path mnt = dir.resolve("ro");
+        client.mount("base", build.value(), mnt.toString(), MountOptions.defaults().withReadOnly(true));
+        try {
+            assertThatThrownBy(() -> Files.writeString(mnt.resolve("x"), "no")).isInstanceOf(FileSystemException.class);
+        } finally {
+            client.unmount(mnt.toString());
+        }
+    }
+
+    @Test
+    void twoTemplatesMountedAtOnce() throws IOException {
+        Path other = Trees.sample(dir.resolve("src2"), 2);
+        BuildId otherBuild = new TemplateCatalog(store, dir.resolve("scratch")).create(TemplateId.of("other"), null, other, null);
+        client.mount("base", build.value(), dir.resolve("a").toString(), MountOptions.defaults());
+        client.mount("other", otherBuild.value(), dir.resolve("b").toString(), MountOptions.defaults().withReadOnly(true));
+        try {
+            assertThat(client.list()).extracting(m -> m.templateId().value()).containsExactly("base", "other");
+            assertThat(Trees.checksums(dir.resolve("a"))).isEqualTo(Trees.checksums(source));
+            assertThat(Trees.checksums(dir.resolve("b"))).isEqualTo(Trees.checksums(other));
+        } finally {
+            client.unmount(dir.resolve("a").toString());
+            client.unmount(dir.resolve("b").toString());
+        }
+    }
+
+    @Test
+    void qemuNbdEngine_mountsThroughTheApi() {
+        Path mnt = dir.resolve("q");
+        MountInfo info = client.mount("base", build.value(), mnt.toString(), MountOptions.defaults().withEngine(Engine.QEMU_NBD));
+        try {
+            assertThat(info.engine()).isEqualTo(Engine.QEMU_NBD);
+            assertThat(Trees.checksums(mnt)).isEqualTo(Trees.checksums(source));
+        } finally {
+            client.unmount(mnt.toString());
+        }
+    }
+
+    @Test
+    void concurrentMountsAndUnmounts_fromSeveralThreads() throws Exception {
+        try (ExecutorService threads = Executors.newFixedThreadPool(4)) {
+            List<Future<?>> work = new ArrayList<>();
+            for (int t = 0; t < 4; t++) {
+                int id = t;
+                work.add(threads.submit(() -> {
+                    for (int round = 0; round < 2; round++) {
+                        Path mnt = dir.resolve("c" + id + "/r" + round);
+                        client.mount("base", build.value(), mnt.toString(), MountOptions.defaults());
+                        assertThat(mnt.resolve("etc/hostname")).hasContent("template-1");
+                        client.unmount(mnt.toString());
+                    }
+                    return null;
+                }));
+            }
+            for (Future<?> f : work) {
+                f.get(3, TimeUnit.MINUTES);
+            }
+        }
+        assertThat(client.list()).isEmpty();
+    }
+
+    @Test
+    void badInputs_areRefusedWithTheirMessageAndKind() throws IOException {
+        String b = build.value();
+        String m = dir.resolve("m").toString();
+        expect(() -> client.mount("base", b, "rel/path", MountOptions.defaults()), TmountException.Kind.INVALID_ARGUMENT, "must be absolute");
+        expect(() -> client.mount("base", b, "/", MountOptions.defaults()), TmountException.Kind.INVALID_ARGUMENT, "is a system folder");
+        expect(() -> client.mount("base", b, "/proc/x", MountOptions.defaults()), TmountException.Kind.INVALID_ARGUMENT, "inside the system folder /proc");
+        expect(() -> client.mount("base", b, dir.resolve("run/x").toString(), MountOptions.defaults()), TmountException.Kind.INVALID_ARGUMENT, "tmount's own folder");
+        expect(() -> client.mount("base", b, dir.resolve("m/../n").toString(), MountOptions.defaults()), TmountException.Kind.INVALID_ARGUMENT, "not normalized");
+        expect(() -> client.mount("a/b", b, m, MountOptions.defaults()), TmountException.Kind.INVALID_ARGUMENT, "template id 'a/b' is invalid");
+        expect(() -> client.mount("base", "x".repeat(200), m, MountOptions.defaults()), TmountException.Kind.INVALID_ARGUMENT, "too long");
+        expect(() -> client.mount("base", "evil\u0001", m, MountOptions.defaults()), TmountException.Kind.INVALID_ARGUMENT, "\\u0001");
+        expect(() -> client.mount("base", "missing", m, MountOptions.defaults()), TmountException.Kind.NOT_FOUND, "build 'missing' of template 'base' not found");
+        expect(() -> client.mount("other", b, m, MountOptions.defaults()), TmountException.Kind.CONFLICT, "belongs to template 'base', not to template 'other'");
+        expect(() -> client.mount("base", b, m, MountOptions.defaults().withAttach(AttachBackend.KERNEL_NBD)), TmountException.Kind.UNAVAILABLE, "kernel-nbd cannot work on this host");
+        expect(() -> client.unmount(m), TmountException.Kind.NOT_FOUND, "nothing is mounted by tmount at");
+        Files.createDirectories(dir.resolve("real"));
+        Files.createSymbolicLink(dir.resolve("link"), dir.resolve("real"));
+        expect(() -> client.mount("base", b, dir.resolve("link/x").toString(), MountOptions.defaults()), TmountException.Kind.INVALID_ARGUMENT, "goes through a symlink");
+
+        Path mnt = dir.resolve("dup");
+        client.mount("base", b, mnt.toString(), MountOptions.defaults());
+        try {
+            expect(() -> client.mount("base", b, mnt.toString(), MountOptions.defaults()), TmountException.Kind.CONFLICT, "is already mounted");
+        } finally {
+            client.unmount(mnt.toString());
+        }
+        Path tmpfs = Files.createDirectories(dir.resolve("tmpfs"));
+        Run.ok("mount", "-t", "tmpfs", "tmpfs", tmpfs.toString());
+        try {
+            expect(() -> client.mount("base", b, tmpfs.toString(), MountOptions.defaults()), TmountException.Kind.CONFLICT, "something is already mounted at");
+        } finally {
+            Run.ok("umount", tmpfs.toString());
+        }
+        assertThat(dir.resolve("m")).doesNotExist();
+    }
+
+    @Test
+    void malformedRequests_getJsonErrors() throws Exception {
+        HttpClient http = new HttpClient();
+        http.start();
+        try {
+            assertThat(send(http, HttpMethod.POST, "/v1/mounts", "{not json")).satisfies(r -> {
+                assertThat(r.getStatus()).isEqualTo(400);
+                assertThat(r.getContentAsString()).contains("not valid JSON").contains("INVALID_ARGUMENT");
+            });
+            assertThat(send(http, HttpMethod.POST, "/v1/mounts", "")).satisfies(r -> {
+                assertThat(r.getStatus()).isEqualTo(400);
+                assertThat(r.getContentAsString()).contains("needs a JSON body");
+            });
+            assertThat(send(http, HttpMethod.POST, "/v1/mounts",
+                    "{\"templateId\":\"base\",\"buildId\":\"" + build + "\",\"mountPath\":\"/tmp/x\",\"engine\":\"vmware\"}"))
+                    .satisfies(r -> {
+                        assertThat(r.getStatus()).isEqualTo(400);
+                        assertThat(r.getContentAsString()).contains("engine 'vmware' is unknown").contains("builtin, qemu-nbd");
+                    });
+            assertThat(send(http, HttpMethod.DELETE, "/v1/mounts", null).getContentAsString()).contains("needs ?path=");
+            assertThat(send(http, HttpMethod.GET, "/v2/nothing", null).getStatus()).isEqualTo(404);
+            assertThat(send(http, HttpMethod.PUT, "/v1/mounts", null).getStatus()).isEqualTo(400);
+        } finally {
+            http.stop();
+        }
+    }
+
+    @Test
+    void theSocketIsForRootOnly_andASecondDaemonIsRefused() throws IOException {
+        assertThat(Files.getPosixFilePermissions(socket)).extracting(Object::toString)
+                .containsExactlyInAnyOrder("OWNER_READ", "OWNER_WRITE");
+        MountManager second = MountManager.open(new MountManagerConfig(dir.resolve("state2"), dir.resolve("run2"), store,
+                Attachers.onThisHost(4), Duration.ofMillis(500)));
+        assertThatThrownBy(() -> Daemon.start(second, socket, "test", "x"))
+                .hasMessageContaining("another tmount daemon is already listening on " + socket);
+    }
+
+    @Test
+    void noDaemon_isAClearErrorSayingHowToStartOne() {
+        assertThatThrownBy(() -> DaemonClient.connect(dir.resolve("none.sock")))
+                .hasMessageContaining("no tmount daemon is listening on").hasMessageContaining("tmount serve");
+    }
+
+    private ContentResponse send(HttpClient http, HttpMethod method, String path, String body) throws Exception {
+        var request = http.newRequest("http://localhost" + path).method(method).transport(new Transport.TCPUnix(socket));
+        if (body != null) {
+            request.body(new StringRequestContent("application/json", body));
+        }
+        return request.send();
+    }
+
+    private static void expect(Runnable call, TmountException.Kind kind, String message) {
+        assertThatThrownBy(call::run).isInstanceOf(TmountException.class).hasMessageContaining(message)
+                .satisfies(e -> assertThat(((TmountException) e).kind()).isEqualTo(kind));
+    }
+}

@@ -1,0 +1,127 @@
+package io.tmount.daemon;
+
+import io.tmount.mount.Engine;
+import io.tmount.mount.MountOptions;
+import io.tmount.os.MountTable;
+import io.tmount.store.BuildId;
+import io.tmount.store.StoreLocation;
+import io.tmount.store.TemplateId;
+import io.tmount.store.TemplateStore;
+import io.tmount.template.TemplateCatalog;
+import io.tmount.testing.HostState;
+import io.tmount.testing.NoLeftovers;
+import io.tmount.testing.Trees;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** `tmount serve` as a real process: SIGTERM unmounts everything; after SIGKILL the next start reclaims. */
+@ExtendWith(NoLeftovers.class)
+class DaemonProcessTest {
+
+    @TempDir
+    Path dir;
+
+    private BuildId build;
+
+    @BeforeEach
+    void template() throws IOException {
+        try (TemplateStore store = new TemplateStore(new StoreLocation.Local(dir.resolve("store")).open())) {
+            build = new TemplateCatalog(store, dir.resolve("scratch"))
+                    .create(TemplateId.of("base"), null, Trees.sample(dir.resolve("src"), 1), null);
+        }
+    }
+
+    private Process serve() throws IOException, InterruptedException {
+        String java = ProcessHandle.current().info().command().orElseThrow();
+        Process process = new ProcessBuilder(java, "--enable-native-access=ALL-UNNAMED",
+                "-cp", System.getProperty("java.class.path"), "io.tmount.cli.Main",
+                "--state-dir", dir.resolve("state").toString(), "--runtime-dir", dir.resolve("run").toString(),
+                "--store", "file://" + dir.resolve("store"), "serve")
+                .redirectErrorStream(true).redirectOutput(dir.resolve("daemon.log").toFile()).start();
+        Path socket = dir.resolve("run/tmount.sock");
+        for (int i = 0; i < 600; i++) {
+            assertThat(process.isAlive()).as("daemon exited: %s", log()).isTrue();
+            if (answers(socket)) {
+                return process;
+            }
+            Thread.sleep(50);
+        }
+        process.destroyForcibly();
+        throw new AssertionError("daemon did not answer within 30 s: " + log());
+    }
+
+    /** The socket of a killed daemon stays behind: wait for one that answers, not for the file. */
+    private static boolean answers(Path socket) {
+        if (!Files.exists(socket)) {
+            return false;
+        }
+        try (DaemonClient client = DaemonClient.connect(socket)) {
+            return client.health().status().equals("ok");
+        } catch (RuntimeException e) {
+            return false;
+        }
+    }
+
+    private String log() {
+        try {
+            return Files.readString(dir.resolve("daemon.log"));
+        } catch (IOException e) {
+            return "(no log)";
+        }
+    }
+
+    @Test
+    void sigterm_unmountsEverythingAndExitsZero() throws Exception {
+        Process daemon = serve();
+        try (DaemonClient client = DaemonClient.connect(dir.resolve("run/tmount.sock"))) {
+            client.mount("base", build.value(), dir.resolve("a").toString(), MountOptions.defaults());
+            client.mount("base", build.value(), dir.resolve("b").toString(), MountOptions.defaults().withEngine(Engine.QEMU_NBD));
+        }
+        daemon.destroy(); // SIGTERM
+        assertThat(daemon.waitFor(60, TimeUnit.SECONDS)).isTrue();
+        assertThat(daemon.exitValue()).as(log()).isZero();
+        assertThat(log()).contains("unmounting 2 mount(s)").contains("tmount daemon stopped");
+        assertThat(MountTable.ofThisProcess().isMountPoint(dir.resolve("a"))).isFalse();
+        assertThat(MountTable.ofThisProcess().isMountPoint(dir.resolve("b"))).isFalse();
+        assertThat(dir.resolve("run/tmount.sock")).doesNotExist();
+    }
+
+    @Test
+    void afterSigkill_theNextStartReclaimsWhatWasLeft() throws Exception {
+        Process first = serve();
+        try (DaemonClient client = DaemonClient.connect(dir.resolve("run/tmount.sock"))) {
+            client.mount("base", build.value(), dir.resolve("a").toString(), MountOptions.defaults());
+            client.mount("base", build.value(), dir.resolve("b").toString(), MountOptions.defaults().withEngine(Engine.QEMU_NBD));
+        }
+        first.destroyForcibly(); // SIGKILL: no cleanup runs
+        first.waitFor(30, TimeUnit.SECONDS);
+        assertThat(MountTable.ofThisProcess().isMountPoint(dir.resolve("a"))).isTrue(); // left behind, dead
+        assertThat(HostState.loopDevices()).anyMatch(l -> l.contains(dir.toString()));
+
+        Process second = serve();
+        try (DaemonClient client = DaemonClient.connect(dir.resolve("run/tmount.sock"))) {
+            assertThat(client.list()).isEmpty();
+            for (String path : List.of("a", "b")) {
+                assertThat(MountTable.ofThisProcess().isMountPoint(dir.resolve(path))).isFalse();
+            }
+            assertThat(HostState.loopDevices()).noneMatch(l -> l.contains(dir.toString()));
+            assertThat(log()).contains("reclaiming mount");
+            // and the paths can be used again
+            client.mount("base", build.value(), dir.resolve("a").toString(), MountOptions.defaults());
+        } finally {
+            second.destroy();
+            assertThat(second.waitFor(60, TimeUnit.SECONDS)).isTrue();
+        }
+        assertThat(second.exitValue()).isZero();
+    }
+}
