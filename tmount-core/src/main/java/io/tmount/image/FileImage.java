@@ -80,14 +80,15 @@ public final class FileImage implements BlockImage {
     @Override
     public void trim(long offset, long length) throws IOException {
         checkWritable();
-        LinuxFiles.punchHole(holeFd, offset, length);
+        if (length > 0 && !LinuxFiles.punchHoleIfSupported(holeFd, offset, length)) {
+            writeZeroes(offset, length, true); // a filesystem without holes: TRIM is only a hint, zeros are fine
+        }
     }
 
     @Override
     public void writeZeroes(long offset, long length, boolean allocate) throws IOException {
         checkWritable();
-        if (!allocate) {
-            LinuxFiles.punchHole(holeFd, offset, length);
+        if (length == 0 || (!allocate && LinuxFiles.punchHoleIfSupported(holeFd, offset, length))) {
             return;
         }
         long position = offset;

@@ -22,6 +22,7 @@ public final class LinuxFiles {
     private static final int O_CLOEXEC = 0x80000;
     private static final int FALLOC_FL_KEEP_SIZE = 0x01;
     private static final int FALLOC_FL_PUNCH_HOLE = 0x02;
+    private static final int EOPNOTSUPP = 95;
 
     private static final Linker LINKER = Linker.nativeLinker();
     private static final StructLayout CALL_STATE = Linker.Option.captureStateLayout();
@@ -70,6 +71,26 @@ public final class LinuxFiles {
                 throw new IOException("fallocate(PUNCH_HOLE, " + offset + ", " + length + ") failed: errno "
                         + (int) ERRNO.get(state, 0L));
             }
+        } catch (IOException e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new IOException("fallocate failed", t);
+        }
+    }
+
+    /** Punches a hole; false (nothing done) where the filesystem cannot (EOPNOTSUPP), so callers write zeros. */
+    public static boolean punchHoleIfSupported(int fd, long offset, long length) throws IOException {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment state = arena.allocate(CALL_STATE);
+            int rc = (int) FALLOCATE.invokeExact(state, fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, offset, length);
+            if (rc == 0) {
+                return true;
+            }
+            int errno = (int) ERRNO.get(state, 0L);
+            if (errno == EOPNOTSUPP) {
+                return false;
+            }
+            throw new IOException("fallocate(PUNCH_HOLE, " + offset + ", " + length + ") failed: errno " + errno);
         } catch (IOException e) {
             throw e;
         } catch (Throwable t) {

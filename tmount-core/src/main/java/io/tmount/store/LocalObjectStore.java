@@ -11,6 +11,7 @@ import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.UUID;
 
 /** A template store in a local folder: one file per object, written through a temp file and an atomic rename. */
@@ -25,6 +26,11 @@ final class LocalObjectStore implements ObjectStore {
     @Override
     public String url() {
         return StoreLocation.Local.urlOf(root);
+    }
+
+    @Override
+    public Optional<Path> localRoot() {
+        return Optional.of(root);
     }
 
     @Override

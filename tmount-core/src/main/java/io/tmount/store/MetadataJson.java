@@ -6,6 +6,9 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import java.io.IOException;
 import java.time.Instant;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.UUID;
 
 /** Reads and writes metadata.json in e2b's shape, tolerant of fields it does not know. */
 final class MetadataJson {
@@ -41,6 +44,11 @@ final class MetadataJson {
         if (metadata.sizeBytes() != null) {
             tmount.put("size_bytes", metadata.sizeBytes());
         }
+        if (!metadata.buildAliases().isEmpty()) {
+            ObjectNode aliases = tmount.putObject("build_ids");
+            metadata.buildAliases().entrySet().stream().sorted(Map.Entry.comparingByKey())
+                    .forEach(e -> aliases.put(e.getKey().toString(), e.getValue().value()));
+        }
         return mapper.writerWithDefaultPrettyPrinter().writeValueAsBytes(root);
     }
 
@@ -61,6 +69,9 @@ final class MetadataJson {
         String created = text(tmount, "created_at");
         JsonNode size = tmount.path("size_bytes");
         try {
+            Map<UUID, BuildId> aliases = new HashMap<>();
+            tmount.path("build_ids").properties().forEach(e ->
+                    aliases.put(UUID.fromString(e.getKey()), BuildId.of(e.getValue().asText())));
             return new BuildMetadata(
                     buildId == null ? folderBuildId : BuildId.of(buildId),
                     templateId == null ? null : TemplateId.of(templateId),
@@ -68,7 +79,8 @@ final class MetadataJson {
                     created == null ? null : Instant.parse(created),
                     size.isNumber() ? size.asLong() : null,
                     text(template, "kernel_version"),
-                    text(template, "firecracker_version"));
+                    text(template, "firecracker_version"),
+                    aliases);
         } catch (RuntimeException e) {
             throw new IOException("metadata.json has an invalid field: " + e.getMessage(), e);
         }

@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Optional;
 
 /**
  * Objects by key ({@code buildId/rootfs.ext4}): the only thing tmount asks of a template store.
@@ -33,6 +34,11 @@ public interface ObjectStore extends AutoCloseable {
     byte[] get(String key) throws IOException;
 
     void delete(String key) throws IOException;
+
+    /** The folder holding the objects when the store is on this host (so mounts can be kept out of it). */
+    default Optional<Path> localRoot() {
+        return Optional.empty();
+    }
 
     /** The top-level folders (one per build), sorted. */
     List<String> folders() throws IOException;

@@ -89,6 +89,54 @@ public final class TemplateStore implements AutoCloseable {
         return metadata;
     }
 
+    /** The raw bytes of the build's header, or empty for a headerless build. */
+    public Optional<byte[]> headerBytes(BuildId build) {
+        String key = headerKey(build);
+        try {
+            return objects.exists(key) ? Optional.of(objects.get(key)) : Optional.empty();
+        } catch (NoSuchObjectException e) {
+            return Optional.empty();
+        } catch (IOException e) {
+            throw TmountException.failed(e, "cannot read %s in store %s", key, url());
+        }
+    }
+
+    /**
+     * Stores a new layered build: its own blocks packed back to back, its header, then its metadata (last, so a
+     * build is listed only once it is whole). Refuses an existing build id; removes what it wrote on failure.
+     */
+    public void publishLayer(BuildMetadata metadata, Path packedBlocks, byte[] header) {
+        BuildId build = metadata.buildId();
+        if (exists(build)) {
+            throw TmountException.conflict("build '%s' already exists in template store %s", build, url());
+        }
+        try {
+            objects.upload(rootfsKey(build), packedBlocks);
+            objects.put(headerKey(build), header);
+            objects.put(metadataKey(build), metadataJson.write(metadata));
+        } catch (IOException e) {
+            try {
+                objects.delete(metadataKey(build));
+                objects.delete(headerKey(build));
+                objects.delete(rootfsKey(build));
+            } catch (IOException cleanup) {
+                e.addSuppressed(cleanup);
+            }
+            throw TmountException.failed(e, "cannot store build '%s' in %s", build, url());
+        }
+    }
+
+    /** The size of a build's rootfs object, or -1 when it is missing. */
+    public long rootfsSizeOrMissing(BuildId build) {
+        try {
+            return objects.size(rootfsKey(build));
+        } catch (NoSuchObjectException e) {
+            return -1;
+        } catch (IOException e) {
+            throw TmountException.failed(e, "cannot read the size of %s", rootfsKey(build));
+        }
+    }
+
     public long rootfsSize(BuildId build) {
         try {
             return objects.size(rootfsKey(build));

@@ -1,0 +1,95 @@
+package io.tmount.image;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * The disk budget shared by every chunk cache: when the chunks present exceed {@code maxBytes}, the least recently
+ * used chunks that nobody is reading are evicted until the total is back under 90% of the budget. Reads stamp chunks
+ * with a logical clock, lock-free; only eviction takes a lock.
+ */
+public final class CacheBudget {
+
+    private static final Logger log = LoggerFactory.getLogger(CacheBudget.class);
+
+    private final long maxBytes;
+    private final AtomicLong used = new AtomicLong();
+    private final AtomicLong clock = new AtomicLong();
+    private final Set<ChunkCache> caches = ConcurrentHashMap.newKeySet();
+    private final Object evicting = new Object();
+
+    public CacheBudget(long maxBytes) {
+        if (maxBytes <= 0) {
+            throw new IllegalArgumentException("cache budget (" + maxBytes + ") must be positive");
+        }
+        this.maxBytes = maxBytes;
+    }
+
+    public long maxBytes() {
+        return maxBytes;
+    }
+
+    public long usedBytes() {
+        return used.get();
+    }
+
+    long tick() {
+        return clock.incrementAndGet();
+    }
+
+    void register(ChunkCache cache, long presentBytes) {
+        caches.add(cache);
+        used.addAndGet(presentBytes);
+    }
+
+    void unregister(ChunkCache cache, long presentBytes) {
+        if (caches.remove(cache)) {
+            used.addAndGet(-presentBytes);
+        }
+    }
+
+    /** A chunk became present; evicts if the budget is exceeded. */
+    void added(long bytes) {
+        if (used.addAndGet(bytes) > maxBytes) {
+            evict();
+        }
+    }
+
+    void removed(long bytes) {
+        used.addAndGet(-bytes);
+    }
+
+    private record Candidate(ChunkCache cache, int chunk, long lastUse) {
+    }
+
+    private void evict() {
+        synchronized (evicting) {
+            long target = maxBytes - maxBytes / 10;
+            if (used.get() <= maxBytes) {
+                return;
+            }
+            List<Candidate> candidates = new ArrayList<>();
+            for (ChunkCache cache : caches) {
+                cache.forEachEvictable((chunk, lastUse) -> candidates.add(new Candidate(cache, chunk, lastUse)));
+            }
+            candidates.sort(Comparator.comparingLong(Candidate::lastUse));
+            int evicted = 0;
+            for (Candidate c : candidates) {
+                if (used.get() <= target) {
+                    break;
+                }
+                if (c.cache().tryEvict(c.chunk())) {
+                    evicted++;
+                }
+            }
+            log.debug("evicted {} chunks; cache now {} of {} bytes", evicted, used.get(), maxBytes);
+        }
+    }
+}

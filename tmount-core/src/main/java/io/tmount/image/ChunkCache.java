@@ -1,0 +1,325 @@
+package io.tmount.image;
+
+import io.tmount.os.LinuxFiles;
+import io.tmount.store.ObjectStore;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.EOFException;
+import java.io.IOException;
+import java.io.InterruptedIOException;
+import java.io.RandomAccessFile;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.BitSet;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.atomic.AtomicIntegerArray;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicLongArray;
+
+/**
+ * One store object (a build's rootfs), fetched in chunks on first touch with ranged reads and kept in a sparse local
+ * file, shared by every mount that reads it. Concurrent readers of a missing chunk share one fetch. A chunk is marked
+ * present only after its bytes are written and synced, and the index of present chunks is saved after that, so a
+ * crash never leaves a torn chunk marked present. Readers pin the chunks they read; eviction skips pinned chunks.
+ */
+public final class ChunkCache implements AutoCloseable {
+
+    private static final Logger log = LoggerFactory.getLogger(ChunkCache.class);
+    private static final int ABSENT = 0;
+    private static final int PRESENT = 1;
+    private static final int EVICTING = -1;
+
+    private final ObjectStore store;
+    private final String key;
+    private final long size;
+    private final int chunkSize;
+    private final int chunkCount;
+    private final CacheBudget budget;
+    private final FileChannel data;
+    private final int holeFd;
+    private final ChunkIndex index;
+    private final AtomicIntegerArray state;
+    private final AtomicIntegerArray pins;
+    private final AtomicLongArray lastUse;
+    private final ConcurrentHashMap<Integer, CompletableFuture<Void>> fetching = new ConcurrentHashMap<>();
+    private final AtomicLong fetchedBytes = new AtomicLong();
+    private final AtomicLong fetches = new AtomicLong();
+    private final AtomicLong hits = new AtomicLong();
+
+    private ChunkCache(ObjectStore store, String key, long size, int chunkSize, CacheBudget budget, FileChannel data,
+                       int holeFd, ChunkIndex index) {
+        this.store = store;
+        this.key = key;
+        this.size = size;
+        this.chunkSize = chunkSize;
+        this.chunkCount = (int) ((size + chunkSize - 1) / chunkSize);
+        this.budget = budget;
+        this.data = data;
+        this.holeFd = holeFd;
+        this.index = index;
+        this.state = new AtomicIntegerArray(chunkCount);
+        this.pins = new AtomicIntegerArray(chunkCount);
+        this.lastUse = new AtomicLongArray(chunkCount);
+    }
+
+    /**
+     * Opens the cache of object {@code key} ({@code size} bytes) in {@code dir}, keeping the chunks a previous run
+     * saved in its index when the object's size and the chunk size still match.
+     */
+    public static ChunkCache open(ObjectStore store, String key, long size, int chunkSize, Path dir, CacheBudget budget)
+            throws IOException {
+        if (chunkSize < 4096 || Integer.bitCount(chunkSize) != 1) {
+            throw new IllegalArgumentException("chunk size (" + chunkSize + ") must be a power of two >= 4096");
+        }
+        Files.createDirectories(dir);
+        Path dataFile = dir.resolve("data");
+        ChunkIndex index = new ChunkIndex(dir.resolve("index"), size, chunkSize);
+        BitSet saved = index.load();
+        if (saved == null || !Files.exists(dataFile) || Files.size(dataFile) != size) {
+            saved = null;
+            Files.deleteIfExists(dataFile); // nothing trustworthy: start sparse and empty
+        }
+        try (RandomAccessFile file = new RandomAccessFile(dataFile.toFile(), "rw")) {
+            file.setLength(size); // sparse: untouched chunks cost no disk
+        }
+        FileChannel data = FileChannel.open(dataFile, StandardOpenOption.READ, StandardOpenOption.WRITE);
+        try {
+            int holeFd = LinuxFiles.openReadWrite(dataFile);
+            ChunkCache cache = new ChunkCache(store, key, size, chunkSize, budget, data, holeFd, index);
+            long present = 0;
+            if (saved != null) {
+                for (int c = saved.nextSetBit(0); c >= 0 && c < cache.chunkCount; c = saved.nextSetBit(c + 1)) {
+                    cache.state.set(c, PRESENT);
+                    present += cache.chunkLength(c);
+                }
+            }
+            budget.register(cache, present);
+            return cache;
+        } catch (IOException | RuntimeException e) {
+            data.close();
+            throw e;
+        }
+    }
+
+    public long size() {
+        return size;
+    }
+
+    public int chunkSize() {
+        return chunkSize;
+    }
+
+    /** Fills {@code dst} from object offset {@code offset}, fetching missing chunks; may fetch one chunk ahead. */
+    public void read(ByteBuffer dst, long offset, ReadAhead readAhead) throws IOException {
+        int length = dst.remaining();
+        if (length == 0) {
+            return;
+        }
+        if (offset < 0 || offset + length > size) {
+            throw new EOFException("read of " + length + " bytes at " + offset + " is outside " + key + " (" + size + " bytes)");
+        }
+        int first = (int) (offset / chunkSize);
+        int last = (int) ((offset + length - 1) / chunkSize);
+        for (int c = first; c <= last; c++) {
+            pin(c);
+        }
+        try {
+            ensurePresent(first, last);
+            long stamp = budget.tick();
+            for (int c = first; c <= last; c++) {
+                lastUse.set(c, stamp);
+            }
+            long position = offset;
+            while (dst.hasRemaining()) {
+                int n = data.read(dst, position);
+                if (n < 0) {
+                    throw new EOFException("cache file of " + key + " is shorter than the object");
+                }
+                position += n;
+            }
+        } finally {
+            for (int c = first; c <= last; c++) {
+                pins.decrementAndGet(c);
+            }
+        }
+        if (readAhead != null) {
+            long ahead = readAhead.next(first, last);
+            if (ahead >= 0 && ahead < chunkCount) {
+                prefetch((int) ahead);
+            }
+        }
+    }
+
+    /** Starts fetching a chunk without waiting for it. */
+    public void prefetch(int chunk) {
+        if (state.get(chunk) != PRESENT) {
+            fetching.computeIfAbsent(chunk, this::startFetch);
+        }
+    }
+
+    private void pin(int chunk) {
+        while (true) {
+            int pinned = pins.get(chunk);
+            if (pinned == EVICTING) {
+                Thread.yield(); // eviction of this chunk takes an index write and a hole punch
+            } else if (pins.compareAndSet(chunk, pinned, pinned + 1)) {
+                return;
+            }
+        }
+    }
+
+    private void ensurePresent(int first, int last) throws IOException {
+        CompletableFuture<?>[] waits = new CompletableFuture<?>[last - first + 1];
+        boolean allPresent = true;
+        for (int c = first; c <= last; c++) {
+            if (state.get(c) != PRESENT) {
+                waits[c - first] = fetching.computeIfAbsent(c, this::startFetch);
+                allPresent = false;
+            }
+        }
+        if (allPresent) {
+            hits.incrementAndGet();
+            return;
+        }
+        for (CompletableFuture<?> wait : waits) {
+            if (wait == null) {
+                continue;
+            }
+            try {
+                wait.get();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new InterruptedIOException("interrupted while fetching a chunk of " + key);
+            } catch (ExecutionException e) {
+                Throwable cause = e.getCause() instanceof CompletionException ce ? ce.getCause() : e.getCause();
+                throw new IOException("cannot fetch a chunk of " + key + " from the store: " + cause.getMessage(), cause);
+            }
+        }
+    }
+
+    private CompletableFuture<Void> startFetch(int chunk) {
+        CompletableFuture<Void> done = new CompletableFuture<>();
+        Thread.ofVirtual().name("fetch-" + chunk).start(() -> {
+            try {
+                if (state.get(chunk) != PRESENT) {
+                    fetch(chunk);
+                }
+                fetching.remove(chunk, done);
+                done.complete(null);
+            } catch (Throwable t) {
+                fetching.remove(chunk, done); // a later read tries again
+                done.completeExceptionally(t);
+            }
+        });
+        return done;
+    }
+
+    private void fetch(int chunk) throws IOException {
+        long start = (long) chunk * chunkSize;
+        int length = chunkLength(chunk);
+        ByteBuffer buffer = ByteBuffer.allocateDirect(length);
+        int got = 0;
+        while (buffer.hasRemaining()) {
+            int n = store.read(key, start + got, buffer);
+            if (n < 0) {
+                throw new EOFException(key + " ended at " + (start + got) + ", before its size " + size);
+            }
+            got += n;
+        }
+        buffer.flip();
+        long position = start;
+        while (buffer.hasRemaining()) {
+            position += data.write(buffer, position);
+        }
+        data.force(false); // the bytes are on disk before the index can say so
+        state.set(chunk, PRESENT);
+        lastUse.set(chunk, budget.tick());
+        fetchedBytes.addAndGet(length);
+        fetches.incrementAndGet();
+        saveIndex();
+        budget.added(length);
+    }
+
+    /** Calls {@code visitor} with each present chunk nobody is reading, and when it was last used. */
+    void forEachEvictable(ChunkVisitor visitor) {
+        for (int c = 0; c < chunkCount; c++) {
+            if (state.get(c) == PRESENT && pins.get(c) == 0) {
+                visitor.visit(c, lastUse.get(c));
+            }
+        }
+    }
+
+    interface ChunkVisitor {
+        void visit(int chunk, long lastUse);
+    }
+
+    /** Evicts the chunk unless someone is reading it; the index forgets it before its bytes go. */
+    boolean tryEvict(int chunk) {
+        if (!pins.compareAndSet(chunk, 0, EVICTING)) {
+            return false;
+        }
+        try {
+            if (state.get(chunk) != PRESENT) {
+                return false;
+            }
+            state.set(chunk, ABSENT);
+            saveIndex();
+            LinuxFiles.punchHoleIfSupported(holeFd, (long) chunk * chunkSize, chunkLength(chunk));
+            budget.removed(chunkLength(chunk));
+            return true;
+        } catch (IOException e) {
+            log.warn("cannot evict chunk {} of {}: {}", chunk, key, e.getMessage());
+            return false;
+        } finally {
+            pins.set(chunk, 0);
+        }
+    }
+
+    /**
+     * Saves the present chunks. The snapshot is taken under the same lock as the write, so a save can never
+     * overwrite a newer one with an older view (which could list an evicted, hole-punched chunk as present).
+     */
+    private void saveIndex() throws IOException {
+        synchronized (index) {
+            BitSet present = new BitSet(chunkCount);
+            for (int c = 0; c < chunkCount; c++) {
+                if (state.get(c) == PRESENT) {
+                    present.set(c);
+                }
+            }
+            index.save(present);
+        }
+    }
+
+    private int chunkLength(int chunk) {
+        return (int) Math.min(chunkSize, size - (long) chunk * chunkSize);
+    }
+
+    public CacheStats stats() {
+        long present = 0;
+        for (int c = 0; c < chunkCount; c++) {
+            if (state.get(c) == PRESENT) {
+                present += chunkLength(c);
+            }
+        }
+        return new CacheStats(key, size, present, fetchedBytes.get(), fetches.get(), hits.get());
+    }
+
+    @Override
+    public void close() throws IOException {
+        long present = stats().presentBytes();
+        budget.unregister(this, present);
+        try {
+            data.close();
+        } finally {
+            LinuxFiles.close(holeFd);
+        }
+    }
+}

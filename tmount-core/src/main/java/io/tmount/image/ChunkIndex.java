@@ -1,0 +1,73 @@
+package io.tmount.image;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.util.BitSet;
+import java.util.zip.CRC32C;
+
+/**
+ * The saved list of a chunk cache's present chunks: a small file replaced atomically (write, sync, rename) and
+ * checked with a CRC, tied to the object size and chunk size it was made for.
+ */
+final class ChunkIndex {
+
+    private static final int MAGIC = 0x544d4349; // "TMCI"
+    private static final int VERSION = 1;
+    private static final int HEADER_BYTES = 4 + 4 + 8 + 4 + 4;
+
+    private final Path file;
+    private final long objectSize;
+    private final int chunkSize;
+
+    ChunkIndex(Path file, long objectSize, int chunkSize) {
+        this.file = file;
+        this.objectSize = objectSize;
+        this.chunkSize = chunkSize;
+    }
+
+    /** The saved present chunks, or null when there is no usable index (absent, corrupt, or for other sizes). */
+    BitSet load() throws IOException {
+        byte[] bytes;
+        try {
+            bytes = Files.readAllBytes(file);
+        } catch (NoSuchFileException e) {
+            return null;
+        }
+        if (bytes.length < HEADER_BYTES) {
+            return null;
+        }
+        ByteBuffer in = ByteBuffer.wrap(bytes);
+        if (in.getInt() != MAGIC || in.getInt() != VERSION || in.getLong() != objectSize || in.getInt() != chunkSize) {
+            return null;
+        }
+        int crc = in.getInt();
+        byte[] bits = new byte[in.remaining()];
+        in.get(bits);
+        CRC32C check = new CRC32C();
+        check.update(bits);
+        return (int) check.getValue() == crc ? BitSet.valueOf(bits) : null;
+    }
+
+    void save(BitSet present) throws IOException {
+        byte[] bits = present.toByteArray();
+        CRC32C crc = new CRC32C();
+        crc.update(bits);
+        ByteBuffer out = ByteBuffer.allocate(HEADER_BYTES + bits.length);
+        out.putInt(MAGIC).putInt(VERSION).putLong(objectSize).putInt(chunkSize).putInt((int) crc.getValue()).put(bits).flip();
+        Path temp = file.resolveSibling(file.getFileName() + ".tmp");
+        try (FileChannel channel = FileChannel.open(temp, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+                StandardOpenOption.TRUNCATE_EXISTING)) {
+            while (out.hasRemaining()) {
+                channel.write(out);
+            }
+            channel.force(true);
+        }
+        Files.move(temp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+    }
+}

@@ -1,0 +1,94 @@
+package io.tmount.image;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+
+/**
+ * Turns an overlay into a new layer: its own blocks packed back to back into the new build's object, and the
+ * mappings of the new header: the overlay's blocks onto the new build, its zero blocks onto the nil build, and
+ * the parent's mappings everywhere else, with adjacent compatible ranges merged.
+ */
+public final class LayerDiff {
+
+    /** The new layer's mappings, and how many bytes it holds itself and maps to zeros. */
+    public record Result(List<BuildMapping> mappings, long ownBytes, long zeroBytes) {
+    }
+
+    private static final int COPY = 4 << 20;
+
+    private LayerDiff() {
+    }
+
+    /** Writes the overlay's own blocks to {@code packed} and returns the new mappings. The overlay must be quiet. */
+    public static Result write(Overlay overlay, List<BuildMapping> parent, UUID newBuild, FileChannel packed)
+            throws IOException {
+        List<BuildMapping> out = new ArrayList<>();
+        long size = overlay.size();
+        long storage = 0;
+        long zeroBytes = 0;
+        ByteBuffer buffer = ByteBuffer.allocateDirect(COPY);
+        long block = 0;
+        while (block < overlay.blocks()) {
+            Overlay.Source source = overlay.source(block);
+            long runEnd = block + 1;
+            while (runEnd < overlay.blocks() && overlay.source(runEnd) == source) {
+                runEnd++;
+            }
+            long start = block * Overlay.BLOCK;
+            long end = Math.min(size, runEnd * Overlay.BLOCK);
+            switch (source) {
+                case OWN -> {
+                    add(out, new BuildMapping(start, end - start, newBuild, storage));
+                    for (long pos = start; pos < end; ) {
+                        int n = (int) Math.min(COPY, end - pos);
+                        buffer.clear().limit(n);
+                        overlay.readOwn(buffer, pos);
+                        buffer.flip();
+                        long at = storage + (pos - start);
+                        while (buffer.hasRemaining()) {
+                            at += packed.write(buffer, at);
+                        }
+                        pos += n;
+                    }
+                    storage += end - start;
+                }
+                case ZERO -> {
+                    add(out, new BuildMapping(start, end - start, BuildMapping.NIL, 0));
+                    zeroBytes += end - start;
+                }
+                case BELOW -> {
+                    for (BuildMapping p : parent) {
+                        long s = Math.max(start, p.offset());
+                        long e = Math.min(end, p.end());
+                        if (s < e) {
+                            long storageOffset = p.zeros() ? 0 : p.storageOffset() + (s - p.offset());
+                            add(out, new BuildMapping(s, e - s, p.buildId(), storageOffset));
+                        }
+                    }
+                }
+            }
+            block = runEnd;
+        }
+        packed.force(true);
+        return new Result(out, storage, zeroBytes);
+    }
+
+    /** Appends, merging with the previous mapping when it continues it (same build, contiguous storage). */
+    static void add(List<BuildMapping> out, BuildMapping m) {
+        if (!out.isEmpty()) {
+            BuildMapping last = out.getLast();
+            boolean continues = last.buildId().equals(m.buildId()) && last.end() == m.offset()
+                    && (m.zeros() || last.storageOffset() + last.length() == m.storageOffset());
+            if (continues) {
+                out.set(out.size() - 1, new BuildMapping(last.offset(), last.length() + m.length(), last.buildId(),
+                        last.storageOffset()));
+                return;
+            }
+        }
+        out.add(m);
+    }
+}

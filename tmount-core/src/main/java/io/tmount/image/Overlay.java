@@ -1,0 +1,277 @@
+package io.tmount.image;
+
+import io.tmount.os.LinuxFiles;
+
+import java.io.EOFException;
+import java.io.IOException;
+import java.io.RandomAccessFile;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.concurrent.locks.ReentrantLock;
+
+/**
+ * A mount's copy-on-write layer over a read-only image. Writes go to a sparse file at the same offsets; a 4 KiB-block
+ * map records which blocks are the overlay's own and which read as zeros (after TRIM or WRITE_ZEROES). Reads take the
+ * overlay's blocks first, then the image below. FLUSH syncs the data, then saves the map, so every write acknowledged
+ * before a flush survives a crash. Owns its files' descriptors, not the image below.
+ */
+public final class Overlay implements BlockImage {
+
+    public static final int BLOCK = 4096;
+    private static final int STRIPES = 256;
+
+    /** Where a block's bytes come from. */
+    public enum Source { BELOW, OWN, ZERO }
+
+    private final BlockImage lower;
+    private final long size;
+    private final long blocks;
+    private final Path dataFile;
+    private final FileChannel data;
+    private final int holeFd;
+    private final OverlayMap map;
+    private final AtomicBits owned;
+    private final AtomicBits zeroed;
+    private final ReentrantLock[] stripes = new ReentrantLock[STRIPES];
+    private final Object flushing = new Object();
+    private final java.util.concurrent.atomic.AtomicLong mutations = new java.util.concurrent.atomic.AtomicLong();
+
+    private Overlay(BlockImage lower, Path dataFile, FileChannel data, int holeFd, OverlayMap map, OverlayMap.Saved saved) {
+        this.lower = lower;
+        this.size = lower.size();
+        this.blocks = (size + BLOCK - 1) / BLOCK;
+        this.dataFile = dataFile;
+        this.data = data;
+        this.holeFd = holeFd;
+        this.map = map;
+        this.owned = saved == null ? new AtomicBits(blocks) : new AtomicBits(blocks, saved.owned());
+        this.zeroed = saved == null ? new AtomicBits(blocks) : new AtomicBits(blocks, saved.zeroed());
+        for (int i = 0; i < STRIPES; i++) {
+            stripes[i] = new ReentrantLock();
+        }
+    }
+
+    /**
+     * Opens the overlay kept in {@code dir} ({@code overlay.data}, {@code overlay.map}) over {@code lower}: an existing
+     * one with the state of its last flush, or a new empty one.
+     */
+    public static Overlay open(BlockImage lower, Path dir) throws IOException {
+        Files.createDirectories(dir);
+        Path dataFile = dir.resolve("overlay.data");
+        OverlayMap map = new OverlayMap(dir.resolve("overlay.map"), lower.size(), BLOCK);
+        OverlayMap.Saved saved = map.load();
+        try (RandomAccessFile file = new RandomAccessFile(dataFile.toFile(), "rw")) {
+            if (file.length() != lower.size()) {
+                file.setLength(lower.size());
+            }
+        }
+        FileChannel data = FileChannel.open(dataFile, StandardOpenOption.READ, StandardOpenOption.WRITE);
+        try {
+            return new Overlay(lower, dataFile, data, LinuxFiles.openReadWrite(dataFile), map, saved);
+        } catch (IOException | RuntimeException e) {
+            data.close();
+            throw e;
+        }
+    }
+
+    @Override
+    public long size() {
+        return size;
+    }
+
+    public Source source(long block) {
+        if (zeroed.get(block)) {
+            return Source.ZERO;
+        }
+        return owned.get(block) ? Source.OWN : Source.BELOW;
+    }
+
+    @Override
+    public void read(ByteBuffer dst, long offset) throws IOException {
+        int limit = dst.limit();
+        long position = offset;
+        long end = offset + dst.remaining();
+        try {
+            while (position < end) {
+                long block = position / BLOCK;
+                Source source = source(block);
+                long runEnd = Math.min(end, (block + 1) * BLOCK);
+                while (runEnd < end && source(runEnd / BLOCK) == source) {
+                    runEnd = Math.min(end, runEnd + BLOCK);
+                }
+                int n = (int) (runEnd - position);
+                dst.limit(dst.position() + n);
+                switch (source) {
+                    case ZERO -> Zeros.fill(dst, n);
+                    case OWN -> readOwn(dst, position);
+                    case BELOW -> lower.read(dst, position);
+                }
+                dst.limit(limit);
+                position = runEnd;
+            }
+        } finally {
+            dst.limit(limit);
+        }
+    }
+
+    /** Reads the overlay's own bytes at {@code offset} (whatever the map says): for commit. */
+    public void readOwn(ByteBuffer dst, long offset) throws IOException {
+        long position = offset;
+        while (dst.hasRemaining()) {
+            int n = data.read(dst, position);
+            if (n < 0) {
+                throw new EOFException(dataFile + " is shorter than the device");
+            }
+            position += n;
+        }
+    }
+
+    /** How many writes, trims and zeroings this overlay has taken since it was opened. */
+    public long mutations() {
+        return mutations.get();
+    }
+
+    @Override
+    public void write(ByteBuffer src, long offset) throws IOException {
+        mutations.incrementAndGet();
+        int limit = src.limit();
+        long position = offset;
+        long end = offset + src.remaining();
+        try {
+            while (position < end) {
+                long block = position / BLOCK;
+                long blockStart = block * BLOCK;
+                long blockEnd = Math.min(size, blockStart + BLOCK);
+                if (position == blockStart && end >= blockEnd) {
+                    // whole blocks: written in place, then claimed
+                    long bodyEnd = Math.min(end, blockStart + (end - blockStart) / BLOCK * BLOCK);
+                    if (end == size) {
+                        bodyEnd = end;
+                    }
+                    src.limit(src.position() + (int) (bodyEnd - position));
+                    writeData(src, position);
+                    src.limit(limit);
+                    long lastBlock = (bodyEnd + BLOCK - 1) / BLOCK;
+                    owned.set(block, lastBlock);
+                    zeroed.clear(block, lastBlock);
+                    position = bodyEnd;
+                } else {
+                    int n = (int) (Math.min(end, blockEnd) - position);
+                    src.limit(src.position() + n);
+                    writePartial(block, (int) (position - blockStart), src);
+                    src.limit(limit);
+                    position += n;
+                }
+            }
+        } finally {
+            src.limit(limit);
+        }
+    }
+
+    /** Part of one block: if the block is not yet the overlay's, its old bytes are copied up first. */
+    private void writePartial(long block, int inBlock, ByteBuffer src) throws IOException {
+        long blockStart = block * BLOCK;
+        int blockLength = (int) Math.min(BLOCK, size - blockStart);
+        ReentrantLock lock = stripes[(int) (block % STRIPES)];
+        lock.lock();
+        try {
+            if (source(block) == Source.OWN) {
+                writeData(src, blockStart + inBlock);
+                return;
+            }
+            ByteBuffer whole = ByteBuffer.allocate(blockLength);
+            if (source(block) == Source.BELOW) {
+                lower.read(whole, blockStart);
+            }
+            whole.position(inBlock);
+            whole.put(src);
+            whole.clear(); // the whole block, old bytes after the new ones included
+            writeData(whole, blockStart);
+            owned.set(block);
+            zeroed.clear(block);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private void writeData(ByteBuffer src, long offset) throws IOException {
+        long position = offset;
+        while (src.hasRemaining()) {
+            position += data.write(src, position);
+        }
+    }
+
+    @Override
+    public void trim(long offset, long length) throws IOException {
+        writeZeroes(offset, length, false);
+    }
+
+    /** Whole blocks become zero blocks (their space is freed); partial blocks are written with zeros. */
+    @Override
+    public void writeZeroes(long offset, long length, boolean allocate) throws IOException {
+        mutations.incrementAndGet();
+        long end = offset + length;
+        long firstWhole = (offset + BLOCK - 1) / BLOCK;
+        long lastWhole = end == size ? blocks : end / BLOCK;
+        if (firstWhole >= lastWhole) {
+            writeZeroBytes(offset, end);
+            return;
+        }
+        writeZeroBytes(offset, Math.min(end, firstWhole * BLOCK));
+        zeroed.set(firstWhole, lastWhole); // reads give zeros from here on
+        owned.clear(firstWhole, lastWhole);
+        // frees the space where the filesystem can; either way the map makes these blocks read as zeros
+        LinuxFiles.punchHoleIfSupported(holeFd, firstWhole * BLOCK, Math.min(size, lastWhole * BLOCK) - firstWhole * BLOCK);
+        writeZeroBytes(Math.min(size, lastWhole * BLOCK), end);
+    }
+
+    private void writeZeroBytes(long from, long to) throws IOException {
+        if (to > from) {
+            ByteBuffer zeros = ByteBuffer.allocate((int) (to - from));
+            write(zeros, from);
+        }
+    }
+
+    /**
+     * Makes every completed write durable: the map is captured first and saved only after the data is synced, so
+     * the saved map never names a block whose bytes might not be on disk.
+     */
+    @Override
+    public void flush() throws IOException {
+        synchronized (flushing) {
+            long[] ownedNow = owned.snapshot();
+            long[] zeroedNow = zeroed.snapshot();
+            data.force(false);
+            map.save(ownedNow, zeroedNow);
+        }
+    }
+
+    /** Blocks that are the overlay's own data, and blocks that read as zeros. */
+    public long ownBlocks() {
+        return owned.cardinality();
+    }
+
+    public long zeroBlocks() {
+        return zeroed.cardinality();
+    }
+
+    public long blocks() {
+        return blocks;
+    }
+
+    public BlockImage lower() {
+        return lower;
+    }
+
+    @Override
+    public void close() throws IOException {
+        try {
+            data.close();
+        } finally {
+            LinuxFiles.close(holeFd);
+        }
+    }
+}

@@ -1,0 +1,261 @@
+package io.tmount.image;
+
+import io.tmount.store.StoreLocation;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+class ChunkCacheTest {
+
+    private static final int CHUNK = 64 * 1024;
+    private static final int CHUNKS = 40;
+    private static final String KEY = "b1/rootfs.ext4";
+
+    @TempDir
+    Path dir;
+
+    private byte[] object;
+    private CountingStore store;
+
+    @BeforeEach
+    void object() throws IOException {
+        object = new byte[CHUNK * CHUNKS - 1000]; // the last chunk is short
+        new Random(1).nextBytes(object);
+        store = new CountingStore(new StoreLocation.Local(dir.resolve("store")).open());
+        store.put(KEY, object);
+    }
+
+    private ChunkCache open(CacheBudget budget) throws IOException {
+        return ChunkCache.open(store, KEY, object.length, CHUNK, dir.resolve("cache"), budget);
+    }
+
+    private byte[] read(ChunkCache cache, long offset, int length) throws IOException {
+        ByteBuffer buffer = ByteBuffer.allocate(length);
+        cache.read(buffer, offset, null);
+        return buffer.array();
+    }
+
+    private byte[] expected(long offset, int length) {
+        return Arrays.copyOfRange(object, (int) offset, (int) offset + length);
+    }
+
+    @Test
+    void firstTouch_fetchesOnlyTheChunksRead_thenHits() throws IOException {
+        try (ChunkCache cache = open(new CacheBudget(1 << 30))) {
+            assertThat(read(cache, CHUNK * 3L + 100, 500)).isEqualTo(expected(CHUNK * 3L + 100, 500));
+            assertThat(store.bytes.get()).isEqualTo(CHUNK);
+            assertThat(read(cache, CHUNK * 3L, CHUNK)).isEqualTo(expected(CHUNK * 3L, CHUNK));
+            assertThat(store.bytes.get()).isEqualTo(CHUNK);
+            // spanning three chunks, one of them already present
+            assertThat(read(cache, CHUNK * 2L + 10, 2 * CHUNK)).isEqualTo(expected(CHUNK * 2L + 10, 2 * CHUNK));
+            assertThat(store.bytes.get()).isEqualTo(3 * CHUNK);
+            CacheStats stats = cache.stats();
+            assertThat(stats.presentBytes()).isEqualTo(3 * CHUNK);
+            assertThat(stats.fetchedBytes()).isEqualTo(3 * CHUNK);
+            assertThat(stats.fetches()).isEqualTo(3);
+            assertThat(stats.hits()).isEqualTo(1);
+            // the short last chunk
+            int lastStart = CHUNK * (CHUNKS - 1);
+            assertThat(read(cache, lastStart, object.length - lastStart)).isEqualTo(expected(lastStart, object.length - lastStart));
+        }
+    }
+
+    @Test
+    void untouchedChunks_costNoDisk() throws IOException {
+        try (ChunkCache cache = open(new CacheBudget(1 << 30))) {
+            read(cache, 0, 10);
+        }
+        long allocated = Long.parseLong(io.tmount.testing.Run.ok("stat", "-c", "%b", dir.resolve("cache/data").toString())
+                .stdout().strip()) * 512;
+        assertThat(Files.size(dir.resolve("cache/data"))).isEqualTo(object.length);
+        assertThat(allocated).isLessThanOrEqualTo(CHUNK + 8192);
+    }
+
+    @Test
+    void manyReadersOfOneChunk_shareOneFetch() throws Exception {
+        store.delayMillis = 200;
+        try (ChunkCache cache = open(new CacheBudget(1 << 30));
+             ExecutorService readers = Executors.newVirtualThreadPerTaskExecutor()) {
+            CountDownLatch go = new CountDownLatch(1);
+            List<Future<byte[]>> results = new ArrayList<>();
+            for (int i = 0; i < 32; i++) {
+                int at = 5 * CHUNK + i * 100;
+                results.add(readers.submit(() -> {
+                    go.await();
+                    return read(cache, at, 100);
+                }));
+            }
+            go.countDown();
+            for (int i = 0; i < results.size(); i++) {
+                assertThat(results.get(i).get()).isEqualTo(expected(5 * CHUNK + i * 100, 100));
+            }
+        }
+        assertThat(store.reads.get()).isEqualTo(1);
+    }
+
+    @Test
+    void evictionUnderLoad_staysWithinBudget_andNeverServesWrongBytes() throws Exception {
+        CacheBudget budget = new CacheBudget(8L * CHUNK);
+        try (ChunkCache cache = open(budget); ExecutorService readers = Executors.newFixedThreadPool(8)) {
+            List<Future<?>> work = new ArrayList<>();
+            for (int t = 0; t < 8; t++) {
+                long seed = t;
+                work.add(readers.submit(() -> {
+                    Random random = new Random(seed);
+                    for (int i = 0; i < 300; i++) {
+                        long offset = random.nextInt(object.length - 3 * CHUNK);
+                        int length = 1 + random.nextInt(2 * CHUNK);
+                        assertThat(read(cache, offset, length)).isEqualTo(expected(offset, length));
+                    }
+                    return null;
+                }));
+            }
+            for (Future<?> f : work) {
+                f.get(2, TimeUnit.MINUTES);
+            }
+            // at most the budget, plus what readers pinned at the last eviction
+            assertThat(budget.usedBytes()).isLessThanOrEqualTo(8L * CHUNK + 8 * 3L * CHUNK);
+            assertThat(cache.stats().presentBytes()).isEqualTo(budget.usedBytes());
+        }
+    }
+
+    @Test
+    void aChunkBeingRead_isNeverEvicted() throws Exception {
+        try (ChunkCache cache = open(new CacheBudget(1 << 30))) {
+            read(cache, 0, 5 * CHUNK); // chunks 0..4 present
+            store.delayMillis = 500;   // the read below waits for chunk 5 while it holds 0..4
+            Thread reader = Thread.ofVirtual().start(() -> {
+                try {
+                    assertThat(read(cache, 0, 6 * CHUNK)).isEqualTo(expected(0, 6 * CHUNK));
+                } catch (IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+            });
+            Thread.sleep(150);
+            assertThat(cache.tryEvict(0)).isFalse();
+            reader.join();
+            assertThat(cache.tryEvict(0)).isTrue();
+            assertThat(cache.stats().presentBytes()).isEqualTo(5L * CHUNK);
+        }
+    }
+
+    @Test
+    void theBudget_evictsTheLeastRecentlyUsedChunksFirst() throws IOException {
+        CacheBudget budget = new CacheBudget(4L * CHUNK);
+        try (ChunkCache cache = open(budget)) {
+            for (int c = 0; c < 4; c++) {
+                read(cache, (long) c * CHUNK, 10);
+            }
+            read(cache, 0, 10);             // chunk 0 is now the most recently used
+            read(cache, 4L * CHUNK, 10);    // over budget: evicts down to 90%, oldest first (1, then 2)
+            store.bytes.set(0);
+            read(cache, 0, 10);
+            read(cache, 4L * CHUNK, 10);
+            read(cache, 3L * CHUNK, 10);
+            assertThat(store.bytes.get()).isZero();
+            read(cache, CHUNK, 10);
+            assertThat(store.bytes.get()).isEqualTo(CHUNK);
+        }
+    }
+
+    @Test
+    void presentChunksSurviveAReopen_andAreNotFetchedAgain() throws IOException {
+        try (ChunkCache cache = open(new CacheBudget(1 << 30))) {
+            read(cache, 0, 3 * CHUNK);
+        }
+        long fetched = store.bytes.get();
+        CacheBudget budget = new CacheBudget(1 << 30);
+        try (ChunkCache cache = open(budget)) {
+            assertThat(budget.usedBytes()).isEqualTo(3 * CHUNK);
+            assertThat(read(cache, 100, 2 * CHUNK)).isEqualTo(expected(100, 2 * CHUNK));
+        }
+        assertThat(store.bytes.get()).isEqualTo(fetched);
+    }
+
+    @Test
+    void aTornChunk_isNeverServed_afterACrashMidWrite() throws IOException {
+        try (ChunkCache cache = open(new CacheBudget(1 << 30))) {
+            read(cache, 0, 10); // chunk 0 present and indexed
+        }
+        // A crash while chunk 1 was being written: part of its bytes are in the data file, the index never said so.
+        try (var data = java.nio.channels.FileChannel.open(dir.resolve("cache/data"), java.nio.file.StandardOpenOption.WRITE)) {
+            data.write(ByteBuffer.wrap(new byte[1000]), CHUNK);
+        }
+        long before = store.bytes.get();
+        try (ChunkCache cache = open(new CacheBudget(1 << 30))) {
+            assertThat(read(cache, CHUNK, CHUNK)).isEqualTo(expected(CHUNK, CHUNK));
+        }
+        assertThat(store.bytes.get() - before).isEqualTo(CHUNK); // fetched again, not read torn
+    }
+
+    @Test
+    void aCorruptIndex_meansAnEmptyCache() throws IOException {
+        try (ChunkCache cache = open(new CacheBudget(1 << 30))) {
+            read(cache, 0, 2 * CHUNK);
+        }
+        byte[] index = Files.readAllBytes(dir.resolve("cache/index"));
+        index[index.length - 1] ^= 0x7f;
+        Files.write(dir.resolve("cache/index"), index);
+        CacheBudget budget = new CacheBudget(1 << 30);
+        try (ChunkCache cache = open(budget)) {
+            assertThat(budget.usedBytes()).isZero();
+            assertThat(read(cache, 0, 2 * CHUNK)).isEqualTo(expected(0, 2 * CHUNK));
+        }
+    }
+
+    @Test
+    void aFailedFetch_failsTheRead_andALaterReadTriesAgain() throws IOException {
+        try (ChunkCache cache = open(new CacheBudget(1 << 30))) {
+            store.failNext.set(1);
+            assertThatThrownBy(() -> read(cache, 7L * CHUNK, 10))
+                    .isInstanceOf(IOException.class).hasMessageContaining("injected store failure")
+                    .hasMessageContaining(KEY);
+            assertThat(read(cache, 7L * CHUNK, 10)).isEqualTo(expected(7L * CHUNK, 10));
+        }
+    }
+
+    @Test
+    void sequentialReads_fetchTheNextChunkAhead() throws Exception {
+        try (ChunkCache cache = open(new CacheBudget(1 << 30))) {
+            ReadAhead readAhead = new ReadAhead();
+            cache.read(ByteBuffer.allocate(CHUNK), 0, readAhead);
+            cache.read(ByteBuffer.allocate(CHUNK), CHUNK, readAhead); // sequential: chunk 2 is fetched ahead
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (cache.stats().presentBytes() < 3L * CHUNK && System.nanoTime() < deadline) {
+                Thread.sleep(10);
+            }
+            assertThat(cache.stats().presentBytes()).isEqualTo(3L * CHUNK);
+            long hitsBefore = cache.stats().hits();
+            cache.read(ByteBuffer.allocate(CHUNK), 2L * CHUNK, readAhead);
+            assertThat(cache.stats().hits()).isEqualTo(hitsBefore + 1);
+        }
+    }
+
+    @Test
+    void randomReads_doNotReadAhead() throws IOException {
+        try (ChunkCache cache = open(new CacheBudget(1 << 30))) {
+            ReadAhead readAhead = new ReadAhead();
+            cache.read(ByteBuffer.allocate(10), 0, readAhead);
+            cache.read(ByteBuffer.allocate(10), 20L * CHUNK, readAhead);
+            cache.read(ByteBuffer.allocate(10), 10L * CHUNK, readAhead);
+            assertThat(cache.stats().fetches()).isEqualTo(3);
+        }
+    }
+}

@@ -1,0 +1,90 @@
+package io.tmount.image;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.UUID;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+class LayerDiffTest {
+
+    private static final int B = Overlay.BLOCK;
+    private static final UUID PARENT = UUID.fromString("11111111-1111-1111-1111-111111111111");
+    private static final UUID GRANDPARENT = UUID.fromString("22222222-2222-2222-2222-222222222222");
+    private static final UUID NEW = UUID.fromString("33333333-3333-3333-3333-333333333333");
+
+    @TempDir
+    Path dir;
+
+    @Test
+    void ownBlocksArePacked_zeroBlocksGoToNil_andTheParentIsKeptElsewhere() throws IOException {
+        int size = 32 * B;
+        // the parent: blocks 0-15 from the grandparent at 0, 16-23 zeros, 24-31 its own at 4096
+        List<BuildMapping> parent = List.of(
+                new BuildMapping(0, 16L * B, GRANDPARENT, 0),
+                new BuildMapping(16L * B, 8L * B, BuildMapping.NIL, 0),
+                new BuildMapping(24L * B, 8L * B, PARENT, B));
+        byte[] lowerBytes = new byte[size];
+        try (Overlay overlay = Overlay.open(new MemoryImage(lowerBytes), dir.resolve("ov"))) {
+            byte[] a = filled(2 * B, 0xa1);
+            byte[] c = filled(B, 0xc3);
+            overlay.write(ByteBuffer.wrap(a), 2L * B);        // blocks 2-3 own
+            overlay.writeZeroes(8L * B, 4L * B, false);      // blocks 8-11 zero
+            overlay.write(ByteBuffer.wrap(c), 20L * B);       // block 20 own (inside the parent's zero range)
+            overlay.writeZeroes(25L * B, B, false);           // block 25 zero
+            Path packed = dir.resolve("packed");
+            LayerDiff.Result result;
+            try (FileChannel out = FileChannel.open(packed, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+                result = LayerDiff.write(overlay, parent, NEW, out);
+            }
+            assertThat(result.mappings()).containsExactly(
+                    new BuildMapping(0, 2L * B, GRANDPARENT, 0),
+                    new BuildMapping(2L * B, 2L * B, NEW, 0),
+                    new BuildMapping(4L * B, 4L * B, GRANDPARENT, 4L * B),
+                    new BuildMapping(8L * B, 4L * B, BuildMapping.NIL, 0),
+                    new BuildMapping(12L * B, 4L * B, GRANDPARENT, 12L * B),
+                    new BuildMapping(16L * B, 4L * B, BuildMapping.NIL, 0),
+                    new BuildMapping(20L * B, B, NEW, 2L * B),
+                    new BuildMapping(21L * B, 3L * B, BuildMapping.NIL, 0),
+                    new BuildMapping(24L * B, B, PARENT, B),
+                    new BuildMapping(25L * B, B, BuildMapping.NIL, 0),
+                    new BuildMapping(26L * B, 6L * B, PARENT, 3L * B));
+            assertThat(result.ownBytes()).isEqualTo(3L * B);
+            assertThat(result.zeroBytes()).isEqualTo(5L * B);
+            byte[] expected = new byte[3 * B];
+            System.arraycopy(a, 0, expected, 0, 2 * B);
+            System.arraycopy(c, 0, expected, 2 * B, B);
+            assertThat(Files.readAllBytes(packed)).isEqualTo(expected);
+            // the result is a valid header: contiguous, covering the device
+            HeaderCodec.read(HeaderCodec.write(new Header(3, B, size, 2, NEW, GRANDPARENT, result.mappings())), "new");
+        }
+    }
+
+    @Test
+    void adjacentMappingsOfOneBuild_mergeOnlyWhenTheirStorageIsContiguous() {
+        List<BuildMapping> out = new ArrayList<>();
+        LayerDiff.add(out, new BuildMapping(0, B, PARENT, 0));
+        LayerDiff.add(out, new BuildMapping(B, B, PARENT, B));           // contiguous: merged
+        LayerDiff.add(out, new BuildMapping(2L * B, B, PARENT, 10L * B)); // storage jumps: kept apart
+        LayerDiff.add(out, new BuildMapping(3L * B, B, BuildMapping.NIL, 0));
+        LayerDiff.add(out, new BuildMapping(4L * B, B, BuildMapping.NIL, 0)); // zeros always merge
+        assertThat(out).containsExactly(new BuildMapping(0, 2L * B, PARENT, 0),
+                new BuildMapping(2L * B, B, PARENT, 10L * B), new BuildMapping(3L * B, 2L * B, BuildMapping.NIL, 0));
+    }
+
+    private static byte[] filled(int length, int value) {
+        byte[] bytes = new byte[length];
+        Arrays.fill(bytes, (byte) value);
+        return bytes;
+    }
+}

@@ -1,0 +1,217 @@
+package io.tmount.image;
+
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/** Copy-on-write semantics against a model: the expected device content, updated by every operation. */
+class OverlayTest {
+
+    private static final int SIZE = 1 << 20;
+    private static final int B = Overlay.BLOCK;
+
+    @TempDir
+    Path dir;
+
+    private byte[] base;
+    private byte[] model;
+    private MemoryImage lower;
+
+    @BeforeEach
+    void setUp() {
+        base = new byte[SIZE];
+        new Random(3).nextBytes(base);
+        model = base.clone();
+        lower = new MemoryImage(base);
+    }
+
+    private void write(Overlay overlay, long offset, int length, int seed) throws IOException {
+        byte[] data = new byte[length];
+        new Random(seed).nextBytes(data);
+        overlay.write(ByteBuffer.wrap(data), offset);
+        System.arraycopy(data, 0, model, (int) offset, length);
+    }
+
+    private void zero(Overlay overlay, long offset, int length, boolean trim) throws IOException {
+        if (trim) {
+            overlay.trim(offset, length);
+        } else {
+            overlay.writeZeroes(offset, length, false);
+        }
+        Arrays.fill(model, (int) offset, (int) offset + length, (byte) 0);
+    }
+
+    private void assertMatchesModel(Overlay overlay) throws IOException {
+        ByteBuffer all = ByteBuffer.allocateDirect(SIZE);
+        overlay.read(all, 0);
+        all.flip();
+        byte[] read = new byte[SIZE];
+        all.get(read);
+        assertThat(Arrays.mismatch(read, model)).as("first differing byte of the whole device").isEqualTo(-1);
+        // and in odd pieces too
+        Random random = new Random(9);
+        for (int i = 0; i < 50; i++) {
+            int offset = random.nextInt(SIZE - 1);
+            int length = 1 + random.nextInt(Math.min(3 * B, SIZE - offset));
+            ByteBuffer piece = ByteBuffer.allocate(length);
+            overlay.read(piece, offset);
+            assertThat(Arrays.mismatch(piece.array(), Arrays.copyOfRange(model, offset, offset + length)))
+                    .as("first differing byte of %d bytes at %d", length, offset).isEqualTo(-1);
+        }
+    }
+
+    @Test
+    void fullAndPartialBlockWrites_readBack_andTheLayerBelowIsUntouched() throws IOException {
+        try (Overlay overlay = Overlay.open(lower, dir)) {
+            write(overlay, 0, B, 1);                 // one whole block
+            write(overlay, 3 * B + 100, 50, 2);      // inside a block: copied up first
+            write(overlay, 6 * B - 10, 2 * B + 20, 3); // unaligned head, a whole block, unaligned tail
+            write(overlay, 3 * B + 200, 10, 4);      // again inside the block it already owns
+            assertMatchesModel(overlay);
+            assertThat(overlay.ownBlocks()).isEqualTo(1 + 1 + 4); // blocks 0, 3, and 5 to 8
+            assertThat(overlay.source(3)).isEqualTo(Overlay.Source.OWN);
+            assertThat(overlay.source(4)).isEqualTo(Overlay.Source.BELOW);
+        }
+        assertThat(lower.size()).isEqualTo(SIZE);
+        byte[] again = new byte[SIZE];
+        lower.read(ByteBuffer.wrap(again), 0);
+        assertThat(again).isEqualTo(base);
+    }
+
+    @Test
+    void trimAndZero_wholeBlocksBecomeZeroBlocks_partialBlocksAreWrittenWithZeros() throws IOException {
+        try (Overlay overlay = Overlay.open(lower, dir)) {
+            write(overlay, 10 * B, 4 * B, 5);
+            zero(overlay, 10 * B, 2 * B, true);       // owned blocks become zero blocks
+            zero(overlay, 20 * B + 7, 3 * B, false);  // partial, two... whole block(s) in the middle, partial
+            zero(overlay, 40 * B + 1, 10, true);      // inside one block only
+            assertMatchesModel(overlay);
+            assertThat(overlay.source(10)).isEqualTo(Overlay.Source.ZERO);
+            assertThat(overlay.source(12)).isEqualTo(Overlay.Source.OWN);
+            assertThat(overlay.source(21)).isEqualTo(Overlay.Source.ZERO);
+            assertThat(overlay.source(20)).isEqualTo(Overlay.Source.OWN);
+            assertThat(overlay.source(40)).isEqualTo(Overlay.Source.OWN);
+            long readBefore = lower.bytesRead.get();
+            overlay.read(ByteBuffer.allocate(2 * B), 10 * B);
+            assertThat(lower.bytesRead.get()).isEqualTo(readBefore); // zero blocks never read the layer below
+            write(overlay, 10 * B + 5, 5, 6);         // a partial write on a zero block copies zeros up
+            assertMatchesModel(overlay);
+        }
+    }
+
+    @Test
+    void aDeviceWhoseSizeIsNotWholeBlocks_handlesTheLastPartialBlock() throws IOException {
+        byte[] odd = Arrays.copyOf(base, 10 * B + 1000);
+        model = odd.clone();
+        try (Overlay overlay = Overlay.open(new MemoryImage(odd), dir)) {
+            overlay.write(ByteBuffer.wrap(new byte[1000]), 10 * B);
+            Arrays.fill(model, 10 * B, 10 * B + 1000, (byte) 0);
+            overlay.writeZeroes(9 * B, B + 1000, false);
+            Arrays.fill(model, 9 * B, 10 * B + 1000, (byte) 0);
+            ByteBuffer all = ByteBuffer.allocate(odd.length);
+            overlay.read(all, 0);
+            assertThat(all.array()).isEqualTo(model);
+        }
+    }
+
+    @Test
+    void flush_makesTheStateSurviveAReopen() throws IOException {
+        try (Overlay overlay = Overlay.open(lower, dir)) {
+            write(overlay, 5 * B, B, 7);
+            zero(overlay, 30 * B, 4 * B, true);
+            write(overlay, 50 * B + 3, 3, 8);
+            overlay.flush();
+        }
+        try (Overlay reopened = Overlay.open(lower, dir)) {
+            assertMatchesModel(reopened);
+            assertThat(reopened.ownBlocks()).isEqualTo(2);
+            assertThat(reopened.zeroBlocks()).isEqualTo(4);
+        }
+    }
+
+    @Test
+    void writesAfterTheLastFlush_areNotClaimedAfterAReopen() throws IOException {
+        byte[] flushed;
+        try (Overlay overlay = Overlay.open(lower, dir)) {
+            write(overlay, 5 * B, B, 7);
+            overlay.flush();
+            flushed = model.clone();
+            write(overlay, 9 * B, B, 8); // never flushed: the kernel was never told it is durable
+        }
+        model = flushed;
+        try (Overlay reopened = Overlay.open(lower, dir)) {
+            assertMatchesModel(reopened); // the old content, not zeros or garbage
+        }
+    }
+
+    @Test
+    void aCorruptMap_isAnError_notAnEmptyOverlay() throws IOException {
+        try (Overlay overlay = Overlay.open(lower, dir)) {
+            write(overlay, 0, B, 1);
+            overlay.flush();
+        }
+        byte[] map = Files.readAllBytes(dir.resolve("overlay.map"));
+        map[map.length - 1] ^= 1;
+        Files.write(dir.resolve("overlay.map"), map);
+        assertThatThrownBy(() -> Overlay.open(lower, dir)).hasMessageContaining("fails its checksum");
+        assertThatThrownBy(() -> Overlay.open(new MemoryImage(new byte[2 * SIZE]), dir))
+                .hasMessageContaining("another device size");
+    }
+
+    @Test
+    void concurrentWriters_onDifferentBlocks() throws Exception {
+        try (Overlay overlay = Overlay.open(lower, dir); ExecutorService pool = Executors.newFixedThreadPool(8)) {
+            List<Future<?>> work = new ArrayList<>();
+            for (int t = 0; t < 8; t++) {
+                int thread = t;
+                work.add(pool.submit(() -> {
+                    Random random = new Random(thread);
+                    for (int i = 0; i < 200; i++) {
+                        // each thread owns the blocks b with b % 8 == thread; writes are partial or whole
+                        int block = (random.nextInt(SIZE / B / 8)) * 8 + thread;
+                        int offset = random.nextInt(B / 2);
+                        int length = 1 + random.nextInt(B - offset);
+                        byte[] data = new byte[length];
+                        random.nextBytes(data);
+                        overlay.write(ByteBuffer.wrap(data), (long) block * B + offset);
+                        synchronized (model) {
+                            System.arraycopy(data, 0, model, block * B + offset, length);
+                        }
+                    }
+                    return null;
+                }));
+            }
+            for (Future<?> f : work) {
+                f.get();
+            }
+            assertMatchesModel(overlay);
+        }
+    }
+
+    @Test
+    void mutations_countWritesTrimsAndZeroes() throws IOException {
+        try (Overlay overlay = Overlay.open(lower, dir)) {
+            assertThat(overlay.mutations()).isZero();
+            write(overlay, 0, 10, 1);
+            zero(overlay, B, B, true);
+            zero(overlay, 2 * B, B, false);
+            overlay.read(ByteBuffer.allocate(10), 0);
+            assertThat(overlay.mutations()).isEqualTo(3);
+        }
+    }
+}
