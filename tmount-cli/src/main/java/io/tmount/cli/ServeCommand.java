@@ -1,5 +1,6 @@
 package io.tmount.cli;
 
+import io.tmount.ByteSize;
 import io.tmount.daemon.Daemon;
 import io.tmount.mount.MountManager;
 import io.tmount.store.TemplateStore;
@@ -24,14 +25,26 @@ final class ServeCommand implements Callable<Integer> {
             description = "Devices of the kernel-nbd pool (env NBD_POOL_SIZE; default 64; at most the module's nbds_max).")
     Integer nbdPoolSize;
 
+    @Option(names = "--cache-max", paramLabel = "SIZE",
+            description = "Disk budget of the shared chunk cache, e.g. 20G (env TMOUNT_CACHE_MAX; default: half the "
+                    + "free space of the state dir's disk, at most 16 GiB).")
+    String cacheMax;
+
+    @Option(names = "--chunk-size", paramLabel = "SIZE",
+            description = "Size of the chunks fetched from the store on first touch (default 4M; a power of two).")
+    String chunkSize;
+
     @Override
     public Integer call() throws Exception {
         Settings settings = main.settings();
         int poolSize = nbdPoolSize != null ? nbdPoolSize : settings.nbdPoolSize();
+        ByteSize max = cacheMax != null ? ByteSize.parse(cacheMax) : settings.cacheMax();
+        ByteSize chunk = chunkSize == null ? null : ByteSize.parse(chunkSize);
         TemplateStore store = new TemplateStore(settings.store().open());
         Daemon daemon;
         try {
-            daemon = Daemon.start(MountManager.open(settings.mountManagerConfig(store, poolSize)), settings.socket(), Version.current(),
+            daemon = Daemon.start(MountManager.open(settings.mountManagerConfig(store, poolSize, chunk, max)),
+                    settings.socket(), Version.current(),
                     settings.stateDir().toString());
         } catch (RuntimeException e) {
             store.close();

@@ -1,5 +1,6 @@
 package io.tmount.cli;
 
+import io.tmount.ByteSize;
 import io.tmount.TmountException;
 import io.tmount.device.Attachers;
 import io.tmount.mount.MountManagerConfig;
@@ -12,9 +13,10 @@ import java.util.Map;
 /**
  * Where tmount keeps things, from command-line options first, then the environment, then defaults:
  * state dir (TMOUNT_STATE_DIR, /var/lib/tmount), runtime dir (TMOUNT_RUNTIME_DIR, /run/tmount), daemon socket
- * (TMOUNT_SOCKET, RUNTIME_DIR/tmount.sock), template store (--store, else e2b's variables, else STATE_DIR/templates).
+ * (TMOUNT_SOCKET, RUNTIME_DIR/tmount.sock), template store (--store, else e2b's variables, else STATE_DIR/templates),
+ * kernel-nbd pool size (NBD_POOL_SIZE), chunk cache budget (TMOUNT_CACHE_MAX).
  */
-record Settings(Path stateDir, Path runtimeDir, Path socket, StoreLocation store, int nbdPoolSize) {
+record Settings(Path stateDir, Path runtimeDir, Path socket, StoreLocation store, int nbdPoolSize, ByteSize cacheMax) {
 
     static Settings resolve(GlobalOptions options, Map<String, String> env) {
         Path stateDir = pick(options.stateDir, env.get("TMOUNT_STATE_DIR"), MountManagerConfig.DEFAULT_STATE_DIR);
@@ -23,13 +25,27 @@ record Settings(Path stateDir, Path runtimeDir, Path socket, StoreLocation store
         StoreLocation store = options.store != null
                 ? StoreLocation.parse(options.store)
                 : StoreLocation.fromEnvironment(env, stateDir.resolve("templates"));
-        return new Settings(stateDir, runtimeDir, socket, store, poolSize(env.get("NBD_POOL_SIZE")));
+        String cacheMax = env.get("TMOUNT_CACHE_MAX");
+        return new Settings(stateDir, runtimeDir, socket, store, poolSize(env.get("NBD_POOL_SIZE")),
+                cacheMax == null || cacheMax.isBlank() ? null : ByteSize.parse(cacheMax));
     }
 
     /** A mount manager's configuration for these settings: this host's attach backends, default retries. */
     MountManagerConfig mountManagerConfig(TemplateStore store, int poolSize) {
         return new MountManagerConfig(stateDir, runtimeDir, store, Attachers.onThisHost(poolSize),
                 MountManagerConfig.DEFAULT_UNMOUNT_BUSY_RETRY);
+    }
+
+    /** The same with an explicit cache: chunk size and budget (null: the defaults). */
+    MountManagerConfig mountManagerConfig(TemplateStore store, int poolSize, ByteSize chunk, ByteSize cacheMax) {
+        MountManagerConfig config = mountManagerConfig(store, poolSize);
+        int chunkSize = chunk == null ? config.chunkSize() : (int) Math.min(Integer.MAX_VALUE, chunk.bytes());
+        long max = cacheMax == null ? config.cacheMaxBytes() : cacheMax.bytes();
+        try {
+            return config.withCache(chunkSize, max);
+        } catch (IllegalArgumentException e) {
+            throw TmountException.invalid("%s", e.getMessage());
+        }
     }
 
     private static Path pick(Path option, String env, Path fallback) {

@@ -4,6 +4,8 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonMappingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.tmount.TmountException;
+import io.tmount.store.BuildId;
+import io.tmount.mount.CommitResult;
 import io.tmount.mount.MountInfo;
 import io.tmount.mount.MountManager;
 import io.tmount.mount.MountOptions;
@@ -19,11 +21,13 @@ import org.slf4j.LoggerFactory;
 
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.util.Map;
 
 /**
  * The daemon's HTTP/JSON API, a thin layer over {@link MountManager}:
- * {@code GET /v1/health}, {@code GET /v1/mounts}, {@code POST /v1/mounts}, {@code DELETE /v1/mounts?path=P}.
+ * {@code GET /v1/health}, {@code GET /v1/mounts}, {@code POST /v1/mounts}, {@code DELETE /v1/mounts?path=P},
+ * {@code POST /v1/commits}, {@code GET /v1/cache}.
  * Errors are {@link ApiError} bodies with the status of their kind.
  */
 final class ApiHandler extends Handler.Abstract.NonBlocking {
@@ -105,7 +109,16 @@ final class ApiHandler extends Handler.Abstract.NonBlocking {
                 default -> throw new TmountException(TmountException.Kind.INVALID_ARGUMENT,
                         "method " + method + " is not allowed on " + path + " (GET, POST, DELETE)");
             };
-            default -> throw TmountException.notFound("no API endpoint %s (endpoints: /v1/health, /v1/mounts)", path);
+            case "/v1/commits" -> {
+                requireMethod(method, "POST", path);
+                yield new Created(commit(Content.Source.asString(request, StandardCharsets.UTF_8)));
+            }
+            case "/v1/cache" -> {
+                requireMethod(method, "GET", path);
+                yield manager.cacheReport();
+            }
+            default -> throw TmountException.notFound(
+                    "no API endpoint %s (endpoints: /v1/health, /v1/mounts, /v1/commits, /v1/cache)", path);
         };
     }
 
@@ -125,6 +138,17 @@ final class ApiHandler extends Handler.Abstract.NonBlocking {
         MountOptions options = MountOptions.defaults().withReadOnly(req.readOnly()).withAttach(req.attach())
                 .withEngine(req.engine());
         return manager.mountTemplate(req.templateId(), req.buildId(), req.mountPath(), options);
+    }
+
+    private CommitResult commit(String body) throws JsonProcessingException {
+        if (body == null || body.isBlank()) {
+            throw TmountException.invalid("POST /v1/commits needs a JSON body {mountPath, buildId}");
+        }
+        CommitRequest req = json.readValue(body, CommitRequest.class);
+        if (req.mountPath() == null) {
+            throw TmountException.invalid("POST /v1/commits needs mountPath");
+        }
+        return manager.commit(Path.of(req.mountPath()), req.buildId() == null ? null : BuildId.of(req.buildId()));
     }
 
     private static void requireMethod(String method, String allowed, String path) {

@@ -56,9 +56,8 @@ public final class Daemon implements AutoCloseable {
     /** Refuses a socket another daemon answers on; removes a stale one left by a daemon that died. */
     private static void prepareSocket(Path socket) throws IOException {
         Path dir = socket.getParent();
-        if (!Files.isDirectory(dir)) {
-            Files.createDirectories(dir, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
-        }
+        Files.createDirectories(dir);
+        Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwx------")); // however it was made
         if (Files.exists(socket)) {
             try (SocketChannel ignored = SocketChannel.open(UnixDomainSocketAddress.of(socket))) {
                 throw TmountException.conflict("another tmount daemon is already listening on %s", socket);

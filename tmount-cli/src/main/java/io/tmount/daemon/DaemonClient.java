@@ -4,7 +4,9 @@ import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.tmount.TmountException;
 import io.tmount.json.TmountJson;
+import io.tmount.mount.CommitResult;
 import io.tmount.mount.MountInfo;
+import io.tmount.mount.MountManager;
 import io.tmount.mount.MountOptions;
 import org.eclipse.jetty.client.ContentResponse;
 import org.eclipse.jetty.client.HttpClient;
@@ -25,7 +27,8 @@ import java.util.concurrent.TimeUnit;
 /** A client of the daemon's API over its unix socket: what the CLI's mount, unmount and list commands use. */
 public final class DaemonClient implements AutoCloseable {
 
-    private static final long TIMEOUT_SECONDS = 600;
+    /** Mounts with the full-copy engine and commits of large overlays can take long. */
+    private static final long TIMEOUT_SECONDS = 3600;
 
     private final Path socket;
     private final HttpClient http;
@@ -40,6 +43,11 @@ public final class DaemonClient implements AutoCloseable {
 
     /** Connects lazily; fails at once, saying how to start one, when no daemon listens on the socket. */
     public static DaemonClient connect(Path socket) {
+        Path dir = socket.getParent();
+        if (dir != null && Files.isDirectory(dir) && !Files.isExecutable(dir)) {
+            throw new TmountException(TmountException.Kind.UNAVAILABLE, "permission denied: the daemon's socket "
+                    + socket + " is for root only; run tmount as root");
+        }
         if (!Files.exists(socket)) {
             throw noDaemon(socket);
         }
@@ -78,6 +86,21 @@ public final class DaemonClient implements AutoCloseable {
                 .method(HttpMethod.DELETE), new TypeReference<Object>() { });
     }
 
+    public CommitResult commit(String mountPath, String buildId) {
+        try {
+            Request request = http.newRequest(uri("/v1/commits")).method(HttpMethod.POST)
+                    .body(new StringRequestContent("application/json",
+                            json.writeValueAsString(new CommitRequest(mountPath, buildId))));
+            return call(request, new TypeReference<>() { });
+        } catch (IOException e) {
+            throw TmountException.failed(e, "cannot encode the commit request");
+        }
+    }
+
+    public MountManager.CacheReport cache() {
+        return call(http.newRequest(uri("/v1/cache")).method(HttpMethod.GET), new TypeReference<>() { });
+    }
+
     public List<MountInfo> list() {
         return call(http.newRequest(uri("/v1/mounts")).method(HttpMethod.GET), new TypeReference<>() { });
     }
@@ -91,12 +114,22 @@ public final class DaemonClient implements AutoCloseable {
         try {
             response = request.transport(transport).timeout(TIMEOUT_SECONDS, TimeUnit.SECONDS).send();
         } catch (ExecutionException e) {
-            if (e.getCause() instanceof IOException) {
+            Throwable cause = e.getCause();
+            if (cause instanceof java.net.ConnectException || cause instanceof java.nio.file.NoSuchFileException) {
                 throw noDaemon(socket);
             }
-            throw TmountException.failed(e.getCause(), "request to the tmount daemon failed");
-        } catch (InterruptedException | java.util.concurrent.TimeoutException e) {
-            throw TmountException.failed(e, "request to the tmount daemon did not complete");
+            if (cause instanceof java.nio.file.AccessDeniedException) {
+                throw new TmountException(TmountException.Kind.UNAVAILABLE, "permission denied on " + socket
+                        + "; the daemon's API is for root only");
+            }
+            throw new TmountException(TmountException.Kind.FAILED, "the connection to the tmount daemon on " + socket
+                    + " broke during the request (" + cause + "); it may have stopped: check `tmount list`", cause);
+        } catch (java.util.concurrent.TimeoutException e) {
+            throw new TmountException(TmountException.Kind.FAILED, "the tmount daemon did not answer within "
+                    + TIMEOUT_SECONDS + " s; the operation may still complete: check `tmount list`", e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw TmountException.failed(e, "interrupted while waiting for the tmount daemon");
         }
         try {
             if (response.getStatus() >= 400) {

@@ -99,6 +99,23 @@ class CliTest {
             assertThat(again.err()).isEqualTo("tmount: " + mnt + " is already mounted (template base build " + build + ")\n");
 
             assertThat(tmount("unmount", mnt.toString()).out()).isEqualTo("unmounted " + mnt + "\n");
+
+            assertThat(tmount("mount", "base", build, mnt.toString()).status()).isZero();
+            Result nothing = tmount("commit", mnt.toString());
+            assertThat(nothing.status()).isZero();
+            assertThat(nothing.err()).contains("nothing to commit");
+            java.nio.file.Files.writeString(mnt.resolve("added.txt"), "new");
+            Result committed = tmount("commit", mnt.toString(), "--build", "child-1");
+            assertThat(committed.out()).isEqualTo("child-1\n");
+            assertThat(committed.err()).contains("committed " + mnt + " as build child-1 over " + build);
+            assertThat(tmount("unmount", mnt.toString()).status()).isZero();
+
+            Result inspect = tmount("inspect", "child-1");
+            assertThat(inspect.out()).contains("parent      " + build).contains("layered (header version 3), generation 1")
+                    .contains("child-1 (this build)").contains(build);
+            assertThat(new ObjectMapper().readTree(tmount("inspect", build, "--json").out()).path("headerless").asBoolean()).isTrue();
+            assertThat(tmount("cache").out()).contains("chunk cache:").contains(build + "/rootfs.ext4");
+            assertThat(tmount("inspect", "missing").err()).contains("build 'missing' not found");
             assertThat(tmount("list").out()).isEqualTo("no mounts\n");
             Result qemu = tmount("mount", "base", build, mnt.toString(), "--engine", "qemu-nbd", "--json");
             assertThat(new ObjectMapper().readTree(qemu.out()).path("engine").asText()).isEqualTo("qemu-nbd");

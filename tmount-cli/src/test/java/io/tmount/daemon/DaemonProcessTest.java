@@ -17,7 +17,9 @@ import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
+import java.nio.channels.FileChannel;
 import java.nio.file.Files;
+import java.nio.file.StandardOpenOption;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -97,31 +99,36 @@ class DaemonProcessTest {
     }
 
     @Test
-    void afterSigkill_theNextStartReclaimsWhatWasLeft() throws Exception {
+    void afterSigkill_theNextStartBringsTheMountsBack_withTheirDurableWrites() throws Exception {
         Process first = serve();
         try (DaemonClient client = DaemonClient.connect(dir.resolve("run/tmount.sock"))) {
             client.mount("base", build.value(), dir.resolve("a").toString(), MountOptions.defaults());
             client.mount("base", build.value(), dir.resolve("b").toString(), MountOptions.defaults().withEngine(Engine.QEMU_NBD));
         }
+        for (String path : List.of("a", "b")) {
+            Path file = dir.resolve(path + "/acknowledged.txt");
+            Files.writeString(file, "durable in " + path + "\n");
+            try (FileChannel channel = FileChannel.open(file, StandardOpenOption.WRITE)) {
+                channel.force(true);
+            }
+        }
         first.destroyForcibly(); // SIGKILL: no cleanup runs
         first.waitFor(30, TimeUnit.SECONDS);
         assertThat(MountTable.ofThisProcess().isMountPoint(dir.resolve("a"))).isTrue(); // left behind, dead
-        assertThat(HostState.loopDevices()).anyMatch(l -> l.contains(dir.toString()));
 
         Process second = serve();
         try (DaemonClient client = DaemonClient.connect(dir.resolve("run/tmount.sock"))) {
-            assertThat(client.list()).isEmpty();
-            for (String path : List.of("a", "b")) {
-                assertThat(MountTable.ofThisProcess().isMountPoint(dir.resolve(path))).isFalse();
-            }
-            assertThat(HostState.loopDevices()).noneMatch(l -> l.contains(dir.toString()));
-            assertThat(log()).contains("reclaiming mount");
-            // and the paths can be used again
-            client.mount("base", build.value(), dir.resolve("a").toString(), MountOptions.defaults());
+            assertThat(client.list()).extracting(m -> m.mountPath().getFileName().toString()).containsExactlyInAnyOrder("a", "b");
+            assertThat(dir.resolve("a/acknowledged.txt")).hasContent("durable in a");
+            assertThat(dir.resolve("b/acknowledged.txt")).hasContent("durable in b");
+            assertThat(log()).contains("reclaiming mount").contains("restored mount");
+            client.unmount(dir.resolve("b").toString());
         } finally {
             second.destroy();
             assertThat(second.waitFor(60, TimeUnit.SECONDS)).isTrue();
         }
         assertThat(second.exitValue()).isZero();
+        assertThat(MountTable.ofThisProcess().isMountPoint(dir.resolve("a"))).isFalse();
+        assertThat(HostState.loopDevices()).noneMatch(l -> l.contains(dir.toString()));
     }
 }

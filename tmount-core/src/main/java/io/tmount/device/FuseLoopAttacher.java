@@ -112,7 +112,10 @@ public final class FuseLoopAttacher implements Attacher {
         if (record.fuseDir() != null) {
             unmountFuse(record.fuseDir(), true);
         }
-        Helpers.liveProcess(record.helperPid(), PROGRAM).ifPresent(p -> Helpers.stop(p, Duration.ofSeconds(5)));
+        if (record.fuseDir() != null) {
+            Helpers.liveProcess(record.helperPid(), PROGRAM, record.fuseDir().toString())
+                    .ifPresent(p -> Helpers.stop(p, Duration.ofSeconds(5)));
+        }
     }
 
     /** Unmounts the FUSE folder (which makes nbdfuse exit); lazily if it stays busy and {@code lazyFallback}. */
@@ -200,6 +203,7 @@ public final class FuseLoopAttacher implements Attacher {
                     loopFreed = loops.detach(loop, Duration.ofSeconds(3));
                 } catch (IOException e) {
                     failure = e;
+                    loopFreed = false;
                 }
             }
             if (!loopFreed) {

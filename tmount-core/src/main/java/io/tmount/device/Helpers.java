@@ -33,15 +33,18 @@ final class Helpers {
         }
     }
 
-    /** The live process with this pid whose command line mentions {@code program}, if any (pids get reused). */
-    static Optional<ProcessHandle> liveProcess(Long pid, String program) {
+    /**
+     * The live process with this pid whose command line mentions both {@code program} and {@code mark} (a path only
+     * that helper was given), if any: pids get reused, and a reused one must never be killed.
+     */
+    static Optional<ProcessHandle> liveProcess(Long pid, String program, String mark) {
         if (pid == null) {
             return Optional.empty();
         }
         return ProcessHandle.of(pid).filter(ProcessHandle::isAlive).filter(p -> {
             try {
                 String cmdline = Files.readString(Path.of("/proc", pid.toString(), "cmdline")).replace('\0', ' ');
-                return cmdline.contains(program);
+                return cmdline.contains(program) && cmdline.contains(mark);
             } catch (Exception e) {
                 return false;
             }

@@ -60,17 +60,23 @@ public final class KernelNbdAttacher implements Attacher {
     public AttachedDevice attach(NbdEndpoint endpoint, boolean readOnly, Path workDir) throws IOException {
         int index = pool.acquire();
         Path device = pool.devicePath(index);
+        boolean connected = false;
         try {
             Commands.check(COMMAND_TIMEOUT, connectCommand(endpoint, device, readOnly));
+            connected = true;
             if (!Helpers.await(Duration.ofSeconds(10), () -> pool.connected(index))) {
                 throw new IOException(device + " did not come up after nbd-client connected it");
             }
             return new KernelNbdDevice(index, device);
         } catch (IOException | RuntimeException e) {
-            try {
-                disconnect(index, device);
-            } catch (IOException cleanup) {
-                e.addSuppressed(cleanup);
+            // Only a device our nbd-client connected is ours to disconnect: if it failed, someone else may have
+            // taken the device between the pool's check and the connect.
+            if (connected) {
+                try {
+                    disconnect(index, device);
+                } catch (IOException cleanup) {
+                    e.addSuppressed(cleanup);
+                }
             }
             pool.release(index);
             throw e;

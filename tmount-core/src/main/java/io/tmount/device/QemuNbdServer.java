@@ -52,8 +52,14 @@ public final class QemuNbdServer implements AutoCloseable {
         if (!ready || !process.isAlive()) {
             String why = process.isAlive() ? "was not ready within " + readyTimeout.toSeconds() + " s"
                     : "exited with " + process.exitValue();
-            String output = Files.exists(logFile) ? Files.readString(logFile).strip() : "";
-            server.close();
+            String output = "";
+            try {
+                output = new String(Files.readAllBytes(logFile), java.nio.charset.StandardCharsets.UTF_8).strip();
+            } catch (IOException unreadable) {
+                // the exit status says enough
+            } finally {
+                server.close();
+            }
             throw new IOException("qemu-nbd " + why + (output.isEmpty() ? "" : ": " + output));
         }
         return server;
@@ -82,9 +88,9 @@ public final class QemuNbdServer implements AutoCloseable {
         return process.pid();
     }
 
-    /** Stops a qemu-nbd left behind by a process that is gone, if it still runs. */
-    public static void reclaim(Long pid) {
-        Optional<ProcessHandle> process = Helpers.liveProcess(pid, PROGRAM);
+    /** Stops a qemu-nbd left behind by a process that is gone, if it still runs with a socket under {@code dir}. */
+    public static void reclaim(Long pid, String dir) {
+        Optional<ProcessHandle> process = Helpers.liveProcess(pid, PROGRAM, dir);
         process.ifPresent(p -> Helpers.stop(p, Duration.ofSeconds(5)));
     }
 

@@ -1,13 +1,35 @@
 package io.tmount.mount;
 
+import io.tmount.image.BuildLayout;
+import io.tmount.image.Overlay;
+
 import java.io.IOException;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * A mounted template and how to take it apart: {@code resources} (device, server, image) first; only when all of
+ * A mounted template and how to take it apart: {@code resources} (device, server, overlay) first; only when all of
  * them are released does {@code bookkeeping} (journal, folders) go, so a failed release stays in the journal for
- * the next start to reclaim.
+ * the next start to reclaim. {@code overlay} is null for read-only and qemu-nbd mounts; {@code createdDirs} are the
+ * folders of the mount path tmount made (or that another of its mounts made and may leave behind).
+ * {@code committedMutations} is the overlay's write count when the mount was made or last committed: a commit
+ * with nothing written since has nothing to store.
  */
-record ActiveMount(MountInfo info, Teardown resources, Teardown bookkeeping) implements MountManager.Slot {
+record ActiveMount(MountInfo info, BuildLayout layout, Overlay overlay, List<Path> createdDirs, Teardown resources,
+                   Teardown bookkeeping, AtomicLong committedMutations)
+        implements MountManager.Slot {
+
+    ActiveMount(MountInfo info, BuildLayout layout, Overlay overlay, List<Path> createdDirs, Teardown resources,
+                Teardown bookkeeping) {
+        this(info, layout, overlay, createdDirs, resources, bookkeeping,
+                new AtomicLong(overlay == null ? 0 : overlay.mutations()));
+    }
+
+    /** Whether anything was written to the device since it was mounted or last committed. */
+    boolean changedSinceCommit() {
+        return overlay != null && overlay.mutations() != committedMutations.get();
+    }
 
     void release() throws IOException {
         resources.close();

@@ -90,6 +90,40 @@ final class FilesystemMounter {
         }
     }
 
+    /** Flushes the filesystem to its device and holds every write until {@link #thaw}: for a consistent commit. */
+    void freeze(Path target) throws IOException {
+        Commands.check(COMMAND_TIMEOUT, HostTools.require("fsfreeze", "util-linux", "commit").toString(),
+                "--freeze", target.toString());
+    }
+
+    /** Writes the filesystem's dirty data and journal to its device (syncfs). */
+    void sync(Path target) throws IOException {
+        Commands.check(COMMAND_TIMEOUT, HostTools.require("sync", "coreutils", "commit").toString(), "--file-system",
+                target.toString());
+    }
+
+    /** Discards the filesystem's free blocks (fstrim), so they reach the device as TRIM. */
+    void trim(Path target) throws IOException {
+        Commands.check(COMMAND_TIMEOUT, HostTools.require("fstrim", "util-linux", "commit").toString(), target.toString());
+    }
+
+    void thaw(Path target) throws IOException {
+        Commands.check(COMMAND_TIMEOUT, HostTools.require("fsfreeze", "util-linux", "commit").toString(),
+                "--unfreeze", target.toString());
+    }
+
+    /** Unmounts {@code target} if the filesystem there comes from {@code device}; lazily if it stays busy. */
+    void unmountIfFrom(Path target, Path device) throws IOException {
+        if (mountTable.mountAt(target).filter(m -> m.source().equals(device.toString())).isEmpty()) {
+            return;
+        }
+        try {
+            unmount(target);
+        } catch (IOException | RuntimeException busy) {
+            unmountLazily(target);
+        }
+    }
+
     /** Detaches the mount from the tree now even if busy; the kernel frees it when the last user lets go. */
     void unmountLazily(Path target) throws IOException {
         if (mountTable.isMountPoint(target)) {

@@ -7,7 +7,9 @@ import java.util.List;
 
 /**
  * What a mount consists of, written to the state dir as each part is acquired, so a later start can take apart
- * what a crashed process left. Fields are null until their part exists.
+ * what a crashed process left and bring the mount back. {@code bootId} tells whether the leftovers can still exist
+ * (after a reboot devices and processes are gone, and their numbers may belong to someone else). Fields are null
+ * until their part exists.
  */
 record JournalEntry(
         MountInfo info,
@@ -16,17 +18,23 @@ record JournalEntry(
         Path runtimeDir,
         Long serverPid,
         DeviceRecord device,
-        boolean mounted) {
+        boolean mounted,
+        String bootId) {
+
+    JournalEntry(MountInfo info, List<Path> createdDirs, Path stateDir, Path runtimeDir, Long serverPid,
+                 DeviceRecord device, boolean mounted) {
+        this(info, createdDirs, stateDir, runtimeDir, serverPid, device, mounted, BootId.current());
+    }
 
     JournalEntry withServerPid(Long pid) {
-        return new JournalEntry(info, createdDirs, stateDir, runtimeDir, pid, device, mounted);
+        return new JournalEntry(info, createdDirs, stateDir, runtimeDir, pid, device, mounted, bootId);
     }
 
     JournalEntry withDevice(DeviceRecord value) {
-        return new JournalEntry(info, createdDirs, stateDir, runtimeDir, serverPid, value, mounted);
+        return new JournalEntry(info, createdDirs, stateDir, runtimeDir, serverPid, value, mounted, bootId);
     }
 
     JournalEntry withMounted(MountInfo value) {
-        return new JournalEntry(value, createdDirs, stateDir, runtimeDir, serverPid, device, true);
+        return new JournalEntry(value, createdDirs, stateDir, runtimeDir, serverPid, device, true, bootId);
     }
 }

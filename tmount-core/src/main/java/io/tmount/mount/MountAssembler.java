@@ -3,7 +3,11 @@ package io.tmount.mount;
 import io.tmount.device.AttachedDevice;
 import io.tmount.device.Attacher;
 import io.tmount.device.QemuNbdServer;
-import io.tmount.image.FileImage;
+import io.tmount.image.BlockImage;
+import io.tmount.image.BuildImages;
+import io.tmount.image.BuildLayout;
+import io.tmount.image.LayeredImage;
+import io.tmount.image.Overlay;
 import io.tmount.nbd.NbdEndpoint;
 import io.tmount.nbd.NbdExport;
 import io.tmount.nbd.NbdListen;
@@ -14,40 +18,49 @@ import io.tmount.store.TemplateId;
 import io.tmount.store.TemplateStore;
 
 import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 
 /**
- * Wires one mount, in one place: store → local copy → NBD server (built-in or qemu-nbd) → attached device →
- * ext4 mount. Each part is journaled as it is acquired and registered for release in reverse; on failure
- * everything acquired so far is released before the error leaves.
+ * Wires one mount, in one place: store → chunk caches → layered image → overlay (writable mounts) → NBD server →
+ * attached device → ext4 mount; or, for the seed's qemu-nbd engine, a full local copy served by qemu-nbd. Each part
+ * is journaled as it is acquired and registered for release in reverse; on failure everything acquired so far is
+ * released before the error leaves.
  */
 final class MountAssembler {
 
     private static final Duration QEMU_NBD_READY = Duration.ofSeconds(15);
 
-    private final TemplateStore store;
+    private final BuildImages images;
     private final MountJournal journal;
     private final FilesystemMounter filesystems;
     private final Path runtimeMounts;
 
-    MountAssembler(TemplateStore store, MountJournal journal, FilesystemMounter filesystems, Path runtimeMounts) {
-        this.store = store;
+    MountAssembler(BuildImages images, MountJournal journal, FilesystemMounter filesystems, Path runtimeMounts) {
+        this.images = images;
         this.journal = journal;
         this.filesystems = filesystems;
         this.runtimeMounts = runtimeMounts;
     }
 
+    /**
+     * Mounts a build at a path whose folders exist; {@code created} are those tmount made for it (removed again
+     * when empty). With {@code restoring}, the mount comes back after a crash and its overlay or local copy in the
+     * state dir is reused.
+     */
     ActiveMount assemble(String id, TemplateId template, BuildId build, Path mountPath, MountOptions options,
-                         Attacher attacher) throws IOException {
+                         Attacher attacher, List<Path> created, boolean restoring) throws IOException {
         Teardown bookkeeping = new Teardown();
         Teardown resources = new Teardown();
         try {
-            List<Path> created = MountPaths.createMissing(mountPath);
             bookkeeping.push("remove the mount folders tmount created", () -> MountPaths.removeCreated(created));
+            BuildLayout layout = images.layout(build);
             Path stateDir = journal.dirOf(id);
             Path runtimeDir = runtimeMounts.resolve(id);
             Files.createDirectories(stateDir);
@@ -55,26 +68,34 @@ final class MountAssembler {
             bookkeeping.push("remove " + stateDir, () -> Folders.deleteTree(stateDir));
             bookkeeping.push("remove " + runtimeDir, () -> Folders.deleteTree(runtimeDir));
 
-            Path tempFile = stateDir.resolve(TemplateStore.ROOTFS);
-            MountInfo info = new MountInfo(id, template, build, mountPath, null, -1, tempFile,
+            boolean fullCopy = options.engine() == Engine.QEMU_NBD;
+            Path tempFile = fullCopy ? stateDir.resolve(TemplateStore.ROOTFS) : null;
+            Path overlayDir = !fullCopy && !options.readOnly() ? stateDir.resolve("overlay") : null;
+            MountInfo info = new MountInfo(id, template, build, mountPath, null, -1, tempFile, overlayDir,
                     options.readOnly(), attacher.backend(), options.engine(), Instant.now(), null);
             JournalEntry entry = new JournalEntry(info, created, stateDir, runtimeDir, null, null, false);
             journal.write(entry);
             bookkeeping.push("remove the journal entry", () -> journal.remove(id));
 
-            store.downloadRootfs(build, tempFile);
-
             Path socket = runtimeDir.resolve("nbd.sock");
             NbdEndpoint endpoint;
-            if (options.engine() == Engine.QEMU_NBD) {
+            Overlay overlay = null;
+            if (fullCopy) {
+                if (!restoring || !Files.exists(tempFile)) {
+                    copyWhole(layout, tempFile);
+                }
                 QemuNbdServer server = QemuNbdServer.start(tempFile, socket, build.value(), options.readOnly(), QEMU_NBD_READY);
                 resources.push("stop qemu-nbd", server::close);
                 entry = entry.withServerPid(server.pid());
                 journal.write(entry);
                 endpoint = server.endpoint();
             } else {
-                FileImage image = FileImage.open(tempFile, options.readOnly());
-                resources.push("close the image", image::close);
+                BlockImage image = images.open(layout);
+                if (overlayDir != null) {
+                    overlay = Overlay.open(image, overlayDir);
+                    resources.push("close the overlay", overlay::close);
+                    image = overlay;
+                }
                 NbdServer server = NbdServer.start(NbdListen.unix(socket),
                         new NbdExport(build.value(), "template " + template + " build " + build, image, options.readOnly()));
                 resources.push("stop the NBD server", server::close);
@@ -86,14 +107,37 @@ final class MountAssembler {
             entry = entry.withDevice(device.record());
             journal.write(entry);
 
+            // registered first: a mount(8) that timed out may still have mounted, and a later failure must not
+            // leave a filesystem on a device that is about to go
+            resources.push("unmount " + mountPath, () -> filesystems.unmountIfFrom(mountPath, device.devicePath()));
             filesystems.mount(device.devicePath(), mountPath, options.readOnly());
-            info = new MountInfo(id, template, build, mountPath, device.devicePath(), device.slot(), tempFile,
-                    options.readOnly(), attacher.backend(), options.engine(), info.createdAt(), endpoint.uri());
+            info = info.withDevice(device.devicePath(), device.slot(), endpoint.uri());
             journal.write(entry.withMounted(info));
-            return new ActiveMount(info, resources, bookkeeping);
+            return new ActiveMount(info, layout, overlay, created, resources, bookkeeping);
         } catch (IOException | RuntimeException e) {
-            new ActiveMount(null, resources, bookkeeping).releaseOnto(e);
+            new ActiveMount(null, null, null, created, resources, bookkeeping).releaseOnto(e);
             throw e;
+        }
+    }
+
+    /** The seed's way: the whole build in one local file (for a layered build, its layers composed). */
+    private void copyWhole(BuildLayout layout, Path target) throws IOException {
+        if (layout.headerless()) {
+            images.store().downloadRootfs(layout.build(), target);
+            return;
+        }
+        LayeredImage image = images.open(layout);
+        ByteBuffer buffer = ByteBuffer.allocateDirect(4 << 20);
+        try (FileChannel out = FileChannel.open(target, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+                StandardOpenOption.TRUNCATE_EXISTING)) {
+            for (long pos = 0; pos < image.size(); ) {
+                buffer.clear().limit((int) Math.min(buffer.capacity(), image.size() - pos));
+                image.read(buffer, pos);
+                buffer.flip();
+                while (buffer.hasRemaining()) {
+                    pos += out.write(buffer, pos);
+                }
+            }
         }
     }
 }

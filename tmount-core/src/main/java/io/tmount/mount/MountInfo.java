@@ -13,7 +13,8 @@ import java.time.Instant;
  *
  * @param id           tmount's id for the mount (names its state and runtime folders)
  * @param deviceSlot   N of /dev/nbdN or /dev/loopN
- * @param tempFilePath the local copy of the build's rootfs, where there is one
+ * @param tempFilePath the full local copy of the build, where there is one (the qemu-nbd engine)
+ * @param overlayPath  the folder of the mount's copy-on-write overlay (writable mounts of the builtin engine)
  * @param nbdUri       where the mount's NBD export is served
  */
 public record MountInfo(
@@ -24,9 +25,15 @@ public record MountInfo(
         Path devicePath,
         int deviceSlot,
         Path tempFilePath,
+        Path overlayPath,
         boolean readOnly,
         AttachBackend attach,
         Engine engine,
         Instant createdAt,
         String nbdUri) {
+
+    MountInfo withDevice(Path device, int slot, String uri) {
+        return new MountInfo(id, templateId, buildId, mountPath, device, slot, tempFilePath, overlayPath, readOnly,
+                attach, engine, createdAt, uri);
+    }
 }

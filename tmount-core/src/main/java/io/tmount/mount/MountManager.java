@@ -2,6 +2,9 @@ package io.tmount.mount;
 
 import io.tmount.TmountException;
 import io.tmount.device.Attacher;
+import io.tmount.image.BuildImages;
+import io.tmount.image.CacheBudget;
+import io.tmount.image.CacheStats;
 import io.tmount.os.MountTable;
 import io.tmount.os.PathHolders;
 import io.tmount.store.BuildId;
@@ -18,61 +21,82 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
+import java.util.stream.Collectors;
 
 /**
- * Mounts template builds onto host paths and unmounts them: the seed's Mount Manager. Thread-safe: mounts at
- * different paths proceed in parallel; a path is reserved while it is being mounted or unmounted, so the same path
- * twice is refused. Owns its state dir (locked) and every mount made through it; {@link #close()} unmounts them all.
+ * Mounts template builds onto host paths, unmounts them and commits their changes: the seed's Mount Manager.
+ * Thread-safe: operations on different paths proceed in parallel; a path is reserved while it is being mounted,
+ * unmounted or committed, so the same path twice is refused. Owns its state and runtime dirs (locked), the shared
+ * chunk cache and every mount made through it; {@link #close()} waits for operations in flight and unmounts all.
  */
 public final class MountManager implements AutoCloseable {
 
     private static final Logger log = LoggerFactory.getLogger(MountManager.class);
 
-    /** What a mount path holds: a mount in progress, or an active mount. */
+    /** What a mount path holds: an operation in progress, or an active mount. */
     sealed interface Slot permits Busy, ActiveMount {
     }
 
-    private enum Busy implements Slot { MOUNTING, UNMOUNTING }
+    private enum Busy implements Slot { MOUNTING, UNMOUNTING, COMMITTING }
+
+    /** The chunk cache as a whole: its budget, what it holds, and per build object what it cost. */
+    public record CacheReport(long maxBytes, long usedBytes, List<CacheStats> objects) {
+    }
 
     private final MountManagerConfig config;
-    private final StateDirLock lock;
+    private final List<StateDirLock> locks;
     private final MountPaths paths;
+    private final MountTable mountTable;
     private final FilesystemMounter filesystems;
+    private final BuildImages images;
+    private final MountJournal journal;
     private final MountAssembler assembler;
+    private final MountCommitter committer;
     private final ConcurrentHashMap<Path, Slot> slots = new ConcurrentHashMap<>();
-    private volatile boolean closed;
+    private final ReentrantReadWriteLock lifecycle = new ReentrantReadWriteLock();
+    private boolean closed;
 
-    private MountManager(MountManagerConfig config, StateDirLock lock, MountTable mountTable) {
+    private MountManager(MountManagerConfig config, List<StateDirLock> locks, MountTable mountTable) {
         this.config = config;
-        this.lock = lock;
-        this.paths = new MountPaths(List.of(config.stateDir(), config.runtimeDir()), mountTable);
+        this.locks = locks;
+        this.mountTable = mountTable;
+        List<Path> own = new ArrayList<>(List.of(config.stateDir(), config.runtimeDir()));
+        config.store().objects().localRoot().ifPresent(own::add);
+        this.paths = new MountPaths(own, mountTable);
         this.filesystems = new FilesystemMounter(mountTable, PathHolders.ofThisHost(), config.unmountBusyRetry());
-        MountJournal journal = new MountJournal(config.stateDir().resolve("mounts"));
-        this.assembler = new MountAssembler(config.store(), journal, filesystems, config.runtimeDir().resolve("mounts"));
+        this.images = new BuildImages(config.store(), config.stateDir().resolve("cache"), config.chunkSize(),
+                new CacheBudget(config.cacheMaxBytes()));
+        this.journal = new MountJournal(config.stateDir().resolve("mounts"));
+        this.assembler = new MountAssembler(images, journal, filesystems, config.runtimeDir().resolve("mounts"));
+        this.committer = new MountCommitter(filesystems, config.store());
     }
 
     /**
-     * Takes ownership of the state dir (refused while another process holds it) and reclaims whatever an earlier
-     * process left in its journal.
+     * Takes ownership of the state and runtime dirs (refused while another process holds either), then takes apart
+     * what an earlier process left in the journal and brings its mounts back from their overlays.
      */
     public static MountManager open(MountManagerConfig config) {
-        StateDirLock lock;
+        List<StateDirLock> locks = new ArrayList<>();
         try {
-            lock = StateDirLock.acquire(config.stateDir());
-        } catch (IOException e) {
-            throw TmountException.failed(e, "cannot lock state dir %s", config.stateDir());
+            locks.add(StateDirLock.acquire(config.stateDir(), "state dir"));
+            locks.add(StateDirLock.acquire(config.runtimeDir(), "runtime dir"));
+        } catch (IOException | RuntimeException e) {
+            releaseAll(locks, e);
+            throw e instanceof TmountException te ? te : TmountException.failed(e, "cannot lock %s", config.stateDir());
         }
+        MountManager manager = null;
         try {
             MountTable mountTable = MountTable.ofThisProcess();
-            MountManager manager = new MountManager(config, lock, mountTable);
-            new MountRecovery(new MountJournal(config.stateDir().resolve("mounts")), config.attachers(),
-                    manager.filesystems, mountTable, config.runtimeDir().resolve("mounts")).run();
+            manager = new MountManager(config, locks, mountTable);
+            new MountRecovery(manager.journal, config.attachers(), manager.filesystems, mountTable,
+                    config.runtimeDir().resolve("mounts"), config.stateDir().resolve("orphans")).run(manager::restore);
             return manager;
         } catch (IOException | RuntimeException e) {
-            try {
-                lock.close();
-            } catch (IOException suppressed) {
-                e.addSuppressed(suppressed);
+            if (manager != null) {
+                manager.close();
+            } else {
+                releaseAll(locks, e);
             }
             throw e instanceof TmountException te ? te : TmountException.failed(e, "cannot open state dir %s", config.stateDir());
         }
@@ -82,25 +106,42 @@ public final class MountManager implements AutoCloseable {
         return config.store();
     }
 
+    public BuildImages images() {
+        return images;
+    }
+
     /** Mounts a template build, as the seed's {@code MountTemplate(ctx, templateID, buildID, mountPath)}. */
     public MountInfo mountTemplate(String templateId, String buildId, String mountPath, MountOptions options) {
         return mountTemplate(TemplateId.of(templateId), BuildId.of(buildId), paths.validate(mountPath), options);
     }
 
     public MountInfo mountTemplate(TemplateId template, BuildId build, Path mountPath, MountOptions options) {
-        checkOpen();
-        Path path = paths.validate(mountPath.toString());
-        MountOptions opts = options == null ? MountOptions.defaults() : options;
-        Attacher attacher = config.attachers().select(opts.attach());
+        lifecycle.readLock().lock();
+        try {
+            checkOpen();
+            Path path = paths.validate(mountPath.toString());
+            MountOptions opts = options == null ? MountOptions.defaults() : options;
+            Attacher attacher = config.attachers().select(opts.attach());
+            return mount(newId(), template, build, path, opts, attacher, null);
+        } finally {
+            lifecycle.readLock().unlock();
+        }
+    }
+
+    private MountInfo mount(String id, TemplateId template, BuildId build, Path path, MountOptions options,
+                            Attacher attacher, List<Path> restoredDirs) {
         Slot existing = slots.putIfAbsent(path, Busy.MOUNTING);
         if (existing != null) {
             throw duplicate(path, existing);
         }
         long start = System.nanoTime();
         try {
+            refuseCovering(path);
             paths.checkNotMounted(path);
             config.store().resolve(template, build);
-            ActiveMount mount = assembler.assemble(newId(), template, build, path, opts, attacher);
+            List<Path> created = restoredDirs != null ? restoredDirs : foldersFor(path);
+            ActiveMount mount = assembler.assemble(id, template, build, path, options, attacher, created,
+                    restoredDirs != null);
             slots.put(path, mount);
             MountInfo info = mount.info();
             log.info("mounted template {} build {} at {} ({}, {} via {}, engine {}) in {} ms", template, build, path,
@@ -109,38 +150,109 @@ public final class MountManager implements AutoCloseable {
             return info;
         } catch (IOException | RuntimeException e) {
             slots.remove(path);
-            log.info("mount of template {} build {} at {} failed after {} ms: {}", template, build, path,
-                    millisSince(start), e.getMessage());
-            if (e instanceof TmountException te) {
-                throw te;
+            String cleanup = e.getSuppressed().length == 0 ? ""
+                    : "; cleaning up also failed: " + java.util.Arrays.stream(e.getSuppressed())
+                    .map(Throwable::getMessage).collect(Collectors.joining("; "));
+            if (cleanup.isEmpty()) {
+                log.info("mount of template {} build {} at {} failed after {} ms: {}", template, build, path,
+                        millisSince(start), e.getMessage());
+            } else {
+                log.error("mount of template {} build {} at {} failed after {} ms", template, build, path,
+                        millisSince(start), e);
             }
-            throw TmountException.failed(e, "cannot mount template %s build %s at %s", template, build, path);
+            if (e instanceof TmountException te) {
+                throw cleanup.isEmpty() ? te : new TmountException(te.kind(), te.getMessage() + cleanup, te);
+            }
+            throw TmountException.failed(e, "cannot mount template %s build %s at %s%s", template, build, path, cleanup);
         }
     }
 
-    /** Unmounts what tmount mounted at the path and releases everything the mount held. */
+    /**
+     * Creates the missing folders of a new mount path. Folders another active mount created above it are listed
+     * too, so whichever of the two goes last removes them.
+     */
+    private List<Path> foldersFor(Path path) throws IOException {
+        List<Path> folders = new ArrayList<>();
+        for (Slot slot : slots.values()) {
+            if (slot instanceof ActiveMount other) {
+                // only folders above the other mount: its mount point and what is inside belong to it
+                other.createdDirs().stream()
+                        .filter(dir -> path.startsWith(dir) && !dir.equals(path))
+                        .filter(dir -> !dir.startsWith(other.info().mountPath()))
+                        .filter(dir -> !folders.contains(dir)).forEach(folders::add);
+            }
+        }
+        folders.addAll(MountPaths.createMissing(path));
+        folders.sort(Comparator.comparing(Path::getNameCount));
+        return folders;
+    }
+
+    /** A mount above an active one would hide it. */
+    private void refuseCovering(Path path) {
+        for (Path other : slots.keySet()) {
+            if (!other.equals(path) && other.startsWith(path)) {
+                throw TmountException.conflict("%s would cover the tmount mount at %s; choose another path", path, other);
+            }
+        }
+    }
+
+    /** Brings back a mount from the journal of an earlier run (its overlay or local copy is reused). */
+    private MountInfo restore(JournalEntry entry) {
+        MountInfo info = entry.info();
+        MountOptions options = new MountOptions(info.readOnly(), info.attach(), info.engine());
+        Attacher attacher;
+        try {
+            attacher = config.attachers().select(info.attach());
+        } catch (TmountException unavailable) {
+            attacher = config.attachers().select(null);
+        }
+        return mount(info.id(), info.templateId(), info.buildId(), info.mountPath(), options, attacher,
+                entry.createdDirs());
+    }
+
+    /** Unmounts what tmount mounted at the path and releases everything the mount held (its overlay included). */
     public void unmountTemplate(String mountPath) {
         unmountTemplate(Path.of(mountPath));
     }
 
     public void unmountTemplate(Path mountPath) {
+        lifecycle.readLock().lock();
+        try {
+            unmount(activePath(mountPath), false);
+        } finally {
+            lifecycle.readLock().unlock();
+        }
+    }
+
+    private static Path activePath(Path mountPath) {
         if (!mountPath.isAbsolute()) {
             throw TmountException.invalid("mount path '%s' must be absolute", mountPath);
         }
-        Path path = mountPath.normalize();
-        unmount(path, false);
+        return mountPath.normalize();
     }
 
-    private void unmount(Path path, boolean lazyIfBusy) {
+    private ActiveMount take(Path path, Busy doing) {
         Slot slot = slots.get(path);
         if (slot == null) {
             throw TmountException.notFound("nothing is mounted by tmount at %s", path);
         }
-        if (!(slot instanceof ActiveMount mount) || !slots.replace(path, mount, Busy.UNMOUNTING)) {
-            throw TmountException.conflict("%s is being mounted or unmounted right now", path);
+        if (!(slot instanceof ActiveMount mount) || !slots.replace(path, mount, doing)) {
+            throw TmountException.conflict("%s is busy being %s right now", path,
+                    slot instanceof Busy busy ? busy.name().toLowerCase() : "changed");
         }
+        return mount;
+    }
+
+    private void unmount(Path path, boolean lazyIfBusy) {
+        ActiveMount mount = take(path, Busy.UNMOUNTING);
         long start = System.nanoTime();
         try {
+            List<Path> inside = mountTable.mountsUnder(path).stream().map(MountTable.Entry::mountPoint)
+                    .filter(p -> !p.equals(path)).distinct().toList();
+            if (!inside.isEmpty() && !lazyIfBusy) {
+                throw new TmountException(TmountException.Kind.BUSY, path + " has other mounts inside it ("
+                        + inside.stream().map(Path::toString).collect(Collectors.joining(", ")) + "); unmount those first");
+            }
             filesystems.unmount(path);
         } catch (IOException | RuntimeException e) {
             if (!lazyIfBusy) {
@@ -159,6 +271,7 @@ public final class MountManager implements AutoCloseable {
         try {
             mount.release();
         } catch (IOException e) {
+            log.error("releasing mount {} at {} failed", mount.info().id(), path, e);
             throw TmountException.failed(e, "unmounted %s, but releasing its resources failed (kept in the journal "
                     + "for the next start to reclaim)", path);
         } finally {
@@ -167,6 +280,40 @@ public final class MountManager implements AutoCloseable {
         MountInfo info = mount.info();
         log.info("unmounted template {} build {} from {} (released {}) in {} ms", info.templateId(), info.buildId(),
                 path, info.devicePath(), millisSince(start));
+    }
+
+    /**
+     * Persists the changes of a writable mount as a new layered build over the mounted one ({@code newBuild} null:
+     * a new UUID). The filesystem is frozen meanwhile; the mount stays usable and keeps its changes. A mount without
+     * changes stores nothing: the result says so.
+     */
+    public CommitResult commit(Path mountPath, BuildId newBuild) {
+        lifecycle.readLock().lock();
+        try {
+            checkOpen();
+            Path path = activePath(mountPath);
+            BuildId id = newBuild == null ? BuildId.random() : newBuild;
+            ActiveMount mount = take(path, Busy.COMMITTING);
+            try {
+                if (mount.info().readOnly()) {
+                    throw TmountException.invalid("%s is mounted read-only: it has no changes to commit", path);
+                }
+                if (mount.overlay() == null) {
+                    throw TmountException.invalid("%s uses the %s engine, which keeps a full private copy without "
+                            + "change tracking; mount with the builtin engine to commit", path, mount.info().engine());
+                }
+                if (config.store().exists(id)) {
+                    throw TmountException.conflict("build '%s' already exists in template store %s", id, config.store().url());
+                }
+                return committer.commit(mount, id, journal.dirOf(mount.info().id()));
+            } catch (IOException e) {
+                throw TmountException.failed(e, "cannot commit %s", path);
+            } finally {
+                slots.put(path, mount);
+            }
+        } finally {
+            lifecycle.readLock().unlock();
+        }
     }
 
     /** The active mounts, oldest first. */
@@ -178,15 +325,27 @@ public final class MountManager implements AutoCloseable {
                 .toList();
     }
 
+    public CacheReport cacheReport() {
+        return new CacheReport(images.budget().maxBytes(), images.budget().usedBytes(), images.stats());
+    }
+
     /** Unmounts every active mount; reports every failure, not just the first. */
     public void unmountAll() {
-        unmountEvery(false);
+        lifecycle.readLock().lock();
+        try {
+            unmountEvery(false);
+        } finally {
+            lifecycle.readLock().unlock();
+        }
     }
 
     private void unmountEvery(boolean lazyIfBusy) {
         List<String> failures = new ArrayList<>();
         TmountException first = null;
-        for (MountInfo info : listMounts()) {
+        // deepest first, so mounts inside other mounts go before them
+        List<MountInfo> mounts = new ArrayList<>(listMounts());
+        mounts.sort(Comparator.comparing((MountInfo m) -> m.mountPath().getNameCount()).reversed());
+        for (MountInfo info : mounts) {
             try {
                 unmount(info.mountPath(), lazyIfBusy);
             } catch (TmountException e) {
@@ -205,22 +364,39 @@ public final class MountManager implements AutoCloseable {
     }
 
     /**
-     * Refuses new mounts, unmounts everything (a mount still busy after the retries is detached lazily, since its
-     * server goes away with this manager), and releases the state dir.
+     * Waits for operations in flight, refuses new ones, unmounts everything (a mount still busy after the retries is
+     * detached lazily, since its server goes away with this manager), closes the cache and releases the dirs.
      */
     @Override
     public void close() {
-        if (closed) {
-            return;
-        }
-        closed = true;
+        lifecycle.writeLock().lock();
         try {
+            if (closed) {
+                return;
+            }
+            closed = true;
             unmountEvery(true);
         } finally {
+            lifecycle.writeLock().unlock();
+            try {
+                images.close();
+            } catch (IOException e) {
+                log.warn("cannot close the chunk cache: {}", e.getMessage());
+            }
+            releaseAll(locks, null);
+        }
+    }
+
+    private static void releaseAll(List<StateDirLock> locks, Throwable onto) {
+        for (StateDirLock lock : locks.reversed()) {
             try {
                 lock.close();
             } catch (IOException e) {
-                log.warn("cannot release the state dir lock: {}", e.getMessage());
+                if (onto != null) {
+                    onto.addSuppressed(e);
+                } else {
+                    log.warn("cannot release a lock: {}", e.getMessage());
+                }
             }
         }
     }
@@ -236,7 +412,7 @@ public final class MountManager implements AutoCloseable {
             return TmountException.conflict("%s is already mounted (template %s build %s)", path,
                     active.info().templateId(), active.info().buildId());
         }
-        return TmountException.conflict("%s is being mounted or unmounted right now", path);
+        return TmountException.conflict("%s is busy being %s right now", path, ((Busy) existing).name().toLowerCase());
     }
 
     private static String newId() {

@@ -3,21 +3,26 @@ package io.tmount.mount;
 import io.tmount.device.Attachers;
 import io.tmount.store.TemplateStore;
 
+import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Objects;
 
 /**
- * What a {@link MountManager} works with: its state dir (journal, local copies), runtime dir (sockets, FUSE
- * folders), the template store, the attach backends and how long an unmount retries while the mount is busy.
+ * What a {@link MountManager} works with: its state dir (journal, overlays, chunk cache, local copies), runtime dir
+ * (sockets, FUSE folders), the template store, the attach backends, how long an unmount retries while busy, the
+ * chunk size of lazy fetches and the disk budget of the chunk cache.
  */
 public record MountManagerConfig(Path stateDir, Path runtimeDir, TemplateStore store, Attachers attachers,
-                                 Duration unmountBusyRetry) {
+                                 Duration unmountBusyRetry, int chunkSize, long cacheMaxBytes) {
 
     public static final Path DEFAULT_STATE_DIR = Path.of("/var/lib/tmount");
     public static final Path DEFAULT_RUNTIME_DIR = Path.of("/run/tmount");
     public static final int DEFAULT_NBD_POOL_SIZE = 64;
     public static final Duration DEFAULT_UNMOUNT_BUSY_RETRY = Duration.ofSeconds(3);
+    public static final int DEFAULT_CHUNK_SIZE = 4 << 20;
+    public static final long DEFAULT_CACHE_MAX_CEILING = 16L << 30;
 
     public MountManagerConfig {
         Objects.requireNonNull(store, "store");
@@ -27,6 +32,19 @@ public record MountManagerConfig(Path stateDir, Path runtimeDir, TemplateStore s
         if (unmountBusyRetry == null || unmountBusyRetry.isNegative()) {
             throw new IllegalArgumentException("unmountBusyRetry (" + unmountBusyRetry + ") must be zero or positive");
         }
+        if (chunkSize < 4096 || Integer.bitCount(chunkSize) != 1) {
+            throw new IllegalArgumentException("chunk size (" + chunkSize + ") must be a power of two of at least 4096");
+        }
+        if (cacheMaxBytes < chunkSize) {
+            throw new IllegalArgumentException("cache size (" + cacheMaxBytes + ") must hold at least one chunk ("
+                    + chunkSize + ")");
+        }
+    }
+
+    /** Default chunk size and a cache budget sized for the state dir's disk. */
+    public MountManagerConfig(Path stateDir, Path runtimeDir, TemplateStore store, Attachers attachers,
+                              Duration unmountBusyRetry) {
+        this(stateDir, runtimeDir, store, attachers, unmountBusyRetry, DEFAULT_CHUNK_SIZE, defaultCacheMax(stateDir));
     }
 
     /** Default dirs, this host's backends with e2b's default pool size, 3 s of unmount retries. */
@@ -35,16 +53,34 @@ public record MountManagerConfig(Path stateDir, Path runtimeDir, TemplateStore s
                 Attachers.onThisHost(DEFAULT_NBD_POOL_SIZE), DEFAULT_UNMOUNT_BUSY_RETRY);
     }
 
+    /** Half the free space of the state dir's filesystem, at most 16 GiB (and at least one default chunk). */
+    public static long defaultCacheMax(Path stateDir) {
+        Path existing = stateDir.toAbsolutePath();
+        while (existing != null && !Files.exists(existing)) {
+            existing = existing.getParent();
+        }
+        try {
+            long usable = Files.getFileStore(existing == null ? Path.of("/") : existing).getUsableSpace();
+            return Math.max(DEFAULT_CHUNK_SIZE, Math.min(DEFAULT_CACHE_MAX_CEILING, usable / 2));
+        } catch (IOException e) {
+            return DEFAULT_CACHE_MAX_CEILING;
+        }
+    }
+
     public MountManagerConfig withDirs(Path state, Path runtime) {
-        return new MountManagerConfig(state, runtime, store, attachers, unmountBusyRetry);
+        return new MountManagerConfig(state, runtime, store, attachers, unmountBusyRetry, chunkSize, cacheMaxBytes);
     }
 
     public MountManagerConfig withAttachers(Attachers value) {
-        return new MountManagerConfig(stateDir, runtimeDir, store, value, unmountBusyRetry);
+        return new MountManagerConfig(stateDir, runtimeDir, store, value, unmountBusyRetry, chunkSize, cacheMaxBytes);
     }
 
     public MountManagerConfig withUnmountBusyRetry(Duration value) {
-        return new MountManagerConfig(stateDir, runtimeDir, store, attachers, value);
+        return new MountManagerConfig(stateDir, runtimeDir, store, attachers, value, chunkSize, cacheMaxBytes);
+    }
+
+    public MountManagerConfig withCache(int chunk, long maxBytes) {
+        return new MountManagerConfig(stateDir, runtimeDir, store, attachers, unmountBusyRetry, chunk, maxBytes);
     }
 
     private static Path absolute(String name, Path path) {

@@ -6,6 +6,7 @@ import io.tmount.os.MountTable;
 import java.io.IOException;
 import java.nio.file.DirectoryNotEmptyException;
 import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.FileSystemException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.LinkOption;
@@ -65,6 +66,9 @@ final class MountPaths {
         for (Path tree : ownTrees) {
             if (path.startsWith(tree)) {
                 throw TmountException.invalid("mount path '%s' is inside tmount's own folder %s", path, tree);
+            }
+            if (tree.startsWith(path)) {
+                throw TmountException.invalid("mount path '%s' would hide tmount's own folder %s", path, tree);
             }
         }
         checkNoSymlinks(path);
@@ -134,13 +138,18 @@ final class MountPaths {
         }
     }
 
-    /** Removes the folders we created, innermost first, while they are empty. */
+    /** Removes the folders we created, innermost first, while they are empty and not mount points. */
     static void removeCreated(List<Path> created) throws IOException {
         for (Path dir : created.reversed()) {
             try {
                 Files.deleteIfExists(dir);
             } catch (DirectoryNotEmptyException e) {
                 return; // someone put something there: keep it and its parents
+            } catch (FileSystemException e) {
+                if (e.getReason() != null && e.getReason().contains("busy")) {
+                    return; // something is mounted on it now: keep it and its parents
+                }
+                throw e;
             }
         }
     }

@@ -12,36 +12,46 @@ import java.io.IOException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.util.HashSet;
 import java.util.Set;
 
 /**
- * Start-up reconciliation: whatever the journal lists was left by a process that is gone (the state dir lock
- * proves it), so its NBD server is dead and its mounts cannot work. Each is taken apart: filesystem, device,
- * helper processes, folders. The local copies of issue-2 mounts hold nothing to keep (the seed's semantics:
- * changes are not persisted).
+ * Start-up reconciliation. Whatever the journal lists was left by a process that is gone (the state dir lock proves
+ * it), so its NBD server is dead and its mount cannot work. Each is taken apart (filesystem, device, helper
+ * processes; skipped after a reboot, when none of them can exist) and then brought back from what the state dir
+ * kept: the overlay holds every write the kernel was told is durable. A mount that cannot be restored is removed
+ * and its state folder moved to {@code orphans/} for the operator.
  */
 final class MountRecovery {
 
     private static final Logger log = LoggerFactory.getLogger(MountRecovery.class);
+
+    /** Brings a journaled mount back. */
+    interface Restorer {
+        MountInfo restore(JournalEntry entry) throws Exception;
+    }
 
     private final MountJournal journal;
     private final Attachers attachers;
     private final FilesystemMounter filesystems;
     private final MountTable mountTable;
     private final Path runtimeMounts;
+    private final Path orphans;
 
     MountRecovery(MountJournal journal, Attachers attachers, FilesystemMounter filesystems, MountTable mountTable,
-                  Path runtimeMounts) {
+                  Path runtimeMounts, Path orphans) {
         this.journal = journal;
         this.attachers = attachers;
         this.filesystems = filesystems;
         this.mountTable = mountTable;
         this.runtimeMounts = runtimeMounts;
+        this.orphans = orphans;
     }
 
-    void run() throws IOException {
+    void run(Restorer restorer) throws IOException {
         Set<String> known = new HashSet<>();
+        String boot = BootId.current();
         for (MountJournal.Found found : journal.all()) {
             known.add(found.dir().getFileName().toString());
             if (found.entry() == null) {
@@ -49,7 +59,23 @@ final class MountRecovery {
                 deleteQuietly(found.dir());
                 continue;
             }
-            reclaim(found.entry());
+            JournalEntry entry = found.entry();
+            if (boot.equals(entry.bootId()) && !takeApart(entry)) {
+                continue; // still mounted: the next start tries again
+            }
+            deleteQuietly(entry.runtimeDir());
+            if (!entry.mounted()) {
+                discard(entry); // it never finished mounting: nobody was told it exists
+                continue;
+            }
+            try {
+                MountInfo restored = restorer.restore(entry);
+                log.warn("restored mount {} of template {} build {} at {} after an unclean stop ({})", restored.id(),
+                        restored.templateId(), restored.buildId(), restored.mountPath(), restored.devicePath());
+            } catch (Exception e) {
+                log.error("cannot restore mount {} at {}: {}", entry.info().id(), entry.info().mountPath(), e.getMessage());
+                forget(entry, "it could not be restored");
+            }
         }
         if (Files.isDirectory(runtimeMounts)) {
             try (DirectoryStream<Path> dirs = Files.newDirectoryStream(runtimeMounts)) {
@@ -62,14 +88,14 @@ final class MountRecovery {
         }
     }
 
-    private void reclaim(JournalEntry entry) {
+    /** Unmounts the dead filesystem and releases the device and helpers; false if the filesystem stays mounted. */
+    private boolean takeApart(JournalEntry entry) {
         MountInfo info = entry.info();
         log.warn("reclaiming mount {} of template {} build {} at {}, left by an earlier run",
                 info.id(), info.templateId(), info.buildId(), info.mountPath());
         DeviceRecord device = entry.device();
         boolean ours = device != null && device.devicePath() != null && mountTable.mountAt(info.mountPath())
                 .filter(m -> m.source().equals(device.devicePath().toString())).isPresent();
-        boolean clean = true;
         if (ours) {
             try {
                 filesystems.unmount(info.mountPath());
@@ -79,7 +105,7 @@ final class MountRecovery {
                     log.warn("{} was busy ({}); detached it lazily", info.mountPath(), busy.getMessage());
                 } catch (IOException e) {
                     log.error("cannot unmount {}: {}", info.mountPath(), e.getMessage());
-                    clean = false;
+                    return false;
                 }
             }
         }
@@ -87,17 +113,36 @@ final class MountRecovery {
             attachers.get(device.backend()).reclaim(device);
         }
         if (entry.serverPid() != null) {
-            QemuNbdServer.reclaim(entry.serverPid());
+            QemuNbdServer.reclaim(entry.serverPid(), entry.runtimeDir().toString());
         }
-        if (!clean) {
-            return; // keep the journal: the next start tries again
-        }
+        return true;
+    }
+
+    /** Drops a mount that will not come back; keeps its state (overlay, copy) under orphans/ for the operator. */
+    private void forget(JournalEntry entry, String why) {
         try {
-            Folders.deleteTree(entry.runtimeDir());
+            journal.remove(entry.info().id());
+            if (Files.exists(entry.stateDir())) {
+                Files.createDirectories(orphans);
+                Path kept = orphans.resolve(entry.info().id());
+                Files.move(entry.stateDir(), kept, StandardCopyOption.ATOMIC_MOVE);
+                log.error("mount {} at {} is gone ({}); its state is kept in {}", entry.info().id(),
+                        entry.info().mountPath(), why, kept);
+            }
             MountPaths.removeCreated(entry.createdDirs());
-            Folders.deleteTree(entry.stateDir());
         } catch (IOException e) {
-            log.error("cannot remove the folders of mount {}: {}", info.id(), e.getMessage());
+            log.error("cannot clean up after mount {}: {}", entry.info().id(), e.getMessage());
+        }
+    }
+
+    private void discard(JournalEntry entry) {
+        log.warn("discarding mount {} at {}: the earlier run stopped while mounting it", entry.info().id(),
+                entry.info().mountPath());
+        deleteQuietly(entry.stateDir());
+        try {
+            MountPaths.removeCreated(entry.createdDirs());
+        } catch (IOException e) {
+            log.error("cannot remove the folders of mount {}: {}", entry.info().id(), e.getMessage());
         }
     }
 

@@ -11,7 +11,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 
 /**
- * One process owns a state dir at a time: recovery at start-up tears down what the journal lists, which would
+ * One process owns a state dir (and a runtime dir) at a time: recovery at start-up tears down what the journal lists, which would
  * break another live process's mounts. The lock is an fcntl lock, released by the kernel if the process dies.
  */
 final class StateDirLock implements AutoCloseable {
@@ -25,6 +25,12 @@ final class StateDirLock implements AutoCloseable {
     }
 
     static StateDirLock acquire(Path stateDir) throws IOException {
+        return acquire(stateDir, "state dir");
+    }
+
+    /** Locks {@code dir} (a state or runtime dir: {@code what} names it in the error). */
+    static StateDirLock acquire(Path dir, String what) throws IOException {
+        Path stateDir = dir;
         Files.createDirectories(stateDir);
         Path file = stateDir.resolve("tmount.lock");
         FileChannel channel = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
@@ -39,8 +45,8 @@ final class StateDirLock implements AutoCloseable {
         }
         if (lock == null) {
             channel.close();
-            throw TmountException.conflict("state dir %s is in use by another tmount process (a running daemon?); "
-                    + "use that daemon, stop it, or choose another --state-dir", stateDir);
+            throw TmountException.conflict("%s %s is in use by another tmount process (a running daemon?); "
+                    + "use that daemon, stop it, or choose another --%s", what, stateDir, what.replace(' ', '-'));
         }
         return new StateDirLock(channel, lock);
     }

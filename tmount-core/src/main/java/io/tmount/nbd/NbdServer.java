@@ -148,10 +148,16 @@ public final class NbdServer implements AutoCloseable {
             } catch (ClosedChannelException e) {
                 return;
             } catch (IOException e) {
-                if (!closed) {
-                    log.warn("NBD accept failed: {}", e.toString());
+                if (closed) {
+                    return;
                 }
-                return;
+                log.warn("NBD accept failed (retrying): {}", e.toString()); // e.g. out of file descriptors
+                try {
+                    Thread.sleep(100);
+                } catch (InterruptedException interrupted) {
+                    return;
+                }
+                continue;
             }
             connections.add(channel);
             Thread thread = Thread.ofVirtual().name("nbd-conn").unstarted(() -> serve(channel));

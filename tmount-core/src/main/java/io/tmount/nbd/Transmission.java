@@ -89,7 +89,13 @@ final class Transmission {
                 return false;
             }
             int units = acquire(length);
-            ByteBuffer payload = buffers.acquire((int) length);
+            ByteBuffer payload;
+            try {
+                payload = buffers.acquire((int) length);
+            } catch (RuntimeException | OutOfMemoryError e) {
+                payloadBudget.release(units);
+                throw e;
+            }
             try {
                 Wire.readExactly(channel, payload);
             } catch (IOException e) {
@@ -116,11 +122,15 @@ final class Transmission {
             }
             case CMD_FLUSH -> requests.execute(() -> complete(cookie, image::flush));
             case CMD_TRIM -> requests.execute(() -> complete(cookie, () -> {
-                image.trim(offset, length);
+                if (length > 0) {
+                    image.trim(offset, length);
+                }
                 fua(flags);
             }));
             case CMD_WRITE_ZEROES -> requests.execute(() -> complete(cookie, () -> {
-                image.writeZeroes(offset, length, (flags & CMD_FLAG_NO_HOLE) != 0);
+                if (length > 0) {
+                    image.writeZeroes(offset, length, (flags & CMD_FLAG_NO_HOLE) != 0);
+                }
                 fua(flags);
             }));
             default -> throw new IllegalStateException("unchecked command " + type);
@@ -155,7 +165,15 @@ final class Transmission {
     }
 
     private void read(long cookie, long offset, int length, int units) {
-        ByteBuffer data = buffers.acquire(length);
+        ByteBuffer data;
+        try {
+            data = buffers.acquire(length);
+        } catch (RuntimeException | OutOfMemoryError e) {
+            payloadBudget.release(units);
+            log.warn("no memory for a read of {} bytes on export '{}': {}", length, export.name(), e.toString());
+            replyQuietly(cookie, ENOMEM);
+            return;
+        }
         try {
             try {
                 image.read(data, offset);
@@ -170,6 +188,14 @@ final class Transmission {
             log.debug("cannot send a reply on export '{}': {}", export.name(), e.toString());
         } finally {
             release(data, units);
+        }
+    }
+
+    private void replyQuietly(long cookie, int error) {
+        try {
+            reply(cookie, error, null);
+        } catch (IOException e) {
+            log.debug("cannot send a reply on export '{}': {}", export.name(), e.toString());
         }
     }
 

@@ -20,7 +20,9 @@ public final class Commands {
 
     /** Runs a command and returns its result whatever the exit code; fails only if it cannot run or times out. */
     public static CommandResult run(Duration timeout, List<String> command) throws IOException {
-        Process process = new ProcessBuilder(command).redirectInput(ProcessBuilder.Redirect.PIPE).start();
+        ProcessBuilder builder = new ProcessBuilder(command).redirectInput(ProcessBuilder.Redirect.PIPE);
+        builder.environment().put("LC_ALL", "C"); // messages are matched ("busy") and quoted: keep them in English
+        Process process = builder.start();
         process.getOutputStream().close();
         Future<String> stdout = drain(process.getInputStream());
         Future<String> stderr = drain(process.getErrorStream());

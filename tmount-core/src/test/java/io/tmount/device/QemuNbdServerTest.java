@@ -53,13 +53,13 @@ class QemuNbdServerTest {
     void reclaim_stopsAnOrphan_butNotAnUnrelatedProcess() throws Exception {
         Path image = Files.write(dir.resolve("disk.img"), new byte[1 << 20]);
         QemuNbdServer server = QemuNbdServer.start(image, dir.resolve("s.sock"), "x", false, Duration.ofSeconds(15));
-        QemuNbdServer.reclaim(server.pid());
+        QemuNbdServer.reclaim(server.pid(), dir.toString());
         assertThat(ProcessHandle.of(server.pid()).filter(ProcessHandle::isAlive)).isEmpty();
         server.close();
 
         Process sleeper = new ProcessBuilder("sleep", "30").start();
         try {
-            QemuNbdServer.reclaim(sleeper.pid()); // a reused pid must not be killed
+            QemuNbdServer.reclaim(sleeper.pid(), dir.toString()); // a reused pid must not be killed
             assertThat(sleeper.isAlive()).isTrue();
         } finally {
             sleeper.destroyForcibly().waitFor();

@@ -79,7 +79,8 @@ class MountManagerTest {
         assertThat(info.mountPath()).isEqualTo(mnt);
         assertThat(info.devicePath().toString()).startsWith("/dev/loop");
         assertThat(info.deviceSlot()).isGreaterThanOrEqualTo(0);
-        assertThat(info.tempFilePath()).exists();
+        assertThat(info.tempFilePath()).isNull(); // streamed: no local copy
+        assertThat(info.overlayPath()).isDirectory();
         assertThat(info.readOnly()).isFalse();
         assertThat(info.attach()).isEqualTo(AttachBackend.FUSE_LOOP);
         assertThat(info.engine()).isEqualTo(Engine.BUILTIN);
@@ -99,7 +100,7 @@ class MountManagerTest {
         assertThat(manager.listMounts()).isEmpty();
         assertThat(MountTable.ofThisProcess().isMountPoint(mnt)).isFalse();
         assertThat(dir.resolve("mnt")).doesNotExist(); // both folders were created by the mount
-        assertThat(info.tempFilePath()).doesNotExist();
+        assertThat(info.overlayPath()).doesNotExist();
         try (var states = Files.list(dir.resolve("state/mounts"))) {
             assertThat(states).isEmpty();
         }
@@ -287,6 +288,31 @@ class MountManagerTest {
             Thread.sleep(100);
         }
         assertThat(HostState.loopDevices()).noneMatch(l -> l.contains(dir.toString()));
+    }
+
+    @Test
+    void mountsInsideMounts_areUnmountedInnerFirst_andAMountCannotCoverAnother() throws IOException {
+        Path outer = dir.resolve("outer");
+        manager.mountTemplate(TEMPLATE, build, outer, MountOptions.defaults());
+        Path inner = outer.resolve("mnt/inner");
+        manager.mountTemplate(TEMPLATE, build, inner, MountOptions.defaults().withReadOnly(true));
+        assertThatThrownBy(() -> manager.unmountTemplate(outer)).isInstanceOf(TmountException.class)
+                .hasMessageContaining(outer + " has other mounts inside it (" + inner + ")");
+        manager.unmountAll(); // inner first
+        assertThat(manager.listMounts()).isEmpty();
+
+        manager.mountTemplate(TEMPLATE, build, dir.resolve("x/deep"), MountOptions.defaults());
+        assertThatThrownBy(() -> manager.mountTemplate(TEMPLATE, build, dir.resolve("x"), MountOptions.defaults()))
+                .hasMessageContaining("would cover the tmount mount at " + dir.resolve("x/deep"));
+        manager.unmountAll();
+    }
+
+    @Test
+    void theRuntimeDir_belongsToOneManagerToo() {
+        MountManagerConfig other = new MountManagerConfig(dir.resolve("state2"), dir.resolve("run"), store,
+                Attachers.onThisHost(4), Duration.ofMillis(500));
+        assertThatThrownBy(() -> MountManager.open(other)).hasMessageContaining("runtime dir " + dir.resolve("run")
+                + " is in use by another tmount process");
     }
 
     @Test

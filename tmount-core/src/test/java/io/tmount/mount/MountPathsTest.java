@@ -64,6 +64,12 @@ class MountPathsTest {
     }
 
     @Test
+    void aPathAboveTmountsOwnFolders_isRefused() {
+        assertThatThrownBy(() -> paths().validate(dir.toString()))
+                .hasMessageContaining("would hide tmount's own folder " + dir.resolve("state"));
+    }
+
+    @Test
     void symlinkComponent_isRefusedNamingWhereItPoints() throws IOException {
         Files.createDirectories(dir.resolve("real"));
         Files.createSymbolicLink(dir.resolve("link"), dir.resolve("real"));

@@ -1,15 +1,7 @@
 package io.tmount.mount;
 
-import io.tmount.device.AttachedDevice;
 import io.tmount.device.Attachers;
-import io.tmount.device.FuseLoopAttacher;
-import io.tmount.device.QemuNbdServer;
-import io.tmount.image.FileImage;
-import io.tmount.nbd.NbdExport;
-import io.tmount.nbd.NbdListen;
-import io.tmount.nbd.NbdServer;
 import io.tmount.os.MountTable;
-import io.tmount.os.PathHolders;
 import io.tmount.store.BuildId;
 import io.tmount.store.StoreLocation;
 import io.tmount.store.TemplateId;
@@ -22,19 +14,21 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 
+import java.io.BufferedReader;
 import java.io.IOException;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * Start-up recovery against real leftovers: a mount built the way the assembler builds it, journaled, whose owner
- * then "dies" (its NBD server stops without any teardown). Opening a manager on that state dir takes it apart.
- * The real thing, a daemon killed with SIGKILL, is covered in tmount-cli's DaemonProcessTest.
+ * Start-up recovery for real: a process owning mounts is killed with SIGKILL after acknowledged, fsynced writes;
+ * opening a manager on its state dir takes the dead mounts apart and brings them back, the writes intact.
  */
 @ExtendWith(NoLeftovers.class)
 class MountRecoveryTest {
@@ -43,81 +37,58 @@ class MountRecoveryTest {
     Path dir;
 
     @Test
-    void openingTheStateDir_reclaimsMountsLeftByADeadProcess() throws IOException {
-        TemplateStore store = new TemplateStore(new StoreLocation.Local(dir.resolve("store")).open());
-        BuildId build = new TemplateCatalog(store, dir.resolve("scratch"))
-                .create(TemplateId.of("t"), null, Trees.sample(dir.resolve("src"), 4), null);
+    void afterSigkill_mountsComeBackWithTheirAcknowledgedWrites() throws Exception {
+        Path storeDir = dir.resolve("store");
+        BuildId build;
+        Path source = Trees.sample(dir.resolve("src"), 4);
+        try (TemplateStore store = new TemplateStore(new StoreLocation.Local(storeDir).open())) {
+            build = new TemplateCatalog(store, dir.resolve("scratch")).create(TemplateId.of("t"), null, source, null);
+        }
         Path state = dir.resolve("state");
         Path run = dir.resolve("run");
-        MountJournal journal = new MountJournal(state.resolve("mounts"));
+        Path builtin = dir.resolve("mnt/builtin");
+        Path qemu = dir.resolve("mnt/qemu");
 
-        // A builtin-engine mount whose server dies with its process, and a qemu-nbd mount whose server outlives it.
-        Leftover builtin = leave(store, build, journal, run, "aaaaaaaaaaaa", dir.resolve("mnt/one"), Engine.BUILTIN);
-        Leftover qemu = leave(store, build, journal, run, "bbbbbbbbbbbb", dir.resolve("mnt/two"), Engine.QEMU_NBD);
-        Files.createDirectories(state.resolve("mounts/cccccccccccc")); // crashed before its first journal write
-        assertThat(MountTable.ofThisProcess().isMountPoint(builtin.mountPath())).isTrue();
-
-        MountManager manager = MountManager.open(new MountManagerConfig(state, run, store, Attachers.onThisHost(4),
-                Duration.ofMillis(500)));
-        manager.close();
-
-        for (Leftover left : List.of(builtin, qemu)) {
-            assertThat(MountTable.ofThisProcess().isMountPoint(left.mountPath())).isFalse();
-            assertThat(HostState.loopDevices()).noneMatch(l -> l.contains(run.toString()));
-            assertThat(ProcessHandle.of(left.helperPid()).filter(ProcessHandle::isAlive)).isEmpty();
+        Process owner = new ProcessBuilder(ProcessHandle.current().info().command().orElseThrow(),
+                "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"),
+                CrashingOwner.class.getName(), state.toString(), run.toString(), storeDir.toString(), "t",
+                build.value(), builtin.toString(), qemu.toString())
+                .redirectErrorStream(true).start();
+        try (BufferedReader out = new BufferedReader(new InputStreamReader(owner.getInputStream(), StandardCharsets.UTF_8))) {
+            String line;
+            StringBuilder seen = new StringBuilder();
+            while ((line = out.readLine()) != null && !line.equals("READY")) {
+                seen.append(line).append('\n');
+            }
+            assertThat(line).as("the owner process did not get ready:\n%s", seen).isEqualTo("READY");
         }
-        assertThat(ProcessHandle.of(qemu.serverPid()).filter(ProcessHandle::isAlive)).isEmpty();
-        assertThat(builtin.mountPath()).doesNotExist();
-        assertThat(qemu.mountPath()).doesNotExist();
-        try (var states = Files.list(state.resolve("mounts")); var runs = Files.list(run.resolve("mounts"))) {
-            assertThat(states).isEmpty();
-            assertThat(runs).isEmpty();
+        owner.destroyForcibly().waitFor(30, TimeUnit.SECONDS); // SIGKILL: no cleanup of any kind
+        assertThat(MountTable.ofThisProcess().isMountPoint(builtin)).isTrue();
+
+        // an unfinished mount of the dead process: discarded, not restored
+        Files.createDirectories(state.resolve("mounts/cccccccccccc"));
+        Files.writeString(state.resolve("mounts/cccccccccccc/junk"), "x");
+
+        try (TemplateStore store = new TemplateStore(new StoreLocation.Local(storeDir).open());
+             MountManager manager = MountManager.open(new MountManagerConfig(state, run, store, Attachers.onThisHost(4),
+                     Duration.ofMillis(500)))) {
+            assertThat(manager.listMounts()).extracting(MountInfo::mountPath).containsExactlyInAnyOrder(builtin, qemu);
+            assertThat(builtin.resolve("acknowledged.txt")).hasContent("written by builtin before the crash");
+            assertThat(qemu.resolve("acknowledged.txt")).hasContent("written by qemu-nbd before the crash");
+            assertThat(Trees.checksums(builtin)).containsAllEntriesOf(Trees.checksums(source));
+            assertThat(state.resolve("mounts/cccccccccccc")).doesNotExist();
+            // the restored mount is an ordinary one: it can be committed and unmounted
+            CommitResult commit = manager.commit(builtin, null);
+            assertThat(commit.changed()).isTrue();
+            for (Path mnt : List.of(builtin, qemu)) {
+                manager.unmountTemplate(mnt);
+            }
+            // the committed layer holds the write that survived the crash
+            manager.mountTemplate(TemplateId.of("t"), commit.build(), dir.resolve("check"), MountOptions.defaults().withReadOnly(true));
+            assertThat(dir.resolve("check/acknowledged.txt")).hasContent("written by builtin before the crash");
+            manager.unmountTemplate(dir.resolve("check"));
         }
-        store.close();
-    }
-
-    private record Leftover(Path mountPath, long helperPid, Long serverPid) {
-    }
-
-    /** Builds a mount and its journal, then abandons it as a killed process would. */
-    private Leftover leave(TemplateStore store, BuildId build, MountJournal journal, Path run, String id, Path mountPath,
-                           Engine engine) throws IOException {
-        Path stateDir = journal.dirOf(id);
-        Path runtimeDir = run.resolve("mounts").resolve(id);
-        Files.createDirectories(stateDir);
-        Files.createDirectories(runtimeDir);
-        List<Path> created = MountPaths.createMissing(mountPath);
-        Path copy = stateDir.resolve("rootfs.ext4");
-        store.downloadRootfs(build, copy);
-        MountInfo info = new MountInfo(id, TemplateId.of("t"), build, mountPath, null, -1, copy, false, null, engine,
-                Instant.now(), null);
-        JournalEntry entry = new JournalEntry(info, created, stateDir, runtimeDir, null, null, false);
-        journal.write(entry);
-
-        FileImage image = null;
-        NbdServer server = null;
-        QemuNbdServer qemu = null;
-        AttachedDevice device;
-        if (engine == Engine.QEMU_NBD) {
-            qemu = QemuNbdServer.start(copy, runtimeDir.resolve("nbd.sock"), build.value(), false, Duration.ofSeconds(15));
-            entry = entry.withServerPid(qemu.pid());
-            device = FuseLoopAttacher.onThisHost().attach(qemu.endpoint(), false, runtimeDir);
-        } else {
-            image = FileImage.open(copy, false);
-            server = NbdServer.start(NbdListen.unix(runtimeDir.resolve("nbd.sock")), new NbdExport(build.value(), "", image, false));
-            device = FuseLoopAttacher.onThisHost().attach(server.endpoint(), false, runtimeDir);
-        }
-        entry = entry.withDevice(device.record());
-        new FilesystemMounter(MountTable.ofThisProcess(), PathHolders.ofThisHost(), Duration.ofSeconds(1))
-                .mount(device.devicePath(), mountPath, false);
-        journal.write(entry.withMounted(info));
-        Files.writeString(mountPath.resolve("dirty"), "written just before the crash");
-
-        // the process dies: its in-process server goes with it; nbdfuse, the loop, the mounts and qemu-nbd stay
-        if (server != null) {
-            server.close();
-            image.close();
-        }
-        return new Leftover(mountPath, device.record().helperPid(), qemu == null ? null : qemu.pid());
+        assertThat(HostState.loopDevices()).noneMatch(l -> l.contains(dir.toString()));
+        assertThat(dir.resolve("mnt")).doesNotExist();
     }
 }

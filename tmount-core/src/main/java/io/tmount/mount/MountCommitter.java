@@ -1,0 +1,107 @@
+package io.tmount.mount;
+
+import io.tmount.image.BuildLayout;
+import io.tmount.image.Header;
+import io.tmount.image.HeaderCodec;
+import io.tmount.image.LayerDiff;
+import io.tmount.image.Overlay;
+import io.tmount.store.BuildId;
+import io.tmount.store.BuildMetadata;
+import io.tmount.store.TemplateStore;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.time.Instant;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.UUID;
+
+/**
+ * Persists a mount's changes as a new layered build: freezes the filesystem (so every change is on the device and
+ * nothing moves), syncs the overlay, packs its blocks into the new build's object, writes a version 3 header over
+ * the parent's mappings and the metadata, and thaws. The parent build and the mount are left as they were.
+ */
+final class MountCommitter {
+
+    private static final Logger log = LoggerFactory.getLogger(MountCommitter.class);
+
+    private final FilesystemMounter filesystems;
+    private final TemplateStore store;
+
+    MountCommitter(FilesystemMounter filesystems, TemplateStore store) {
+        this.filesystems = filesystems;
+        this.store = store;
+    }
+
+    CommitResult commit(ActiveMount mount, BuildId newBuild, Path workDir) throws IOException {
+        long start = System.nanoTime();
+        MountInfo info = mount.info();
+        Overlay overlay = mount.overlay();
+        BuildLayout parent = mount.layout();
+        Path packed = workDir.resolve("commit-" + newBuild + ".data");
+        filesystems.sync(info.mountPath()); // changes still in the page cache must reach the device to count
+        if (!mount.changedSinceCommit()) {
+            return new CommitResult(null, info.buildId(), info.templateId(), 0, 0, 0, millisSince(start));
+        }
+        trimFreeSpace(info.mountPath());
+        filesystems.freeze(info.mountPath());
+        try {
+            overlay.flush();
+            LayerDiff.Result diff;
+            try (FileChannel out = FileChannel.open(packed, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+                diff = LayerDiff.write(overlay, parent.mappings(), newBuild.uuid(), out);
+            }
+            Header header = new Header(Header.VERSION, BuildLayout.BLOCK_SIZE, parent.header().size(),
+                    parent.header().generation() + 1, newBuild.uuid(), parent.header().baseBuildId(), diff.mappings());
+            BuildMetadata metadata = BuildMetadata.forNewBuild(newBuild, info.templateId(), info.buildId(),
+                    parent.header().size(), Instant.now()).withBuildAliases(aliases(parent, newBuild));
+            store.publishLayer(metadata, packed, HeaderCodec.write(header));
+            CommitResult result = new CommitResult(newBuild, info.buildId(), info.templateId(), diff.ownBytes(),
+                    diff.zeroBytes(), diff.mappings().size(), millisSince(start));
+            log.info("committed mount {} at {} as build {} (parent {}, {} bytes of its own, {} bytes zeroed) in {} ms",
+                    info.id(), info.mountPath(), newBuild, info.buildId(), result.ownBytes(), result.zeroBytes(),
+                    result.millis());
+            return result;
+        } finally {
+            Files.deleteIfExists(packed);
+            filesystems.thaw(info.mountPath());
+            // thawing writes the superblock: what counts as "no changes" starts after it
+            mount.committedMutations().set(overlay.mutations());
+        }
+    }
+
+    /**
+     * Tells the overlay which blocks the filesystem no longer uses (deleted files), so the new layer maps them to
+     * zeros instead of keeping references to dead data in the layers below. Best effort.
+     */
+    private void trimFreeSpace(Path mountPath) {
+        try {
+            filesystems.trim(mountPath);
+        } catch (IOException e) {
+            log.debug("fstrim {} before commit failed: {}", mountPath, e.getMessage());
+        }
+    }
+
+    /** Builds of the chain whose ids are not UUIDs, so the new header's UUIDs lead back to their folders. */
+    private static Map<UUID, BuildId> aliases(BuildLayout parent, BuildId newBuild) {
+        Map<UUID, BuildId> aliases = new HashMap<>();
+        for (BuildId folder : parent.folders().values()) {
+            if (!folder.isUuid()) {
+                aliases.put(folder.uuid(), folder);
+            }
+        }
+        if (!newBuild.isUuid()) {
+            aliases.put(newBuild.uuid(), newBuild);
+        }
+        return aliases;
+    }
+
+    private static long millisSince(long start) {
+        return (System.nanoTime() - start) / 1_000_000;
+    }
+}
