@@ -1,13 +1,12 @@
 package io.tmount.image;
 
+import io.tmount.os.AtomicFiles;
+
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 import java.util.BitSet;
 import java.util.zip.CRC32C;
 
@@ -60,14 +59,6 @@ final class ChunkIndex {
         crc.update(bits);
         ByteBuffer out = ByteBuffer.allocate(HEADER_BYTES + bits.length);
         out.putInt(MAGIC).putInt(VERSION).putLong(objectSize).putInt(chunkSize).putInt((int) crc.getValue()).put(bits).flip();
-        Path temp = file.resolveSibling(file.getFileName() + ".tmp");
-        try (FileChannel channel = FileChannel.open(temp, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
-                StandardOpenOption.TRUNCATE_EXISTING)) {
-            while (out.hasRemaining()) {
-                channel.write(out);
-            }
-            channel.force(true);
-        }
-        Files.move(temp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        AtomicFiles.replace(file, out);
     }
 }

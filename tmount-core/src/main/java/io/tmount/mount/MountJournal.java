@@ -2,14 +2,12 @@ package io.tmount.mount;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.tmount.json.TmountJson;
+import io.tmount.os.AtomicFiles;
 
 import java.io.IOException;
-import java.nio.channels.FileChannel;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -39,15 +37,7 @@ final class MountJournal {
     void write(JournalEntry entry) throws IOException {
         Path dir = dirOf(entry.info().id());
         Files.createDirectories(dir);
-        Path temp = dir.resolve(FILE + ".tmp");
-        Files.write(temp, mapper.writerWithDefaultPrettyPrinter().writeValueAsBytes(entry));
-        try (FileChannel channel = FileChannel.open(temp, StandardOpenOption.WRITE)) {
-            channel.force(true);
-        }
-        Files.move(temp, dir.resolve(FILE), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-        try (FileChannel directory = FileChannel.open(dir, StandardOpenOption.READ)) {
-            directory.force(true);
-        }
+        AtomicFiles.replace(dir.resolve(FILE), mapper.writerWithDefaultPrettyPrinter().writeValueAsBytes(entry));
     }
 
     void remove(String mountId) throws IOException {
