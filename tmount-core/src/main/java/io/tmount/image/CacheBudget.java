@@ -24,6 +24,7 @@ public final class CacheBudget {
     private final AtomicLong clock = new AtomicLong();
     private final Set<ChunkCache> caches = ConcurrentHashMap.newKeySet();
     private final Object evicting = new Object();
+    private final FetchBuffers buffers = new FetchBuffers();
 
     public CacheBudget(long maxBytes) {
         if (maxBytes <= 0) {
@@ -38,6 +39,11 @@ public final class CacheBudget {
 
     public long usedBytes() {
         return used.get();
+    }
+
+    /** Direct buffers for chunk fetches, reused so a cold read does not allocate a chunk of native memory per fetch. */
+    FetchBuffers buffers() {
+        return buffers;
     }
 
     long tick() {

@@ -19,15 +19,21 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicIntegerArray;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicLongArray;
 
 /**
  * One store object (a build's rootfs), fetched in chunks on first touch with ranged reads and kept in a sparse local
- * file, shared by every mount that reads it. Concurrent readers of a missing chunk share one fetch. A chunk is marked
- * present only after its bytes are written and synced, and the index of present chunks is saved after that, so a
- * crash never leaves a torn chunk marked present. Readers pin the chunks they read; eviction skips pinned chunks.
+ * file, shared by every mount that reads it. Concurrent readers of a missing chunk share one fetch. Readers pin the
+ * chunks they read; eviction skips pinned chunks.
+ *
+ * <p>Durability is batched off the read path: a fetched chunk serves readers at once (from the page cache), and
+ * within a second a flush syncs the data file and only then adds the chunk to the saved index. The saved index thus
+ * only ever lists chunks whose bytes are on disk, so a crash never leaves a torn chunk listed; it only forgets the
+ * chunks of the last second, which are fetched again. Eviction removes a chunk from the saved index before its bytes
+ * go.
  */
 public final class ChunkCache implements AutoCloseable {
 
@@ -49,6 +55,9 @@ public final class ChunkCache implements AutoCloseable {
     private final AtomicIntegerArray pins;
     private final AtomicLongArray lastUse;
     private final ConcurrentHashMap<Integer, CompletableFuture<Void>> fetching = new ConcurrentHashMap<>();
+    private final BitSet durable; // chunks listed in the saved index; guarded by index
+    private final AtomicBoolean flushScheduled = new AtomicBoolean();
+    private static final long FLUSH_DELAY_MILLIS = 1000;
     private final AtomicLong fetchedBytes = new AtomicLong();
     private final AtomicLong fetches = new AtomicLong();
     private final AtomicLong hits = new AtomicLong();
@@ -67,6 +76,7 @@ public final class ChunkCache implements AutoCloseable {
         this.state = new AtomicIntegerArray(chunkCount);
         this.pins = new AtomicIntegerArray(chunkCount);
         this.lastUse = new AtomicLongArray(chunkCount);
+        this.durable = new BitSet(chunkCount);
     }
 
     /**
@@ -97,6 +107,7 @@ public final class ChunkCache implements AutoCloseable {
             if (saved != null) {
                 for (int c = saved.nextSetBit(0); c >= 0 && c < cache.chunkCount; c = saved.nextSetBit(c + 1)) {
                     cache.state.set(c, PRESENT);
+                    cache.durable.set(c);
                     present += cache.chunkLength(c);
                 }
             }
@@ -150,9 +161,9 @@ public final class ChunkCache implements AutoCloseable {
             }
         }
         if (readAhead != null) {
-            long ahead = readAhead.next(first, last);
-            if (ahead >= 0 && ahead < chunkCount) {
-                prefetch((int) ahead);
+            int window = readAhead.next(first, last);
+            for (int c = last + 1; c <= Math.min(chunkCount - 1, last + window); c++) {
+                prefetch(c);
             }
         }
     }
@@ -224,27 +235,72 @@ public final class ChunkCache implements AutoCloseable {
     private void fetch(int chunk) throws IOException {
         long start = (long) chunk * chunkSize;
         int length = chunkLength(chunk);
-        ByteBuffer buffer = ByteBuffer.allocateDirect(length);
-        int got = 0;
-        while (buffer.hasRemaining()) {
-            int n = store.read(key, start + got, buffer);
-            if (n < 0) {
-                throw new EOFException(key + " ended at " + (start + got) + ", before its size " + size);
+        ByteBuffer buffer = budget.buffers().take(chunkSize);
+        try {
+            buffer.limit(length);
+            int got = 0;
+            while (buffer.hasRemaining()) {
+                int n = store.read(key, start + got, buffer);
+                if (n < 0) {
+                    throw new EOFException(key + " ended at " + (start + got) + ", before its size " + size);
+                }
+                got += n;
             }
-            got += n;
+            buffer.flip();
+            long position = start;
+            while (buffer.hasRemaining()) {
+                position += data.write(buffer, position);
+            }
+        } finally {
+            budget.buffers().give(buffer);
         }
-        buffer.flip();
-        long position = start;
-        while (buffer.hasRemaining()) {
-            position += data.write(buffer, position);
-        }
-        data.force(false); // the bytes are on disk before the index can say so
-        state.set(chunk, PRESENT);
+        state.set(chunk, PRESENT); // readers may use it now; the saved index lists it only after the next flush
         lastUse.set(chunk, budget.tick());
         fetchedBytes.addAndGet(length);
         fetches.incrementAndGet();
-        saveIndex();
+        scheduleFlush();
         budget.added(length);
+    }
+
+    private void scheduleFlush() {
+        if (flushScheduled.compareAndSet(false, true)) {
+            Thread.ofVirtual().name("cache-flush").start(() -> {
+                try {
+                    Thread.sleep(FLUSH_DELAY_MILLIS);
+                    flushScheduled.set(false);
+                    flush();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                } catch (IOException e) {
+                    log.warn("cannot save the chunk index of {}: {}", key, e.getMessage());
+                }
+            });
+        }
+    }
+
+    /**
+     * Syncs the data file, then lists in the saved index the chunks that were present before the sync: the index
+     * never names a chunk whose bytes might not be on disk.
+     */
+    public void flush() throws IOException {
+        synchronized (index) {
+            BitSet pending = new BitSet(chunkCount);
+            for (int c = 0; c < chunkCount; c++) {
+                if (state.get(c) == PRESENT && !durable.get(c)) {
+                    pending.set(c);
+                }
+            }
+            if (pending.isEmpty()) {
+                return;
+            }
+            data.force(false);
+            for (int c = pending.nextSetBit(0); c >= 0; c = pending.nextSetBit(c + 1)) {
+                if (state.get(c) == PRESENT) {
+                    durable.set(c);
+                }
+            }
+            index.save(durable);
+        }
     }
 
     /** Calls {@code visitor} with each present chunk nobody is reading, and when it was last used. */
@@ -266,11 +322,16 @@ public final class ChunkCache implements AutoCloseable {
             return false;
         }
         try {
-            if (state.get(chunk) != PRESENT) {
-                return false;
+            synchronized (index) {
+                if (state.get(chunk) != PRESENT) {
+                    return false;
+                }
+                state.set(chunk, ABSENT);
+                if (durable.get(chunk)) {
+                    durable.clear(chunk);
+                    index.save(durable); // forgotten on disk before its bytes go
+                }
             }
-            state.set(chunk, ABSENT);
-            saveIndex();
             LinuxFiles.punchHoleIfSupported(holeFd, (long) chunk * chunkSize, chunkLength(chunk));
             budget.removed(chunkLength(chunk));
             return true;
@@ -279,22 +340,6 @@ public final class ChunkCache implements AutoCloseable {
             return false;
         } finally {
             pins.set(chunk, 0);
-        }
-    }
-
-    /**
-     * Saves the present chunks. The snapshot is taken under the same lock as the write, so a save can never
-     * overwrite a newer one with an older view (which could list an evicted, hole-punched chunk as present).
-     */
-    private void saveIndex() throws IOException {
-        synchronized (index) {
-            BitSet present = new BitSet(chunkCount);
-            for (int c = 0; c < chunkCount; c++) {
-                if (state.get(c) == PRESENT) {
-                    present.set(c);
-                }
-            }
-            index.save(present);
         }
     }
 
@@ -316,6 +361,14 @@ public final class ChunkCache implements AutoCloseable {
     public void close() throws IOException {
         long present = stats().presentBytes();
         budget.unregister(this, present);
+        try {
+            flush();
+        } finally {
+            closeFiles();
+        }
+    }
+
+    private void closeFiles() throws IOException {
         try {
             data.close();
         } finally {

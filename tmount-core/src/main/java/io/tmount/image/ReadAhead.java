@@ -1,17 +1,34 @@
 package io.tmount.image;
 
 /**
- * Sequential-access detection for one reader of one chunk cache (one mount's view of one layer): when a read
- * starts in the chunk where the previous one ended, or the next, the following chunk is fetched ahead.
+ * Sequential-access detection for one reader of one chunk cache (one mount's view of one layer). A read that starts
+ * at most one chunk past the furthest chunk read so far, and not far behind it, continues a sequential streak
+ * (requests of one stream arrive a little out of order over several connections). Once a streak has moved on
+ * {@link #STREAK} times, the chunks after it are fetched ahead, one at first, then a window that doubles with each
+ * new chunk up to {@link #MAX_WINDOW}: a long copy keeps several fetches in flight, while random reads, and the
+ * scattered metadata reads of mounting a filesystem, fetch nothing they did not ask for.
  */
 public final class ReadAhead {
 
-    private volatile long lastChunk = -2;
+    public static final int MAX_WINDOW = 8;
+    static final int STREAK = 2;
 
-    /** Records a read of chunks {@code first..last}; returns the chunk worth fetching ahead, or -1. */
-    long next(long first, long last) {
-        long previous = lastChunk;
-        lastChunk = last;
-        return (first == previous || first == previous + 1) ? last + 1 : -1;
+    private long lastChunk = -2;
+    private int streak;
+    private int window;
+
+    /** Records a read of chunks {@code first..last}; returns how many chunks after {@code last} to fetch ahead. */
+    synchronized int next(long first, long last) {
+        boolean sequential = first <= lastChunk + 1 && first >= lastChunk - MAX_WINDOW;
+        if (!sequential) {
+            streak = 0;
+            window = 0;
+            lastChunk = last;
+        } else if (last > lastChunk) {
+            streak++;
+            window = streak < STREAK ? 0 : Math.min(MAX_WINDOW, Math.max(1, window * 2));
+            lastChunk = last;
+        }
+        return window;
     }
 }

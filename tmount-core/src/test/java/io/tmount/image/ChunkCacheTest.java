@@ -206,6 +206,36 @@ class ChunkCacheTest {
     }
 
     @Test
+    void theSavedIndex_listsAChunkOnlyAfterAFlushHasSyncedIt() throws IOException {
+        ChunkIndex saved = new ChunkIndex(dir.resolve("cache/index"), object.length, CHUNK);
+        try (ChunkCache cache = open(new CacheBudget(1 << 30))) {
+            read(cache, 0, 10);
+            read(cache, 5L * CHUNK, 10);
+            // a crash now would find nothing listed: the chunks are served from memory, not yet known durable
+            assertThat(saved.load()).isNull();
+            cache.flush();
+            assertThat(saved.load().stream().boxed().toList()).containsExactly(0, 5);
+            assertThat(cache.tryEvict(5)).isTrue();
+            assertThat(saved.load().stream().boxed().toList()).containsExactly(0); // forgotten before its bytes go
+        }
+    }
+
+    @Test
+    void sequentialStreaks_widenTheReadAheadWindow() {
+        ReadAhead readAhead = new ReadAhead();
+        assertThat(readAhead.next(0, 0)).isZero();
+        assertThat(readAhead.next(1, 1)).isZero();     // one step could be chance (mounting reads scattered metadata)
+        assertThat(readAhead.next(2, 2)).isEqualTo(1); // a streak
+        assertThat(readAhead.next(2, 2)).isEqualTo(1); // more reads in the same chunk keep the window
+        assertThat(readAhead.next(3, 3)).isEqualTo(2);
+        assertThat(readAhead.next(4, 4)).isEqualTo(4);
+        assertThat(readAhead.next(5, 6)).isEqualTo(8);
+        assertThat(readAhead.next(6, 6)).isEqualTo(ReadAhead.MAX_WINDOW);
+        assertThat(readAhead.next(4, 4)).isEqualTo(ReadAhead.MAX_WINDOW); // a little out of order: still the stream
+        assertThat(readAhead.next(40, 40)).isZero(); // a jump ends the streak
+    }
+
+    @Test
     void aCorruptIndex_meansAnEmptyCache() throws IOException {
         try (ChunkCache cache = open(new CacheBudget(1 << 30))) {
             read(cache, 0, 2 * CHUNK);
@@ -236,14 +266,15 @@ class ChunkCacheTest {
         try (ChunkCache cache = open(new CacheBudget(1 << 30))) {
             ReadAhead readAhead = new ReadAhead();
             cache.read(ByteBuffer.allocate(CHUNK), 0, readAhead);
-            cache.read(ByteBuffer.allocate(CHUNK), CHUNK, readAhead); // sequential: chunk 2 is fetched ahead
+            cache.read(ByteBuffer.allocate(CHUNK), CHUNK, readAhead);
+            cache.read(ByteBuffer.allocate(CHUNK), 2L * CHUNK, readAhead); // a streak: chunk 3 is fetched ahead
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-            while (cache.stats().presentBytes() < 3L * CHUNK && System.nanoTime() < deadline) {
+            while (cache.stats().presentBytes() < 4L * CHUNK && System.nanoTime() < deadline) {
                 Thread.sleep(10);
             }
-            assertThat(cache.stats().presentBytes()).isEqualTo(3L * CHUNK);
+            assertThat(cache.stats().presentBytes()).isEqualTo(4L * CHUNK);
             long hitsBefore = cache.stats().hits();
-            cache.read(ByteBuffer.allocate(CHUNK), 2L * CHUNK, readAhead);
+            cache.read(ByteBuffer.allocate(CHUNK), 3L * CHUNK, readAhead);
             assertThat(cache.stats().hits()).isEqualTo(hitsBefore + 1);
         }
     }
