@@ -15,7 +15,7 @@ import java.util.Map;
 @Command(name = "tmount", mixinStandardHelpOptions = true, scope = ScopeType.INHERIT, versionProvider = Version.class,
         description = "Mount VM template root filesystems (ext4 images in a template store) onto host paths through NBD.",
         subcommands = {ServeCommand.class, MountCommand.class, UnmountCommand.class, ListCommand.class,
-                CommitCommand.class, InspectCommand.class, CacheCommand.class, TemplateCommand.class,
+                CommitCommand.class, InspectCommand.class, CacheCommand.class, TemplateCommand.class, StoreReadCommand.class,
                 DemoCommand.class, CommandLine.HelpCommand.class},
         footer = {"", "Exit status: 0 on success, 1 on an error (one line on stderr), 2 on a usage error."})
 public final class Main implements Runnable {
@@ -63,7 +63,7 @@ public final class Main implements Runnable {
     }
 
     private static String describe(Exception e) {
-        if (e instanceof TmountException) {
+        if (e instanceof TmountException || (e instanceof java.io.IOException && e.getMessage() != null)) {
             return e.getMessage();
         }
         return e.getClass().getSimpleName() + (e.getMessage() == null ? "" : ": " + e.getMessage());

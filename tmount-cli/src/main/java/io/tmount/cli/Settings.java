@@ -23,7 +23,7 @@ record Settings(Path stateDir, Path runtimeDir, Path socket, StoreLocation store
         Path runtimeDir = pick(options.runtimeDir, env.get("TMOUNT_RUNTIME_DIR"), MountManagerConfig.DEFAULT_RUNTIME_DIR);
         Path socket = pick(options.socket, env.get("TMOUNT_SOCKET"), runtimeDir.resolve("tmount.sock"));
         StoreLocation store = options.store != null
-                ? StoreLocation.parse(options.store)
+                ? StoreLocation.parse(options.store, env)
                 : StoreLocation.fromEnvironment(env, stateDir.resolve("templates"));
         String cacheMax = env.get("TMOUNT_CACHE_MAX");
         return new Settings(stateDir, runtimeDir, socket, store, poolSize(env.get("NBD_POOL_SIZE")),

@@ -17,7 +17,7 @@ import java.util.TreeSet;
  */
 public final class HostState {
 
-    private static final List<String> HELPERS = List.of("nbdfuse", "qemu-nbd", "nbd-client", "nbdkit");
+    private static final List<String> HELPERS = List.of("nbdfuse", "qemu-nbd", "nbd-client", "nbdkit"); // and S3Proxy
 
     private HostState() {
     }
@@ -36,7 +36,7 @@ public final class HostState {
         ProcessHandle.allProcesses().forEach(p -> {
             String cmdline = cmdline(p.pid());
             String program = cmdline.isEmpty() ? "" : Path.of(cmdline.split(" ")[0]).getFileName().toString();
-            if (HELPERS.contains(program)) {
+            if (HELPERS.contains(program) || cmdline.contains("s3proxy.jar")) {
                 items.add("process " + p.pid() + " " + cmdline);
             }
         });

@@ -1,0 +1,158 @@
+package io.tmount.store;
+
+import io.tmount.TmountException;
+import io.tmount.testing.NoLeftovers;
+import io.tmount.testing.S3ProxyServer;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.io.TempDir;
+import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
+import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Random;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/** The S3 provider against a real S3 server (S3Proxy on loopback): no mocked client. */
+@ExtendWith(NoLeftovers.class)
+class S3ObjectStoreTest {
+
+    @TempDir
+    static Path serverDir;
+
+    static S3ProxyServer server;
+    private static final AtomicInteger buckets = new AtomicInteger();
+
+    @TempDir
+    Path dir;
+
+    private S3ObjectStore store;
+    private String bucket;
+
+    @BeforeAll
+    static void startServer() throws IOException {
+        server = S3ProxyServer.start(serverDir);
+    }
+
+    @AfterAll
+    static void stopServer() {
+        server.close();
+    }
+
+    @BeforeEach
+    void open() throws IOException {
+        bucket = server.createBucket("bucket-" + buckets.incrementAndGet());
+        store = S3ObjectStore.open(server.settings(bucket));
+    }
+
+    @Test
+    void putGetSizeExistsDeleteAndFolders() throws IOException {
+        store.put("b1/metadata.json", "{}".getBytes(StandardCharsets.UTF_8));
+        store.put("b2/rootfs.ext4", new byte[10]);
+        assertThat(store.exists("b1/metadata.json")).isTrue();
+        assertThat(store.exists("b1/other")).isFalse();
+        assertThat(store.size("b2/rootfs.ext4")).isEqualTo(10);
+        assertThat(new String(store.get("b1/metadata.json"), StandardCharsets.UTF_8)).isEqualTo("{}");
+        assertThat(store.folders()).containsExactly("b1", "b2");
+        store.delete("b1/metadata.json");
+        assertThat(store.exists("b1/metadata.json")).isFalse();
+        assertThat(store.url()).isEqualTo("s3://" + bucket + "?endpoint=" + server.endpoint());
+    }
+
+    @Test
+    void rangedReads_andTheEnd() throws IOException {
+        byte[] object = new byte[100_000];
+        new Random(1).nextBytes(object);
+        store.put("b/rootfs.ext4", object);
+        ByteBuffer buffer = ByteBuffer.allocateDirect(5000);
+        assertThat(store.read("b/rootfs.ext4", 1234, buffer)).isEqualTo(5000);
+        byte[] got = new byte[5000];
+        buffer.flip().get(got);
+        assertThat(got).isEqualTo(java.util.Arrays.copyOfRange(object, 1234, 6234));
+        assertThat(store.read("b/rootfs.ext4", 99_000, ByteBuffer.allocate(5000))).isEqualTo(1000);
+        assertThat(store.read("b/rootfs.ext4", 100_000, ByteBuffer.allocate(10))).isEqualTo(-1);
+    }
+
+    @Test
+    void largeUploads_goInParts_andDownloadWhole() throws IOException {
+        byte[] big = new byte[(int) S3ObjectStore.MULTIPART_THRESHOLD + 3_000_000];
+        new Random(2).nextBytes(big);
+        Path source = Files.write(dir.resolve("big.img"), big);
+        store.upload("b/rootfs.ext4", source);
+        assertThat(store.size("b/rootfs.ext4")).isEqualTo(big.length);
+        Path copy = dir.resolve("copy.img");
+        store.download("b/rootfs.ext4", copy);
+        assertThat(Files.mismatch(source, copy)).isEqualTo(-1);
+        store.upload("b/small", Files.write(dir.resolve("small"), new byte[]{1, 2, 3}));
+        assertThat(store.get("b/small")).containsExactly(1, 2, 3);
+    }
+
+    @Test
+    void missingObjects_areNoSuchObject() {
+        assertThatThrownBy(() -> store.size("x/rootfs.ext4")).isInstanceOf(NoSuchObjectException.class)
+                .hasMessageContaining("x/rootfs.ext4").hasMessageContaining("s3://" + bucket);
+        assertThatThrownBy(() -> store.get("x/y")).isInstanceOf(NoSuchObjectException.class);
+        assertThatThrownBy(() -> store.read("x/y", 0, ByteBuffer.allocate(10))).isInstanceOf(NoSuchObjectException.class);
+        assertThatThrownBy(() -> store.download("x/y", dir.resolve("t"))).isInstanceOf(NoSuchObjectException.class);
+        assertThat(dir.resolve("t")).doesNotExist();
+    }
+
+    @Test
+    void aPrefix_keepsTheStoreInItsOwnFolder() throws IOException {
+        S3Settings prefixed = new S3Settings(bucket, "/fleet-a/", server.endpoint(), "us-east-1", true,
+                server.settings(bucket).credentials(), server.settings(bucket).attemptTimeout(), 3, 4);
+        try (S3ObjectStore inPrefix = S3ObjectStore.open(prefixed)) {
+            inPrefix.put("b1/rootfs.ext4", new byte[3]);
+            assertThat(inPrefix.folders()).containsExactly("b1");
+            assertThat(store.exists("fleet-a/b1/rootfs.ext4")).isTrue();
+            assertThat(store.folders()).containsExactly("fleet-a");
+        }
+    }
+
+    @Test
+    void wrongCredentials_areAClearError() {
+        S3Settings wrong = server.settings(bucket).withCredentials(
+                StaticCredentialsProvider.create(AwsBasicCredentials.create("nobody", "wrong")));
+        assertThatThrownBy(() -> S3ObjectStore.open(wrong))
+                .hasMessageContaining("S3 refused the credentials for bucket '" + bucket + "'")
+                .hasMessageContaining(server.endpoint().toString())
+                .hasMessageContaining("AWS_ACCESS_KEY_ID");
+    }
+
+    @Test
+    void aMissingBucket_isAClearError() {
+        assertThatThrownBy(() -> S3ObjectStore.open(server.settings("no-such-bucket")))
+                .hasMessageContaining("S3 bucket 'no-such-bucket' does not exist at " + server.endpoint());
+    }
+
+    @Test
+    void anEndpointThatDoesNotAnswer_isAClearError() throws IOException {
+        int closedPort;
+        try (java.net.ServerSocket probe = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            closedPort = probe.getLocalPort();
+        }
+        S3Settings nowhere = server.settings(bucket, java.net.URI.create("http://127.0.0.1:" + closedPort));
+        long start = System.nanoTime();
+        assertThatThrownBy(() -> S3ObjectStore.open(nowhere))
+                .hasMessageContaining("http://127.0.0.1:" + closedPort + " did not answer");
+        assertThat((System.nanoTime() - start) / 1_000_000).isLessThan(20_000);
+    }
+
+    @Test
+    void theTemplateStoreLayer_saysWhichBuildIsMissing() {
+        TemplateStore templates = new TemplateStore(store);
+        assertThatThrownBy(() -> templates.resolve(TemplateId.of("t"), BuildId.of("nope")))
+                .isInstanceOf(TmountException.class)
+                .hasMessageContaining("build 'nope' of template 't' not found in template store s3://" + bucket);
+    }
+}
