@@ -15,7 +15,8 @@ import java.util.Map;
 @Command(name = "tmount", mixinStandardHelpOptions = true, scope = ScopeType.INHERIT, versionProvider = Version.class,
         description = "Mount VM template root filesystems (ext4 images in a template store) onto host paths through NBD.",
         subcommands = {ServeCommand.class, MountCommand.class, UnmountCommand.class, ListCommand.class,
-                CommitCommand.class, InspectCommand.class, CacheCommand.class, TemplateCommand.class, StoreReadCommand.class,
+                CommitCommand.class, BuildCommand.class, InspectCommand.class, CacheCommand.class, TemplateCommand.class,
+                StoreReadCommand.class,
                 DemoCommand.class, CommandLine.HelpCommand.class},
         footer = {"", "Exit status: 0 on success, 1 on an error (one line on stderr), 2 on a usage error."})
 public final class Main implements Runnable {

@@ -1,6 +1,7 @@
 package io.tmount.cli;
 
 import io.tmount.ByteSize;
+import io.tmount.build.BuildRunner;
 import io.tmount.daemon.Daemon;
 import io.tmount.mount.MountManager;
 import io.tmount.store.TemplateStore;
@@ -8,6 +9,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParentCommand;
 
+import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 
@@ -30,6 +32,10 @@ final class ServeCommand implements Callable<Integer> {
                     + "free space of the state dir's disk, at most 16 GiB).")
     String cacheMax;
 
+    @Option(names = "--builds-dir", paramLabel = "DIR", defaultValue = "/var/tmp/tmount-builds",
+            description = "Where template builds mount their build roots while they run (default: ${DEFAULT-VALUE}).")
+    Path buildsDir;
+
     @Option(names = "--chunk-size", paramLabel = "SIZE",
             description = "Size of the chunks fetched from the store on first touch (default 4M; a power of two).")
     String chunkSize;
@@ -43,8 +49,8 @@ final class ServeCommand implements Callable<Integer> {
         TemplateStore store = new TemplateStore(settings.store().open());
         Daemon daemon;
         try {
-            daemon = Daemon.start(MountManager.open(settings.mountManagerConfig(store, poolSize, chunk, max)),
-                    settings.socket(), Version.current(),
+            MountManager manager = MountManager.open(settings.mountManagerConfig(store, poolSize, chunk, max));
+            daemon = Daemon.start(manager, new BuildRunner(manager, buildsDir), settings.socket(), Version.current(),
                     settings.stateDir().toString());
         } catch (RuntimeException e) {
             store.close();

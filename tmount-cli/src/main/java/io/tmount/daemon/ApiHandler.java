@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonMappingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.tmount.TmountException;
+import io.tmount.build.BuildRunner;
 import io.tmount.store.BuildId;
 import io.tmount.mount.CommitResult;
 import io.tmount.mount.MountInfo;
@@ -27,7 +28,7 @@ import java.util.Map;
 /**
  * The daemon's HTTP/JSON API, a thin layer over {@link MountManager}:
  * {@code GET /v1/health}, {@code GET /v1/mounts}, {@code POST /v1/mounts}, {@code DELETE /v1/mounts?path=P},
- * {@code POST /v1/commits}, {@code GET /v1/cache}.
+ * {@code POST /v1/commits}, {@code GET /v1/cache}, and {@code POST /v1/builds} (a streamed build log).
  * Errors are {@link ApiError} bodies with the status of their kind.
  */
 final class ApiHandler extends Handler.Abstract.NonBlocking {
@@ -39,11 +40,14 @@ final class ApiHandler extends Handler.Abstract.NonBlocking {
     private final String version;
     private final String stateDir;
 
-    ApiHandler(MountManager manager, ObjectMapper json, String version, String stateDir) {
+    private final BuildEndpoint builds;
+
+    ApiHandler(MountManager manager, BuildRunner runner, ObjectMapper json, String version, String stateDir) {
         this.manager = manager;
         this.json = json;
         this.version = version;
         this.stateDir = stateDir;
+        this.builds = new BuildEndpoint(runner, json);
     }
 
     @Override
@@ -54,6 +58,10 @@ final class ApiHandler extends Handler.Abstract.NonBlocking {
     }
 
     private void serve(Request request, Response response, Callback callback) {
+        if (Request.getPathInContext(request).equals("/v1/builds") && request.getMethod().equals("POST")) {
+            builds.serve(request, response, callback);
+            return;
+        }
         int status = 200;
         Object body;
         try {
@@ -118,7 +126,7 @@ final class ApiHandler extends Handler.Abstract.NonBlocking {
                 yield manager.cacheReport();
             }
             default -> throw TmountException.notFound(
-                    "no API endpoint %s (endpoints: /v1/health, /v1/mounts, /v1/commits, /v1/cache)", path);
+                    "no API endpoint %s (endpoints: /v1/health, /v1/mounts, /v1/commits, /v1/cache, /v1/builds)", path);
         };
     }
 

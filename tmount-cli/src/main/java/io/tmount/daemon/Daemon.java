@@ -1,6 +1,7 @@
 package io.tmount.daemon;
 
 import io.tmount.TmountException;
+import io.tmount.build.BuildRunner;
 import io.tmount.json.TmountJson;
 import io.tmount.mount.MountManager;
 import org.eclipse.jetty.server.Server;
@@ -36,13 +37,20 @@ public final class Daemon implements AutoCloseable {
 
     /** Starts serving the manager's API on the socket. The daemon takes ownership of the manager. */
     public static Daemon start(MountManager manager, Path socket, String version, String stateDir) {
+        return start(manager, new BuildRunner(manager, DEFAULT_BUILDS_DIR), socket, version, stateDir);
+    }
+
+    /** Where build roots are mounted while builds run, unless configured otherwise. */
+    public static final Path DEFAULT_BUILDS_DIR = Path.of("/var/tmp/tmount-builds");
+
+    public static Daemon start(MountManager manager, BuildRunner builds, Path socket, String version, String stateDir) {
         try {
             prepareSocket(socket);
             Server server = new Server();
             UnixDomainServerConnector connector = new UnixDomainServerConnector(server);
             connector.setUnixDomainPath(socket);
             server.addConnector(connector);
-            server.setHandler(new ApiHandler(manager, TmountJson.newMapper(), version, stateDir));
+            server.setHandler(new ApiHandler(manager, builds, TmountJson.newMapper(), version, stateDir));
             server.start();
             Files.setPosixFilePermissions(socket, PosixFilePermissions.fromString("rw-------"));
             log.info("tmount daemon listening on {} (state dir {}, store {})", socket, stateDir, manager.store().url());

@@ -4,18 +4,22 @@ import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.tmount.TmountException;
 import io.tmount.json.TmountJson;
+import io.tmount.build.BuildResult;
 import io.tmount.mount.CommitResult;
 import io.tmount.mount.MountInfo;
 import io.tmount.mount.MountManager;
 import io.tmount.mount.MountOptions;
 import org.eclipse.jetty.client.ContentResponse;
 import org.eclipse.jetty.client.HttpClient;
+import org.eclipse.jetty.client.InputStreamResponseListener;
 import org.eclipse.jetty.client.Request;
 import org.eclipse.jetty.client.StringRequestContent;
 import org.eclipse.jetty.http.HttpMethod;
 import org.eclipse.jetty.io.Transport;
 
+import java.io.BufferedReader;
 import java.io.IOException;
+import java.io.InputStreamReader;
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -23,6 +27,7 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
 
 /** A client of the daemon's API over its unix socket: what the CLI's mount, unmount and list commands use. */
 public final class DaemonClient implements AutoCloseable {
@@ -94,6 +99,46 @@ public final class DaemonClient implements AutoCloseable {
             return call(request, new TypeReference<>() { });
         } catch (IOException e) {
             throw TmountException.failed(e, "cannot encode the commit request");
+        }
+    }
+
+    /** Runs a build in the daemon, passing each log line to {@code log} as it comes. */
+    public BuildResult build(String templateFile, Path directory, String buildId, Consumer<String> log) {
+        InputStreamResponseListener listener = new InputStreamResponseListener();
+        try {
+            http.newRequest(uri("/v1/builds")).method(HttpMethod.POST).transport(transport)
+                    .body(new StringRequestContent("application/json", json.writeValueAsString(
+                            new BuildRequest(templateFile, directory.toAbsolutePath().toString(), buildId))))
+                    .send(listener);
+            org.eclipse.jetty.client.Response response = listener.get(60, TimeUnit.SECONDS);
+            try (BufferedReader lines = new BufferedReader(new InputStreamReader(listener.getInputStream(),
+                    StandardCharsets.UTF_8))) {
+                if (response.getStatus() >= 400) {
+                    ApiError error = json.readValue(lines.lines().reduce("", String::concat), ApiError.class);
+                    throw new TmountException(error.kind() == null ? TmountException.Kind.FAILED : error.kind(), error.error());
+                }
+                String line;
+                while ((line = lines.readLine()) != null) {
+                    if (line.startsWith(BuildEndpoint.OK)) {
+                        return json.readValue(line.substring(BuildEndpoint.OK.length()), BuildResult.class);
+                    }
+                    if (line.startsWith(BuildEndpoint.ERROR)) {
+                        ApiError error = json.readValue(line.substring(BuildEndpoint.ERROR.length()), ApiError.class);
+                        throw new TmountException(error.kind(), error.error());
+                    }
+                    log.accept(line);
+                }
+            }
+            throw new TmountException(TmountException.Kind.FAILED, "the daemon ended the build log without a result; "
+                    + "it may have stopped: check `tmount list` and the daemon's log");
+        } catch (ExecutionException e) {
+            throw e.getCause() instanceof java.net.ConnectException ? noDaemon(socket)
+                    : TmountException.failed(e.getCause(), "the build request to the daemon failed");
+        } catch (IOException | java.util.concurrent.TimeoutException e) {
+            throw TmountException.failed(e, "the build request to the daemon failed");
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw TmountException.failed(e, "interrupted while building");
         }
     }
 

@@ -7,6 +7,7 @@ import io.tmount.image.LayerDiff;
 import io.tmount.image.Overlay;
 import io.tmount.store.BuildId;
 import io.tmount.store.BuildMetadata;
+import io.tmount.store.TemplateId;
 import io.tmount.store.TemplateStore;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -38,15 +39,16 @@ final class MountCommitter {
         this.store = store;
     }
 
-    CommitResult commit(ActiveMount mount, BuildId newBuild, Path workDir) throws IOException {
+    CommitResult commit(ActiveMount mount, BuildId newBuild, TemplateId template, boolean evenWithoutChanges,
+                        Path workDir) throws IOException {
         long start = System.nanoTime();
         MountInfo info = mount.info();
         Overlay overlay = mount.overlay();
         BuildLayout parent = mount.layout();
         Path packed = workDir.resolve("commit-" + newBuild + ".data");
         filesystems.sync(info.mountPath()); // changes still in the page cache must reach the device to count
-        if (!mount.changedSinceCommit()) {
-            return new CommitResult(null, info.buildId(), info.templateId(), 0, 0, 0, millisSince(start));
+        if (!mount.changedSinceCommit() && !evenWithoutChanges) {
+            return new CommitResult(null, info.buildId(), template, 0, 0, 0, millisSince(start));
         }
         trimFreeSpace(info.mountPath());
         filesystems.freeze(info.mountPath());
@@ -58,10 +60,10 @@ final class MountCommitter {
             }
             Header header = new Header(Header.VERSION, BuildLayout.BLOCK_SIZE, parent.header().size(),
                     parent.header().generation() + 1, newBuild.uuid(), parent.header().baseBuildId(), diff.mappings());
-            BuildMetadata metadata = BuildMetadata.forNewBuild(newBuild, info.templateId(), info.buildId(),
+            BuildMetadata metadata = BuildMetadata.forNewBuild(newBuild, template, info.buildId(),
                     parent.header().size(), Instant.now()).withBuildAliases(aliases(parent, newBuild));
             store.publishLayer(metadata, packed, HeaderCodec.write(header));
-            CommitResult result = new CommitResult(newBuild, info.buildId(), info.templateId(), diff.ownBytes(),
+            CommitResult result = new CommitResult(newBuild, info.buildId(), template, diff.ownBytes(),
                     diff.zeroBytes(), diff.mappings().size(), millisSince(start));
             log.info("committed mount {} at {} as build {} (parent {}, {} bytes of its own, {} bytes zeroed) in {} ms",
                     info.id(), info.mountPath(), newBuild, info.buildId(), result.ownBytes(), result.zeroBytes(),

@@ -288,6 +288,14 @@ public final class MountManager implements AutoCloseable {
      * changes stores nothing: the result says so.
      */
     public CommitResult commit(Path mountPath, BuildId newBuild) {
+        return commit(mountPath, newBuild, null, false);
+    }
+
+    /**
+     * The same, with the new build's template ({@code template} null: the mounted build's) and, with
+     * {@code evenWithoutChanges}, a new build also when nothing changed (a layer holding none of its own blocks).
+     */
+    public CommitResult commit(Path mountPath, BuildId newBuild, TemplateId template, boolean evenWithoutChanges) {
         lifecycle.readLock().lock();
         try {
             checkOpen();
@@ -305,7 +313,8 @@ public final class MountManager implements AutoCloseable {
                 if (config.store().exists(id)) {
                     throw TmountException.conflict("build '%s' already exists in template store %s", id, config.store().url());
                 }
-                return committer.commit(mount, id, journal.dirOf(mount.info().id()));
+                return committer.commit(mount, id, template == null ? mount.info().templateId() : template,
+                        evenWithoutChanges, journal.dirOf(mount.info().id()));
             } catch (IOException e) {
                 throw TmountException.failed(e, "cannot commit %s", path);
             } finally {

@@ -1,0 +1,105 @@
+package io.tmount.daemon;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.tmount.TmountException;
+import io.tmount.build.BuildResult;
+import io.tmount.build.BuildRunner;
+import io.tmount.build.TemplateFile;
+import io.tmount.build.TemplateFileParser;
+import io.tmount.store.BuildId;
+import org.eclipse.jetty.http.HttpHeader;
+import org.eclipse.jetty.io.Content;
+import org.eclipse.jetty.server.Request;
+import org.eclipse.jetty.server.Response;
+import org.eclipse.jetty.util.Callback;
+import org.eclipse.jetty.util.FutureCallback;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+
+/**
+ * {@code POST /v1/builds}: runs a template build and streams its log as text lines while it runs. A bad request is
+ * an ordinary JSON error; once the build has started, the last line is {@code OK <BuildResult>} or
+ * {@code ERROR <ApiError>} (the status is already sent by then).
+ */
+final class BuildEndpoint {
+
+    private static final Logger log = LoggerFactory.getLogger(BuildEndpoint.class);
+    static final String OK = "OK ";
+    static final String ERROR = "ERROR ";
+
+    private final BuildRunner runner;
+    private final ObjectMapper json;
+    private final TemplateFileParser parser = new TemplateFileParser();
+
+    BuildEndpoint(BuildRunner runner, ObjectMapper json) {
+        this.runner = runner;
+        this.json = json;
+    }
+
+    void serve(Request request, Response response, Callback callback) {
+        TemplateFile file;
+        BuildId buildId;
+        try {
+            BuildRequest body = json.readValue(Content.Source.asString(request, StandardCharsets.UTF_8), BuildRequest.class);
+            if (body.templateFile() == null || body.directory() == null || !Path.of(body.directory()).isAbsolute()) {
+                throw TmountException.invalid("POST /v1/builds needs {templateFile, directory (absolute), buildId}");
+            }
+            file = parser.parse(body.templateFile(), Path.of(body.directory()));
+            buildId = body.buildId() == null ? null : BuildId.of(body.buildId());
+        } catch (TmountException e) {
+            respond(response, callback, e.kind().httpStatus(), new ApiError(e.getMessage(), e.kind()));
+            return;
+        } catch (Exception e) {
+            respond(response, callback, 400, new ApiError("request body is not valid: " + e.getMessage(),
+                    TmountException.Kind.INVALID_ARGUMENT));
+            return;
+        }
+        response.setStatus(200);
+        response.getHeaders().put(HttpHeader.CONTENT_TYPE, "text/plain; charset=utf-8");
+        String last;
+        try {
+            BuildResult result = runner.run(file, buildId, line -> send(response, line + "\n"));
+            last = OK + json.writeValueAsString(result);
+        } catch (TmountException e) {
+            last = error(new ApiError(e.getMessage(), e.kind()));
+        } catch (Exception e) {
+            log.error("build failed", e);
+            last = error(new ApiError(String.valueOf(e.getMessage()), TmountException.Kind.FAILED));
+        }
+        response.write(true, ByteBuffer.wrap((last + "\n").getBytes(StandardCharsets.UTF_8)), callback);
+    }
+
+    private String error(ApiError error) {
+        try {
+            return ERROR + json.writeValueAsString(error);
+        } catch (JsonProcessingException e) {
+            return ERROR + "{\"error\":\"build failed\",\"kind\":\"FAILED\"}";
+        }
+    }
+
+    /** Writes one line now; a client that went away does not stop the build. */
+    private static void send(Response response, String text) {
+        FutureCallback done = new FutureCallback();
+        response.write(false, ByteBuffer.wrap(text.getBytes(StandardCharsets.UTF_8)), done);
+        try {
+            done.get();
+        } catch (Exception e) {
+            log.debug("build log line not delivered: {}", e.getMessage());
+        }
+    }
+
+    private void respond(Response response, Callback callback, int status, ApiError error) {
+        try {
+            response.setStatus(status);
+            response.getHeaders().put(HttpHeader.CONTENT_TYPE, "application/json");
+            response.write(true, ByteBuffer.wrap(json.writeValueAsBytes(error)), callback);
+        } catch (JsonProcessingException e) {
+            Response.writeError(null, response, callback, 500, e.getMessage());
+        }
+    }
+}

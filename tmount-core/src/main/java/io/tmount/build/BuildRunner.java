@@ -1,0 +1,158 @@
+package io.tmount.build;
+
+import io.tmount.TmountException;
+import io.tmount.mount.MountManager;
+import io.tmount.mount.MountOptions;
+import io.tmount.os.Folders;
+import io.tmount.store.BuildId;
+import io.tmount.store.TemplateStore;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Runs template builds: mounts the base build copy-on-write (or a new empty filesystem) as the build root, runs the
+ * steps in order (MOUNT and UNMOUNT mount other templates inside the root through the MountManager), unmounts what
+ * the steps left mounted, and commits the root as a new build. A failing step takes down every mount and overlay of
+ * the build and leaves the store as it was.
+ */
+public final class BuildRunner {
+
+    private static final Logger log = LoggerFactory.getLogger(BuildRunner.class);
+
+    private final MountManager manager;
+    private final Path buildsDir;
+
+    /** {@code buildsDir}: where build roots are mounted while a build runs (outside tmount's state dir). */
+    public BuildRunner(MountManager manager, Path buildsDir) {
+        this.manager = manager;
+        this.buildsDir = buildsDir.toAbsolutePath().normalize();
+    }
+
+    public BuildResult run(TemplateFile file, BuildId newBuild, BuildLog out) {
+        long start = System.nanoTime();
+        TemplateStore store = manager.store();
+        BuildId id = newBuild == null ? BuildId.random() : newBuild;
+        if (store.exists(id)) {
+            throw TmountException.conflict("build '%s' already exists in template store %s", id, store.url());
+        }
+        if (!file.fromEmpty()) {
+            store.resolve(file.fromTemplate(), file.fromBuild());
+        }
+        Path work;
+        try {
+            Files.createDirectories(buildsDir);
+            work = Files.createTempDirectory(buildsDir, "build-");
+        } catch (IOException e) {
+            throw TmountException.failed(e, "cannot make a folder for the build under %s", buildsDir);
+        }
+        Path rootPath = work.resolve("root");
+        int total = file.steps().size();
+        out.line("building template " + file.template() + " as build " + id + " from "
+                + (file.fromEmpty() ? "an empty " + file.emptySize() + " filesystem" : file.fromTemplate() + " build " + file.fromBuild())
+                + " (" + total + " step" + (total == 1 ? "" : "s") + ")");
+        Map<String, Path> mounts = new LinkedHashMap<>();
+        try (BuildRoot root = file.fromEmpty()
+                ? EmptyRoot.create(store, file.template(), file.emptySize().bytes(), work.resolve("rootfs.ext4"), rootPath)
+                : MountedRoot.mount(manager, file.fromTemplate(), file.fromBuild(), rootPath, file.template())) {
+            try {
+                BuildContext context = new BuildContext();
+                for (Step step : file.steps()) {
+                    long stepStart = System.nanoTime();
+                    out.line("step " + step.number() + "/" + total + " " + step.describe());
+                    try {
+                        execute(step, file, root.path(), context, mounts, out);
+                    } catch (IOException | RuntimeException e) {
+                        TmountException.Kind kind = e instanceof TmountException te ? te.kind() : TmountException.Kind.FAILED;
+                        throw new TmountException(kind, "step " + step.number() + " (" + step.describe() + "): "
+                                + e.getMessage(), e);
+                    }
+                    out.line("step " + step.number() + "/" + total + " done in " + millisSince(stepStart) + " ms");
+                }
+                for (String path : new ArrayList<>(mounts.keySet()).reversed()) {
+                    out.line("unmounting " + path + ", still mounted when the steps ended");
+                    manager.unmountTemplate(mounts.remove(path));
+                }
+                out.line("committing the build root as build " + id);
+                root.commit(id);
+            } catch (IOException | RuntimeException e) {
+                unmountAll(mounts, e);
+                throw e;
+            }
+        } catch (IOException e) {
+            throw TmountException.failed(e, "build of template %s failed", file.template());
+        } finally {
+            try {
+                Folders.deleteTree(work);
+            } catch (IOException e) {
+                log.warn("cannot remove the build folder {}: {}", work, e.getMessage());
+            }
+        }
+        BuildResult result = new BuildResult(id, file.template(), file.fromEmpty() ? null : file.fromBuild(), total,
+                millisSince(start));
+        out.line("built template " + file.template() + " build " + id + " in " + result.millis() + " ms");
+        log.info("built template {} build {} ({} steps) in {} ms", file.template(), id, total, result.millis());
+        return result;
+    }
+
+    private void execute(Step step, TemplateFile file, Path root, BuildContext context, Map<String, Path> mounts,
+                         BuildLog out) throws IOException {
+        switch (step) {
+            case Step.Run run -> RunStep.run(root, context, run.command(), out);
+            case Step.Copy copy -> CopyStep.copy(file.context(), root, context.workdir(), copy.source(), copy.destination());
+            case Step.Env env -> context.env(env.key(), env.value());
+            case Step.Workdir workdir -> {
+                Path host = RootPaths.resolve(root, context.workdir(), workdir.path());
+                Files.createDirectories(host);
+                context.workdir(RootPaths.inRoot(root, host));
+            }
+            case Step.User user -> context.user(root, user.name());
+            case Step.Mount mount -> {
+                Path host = RootPaths.resolve(root, context.workdir(), mount.path());
+                if (host.equals(root)) {
+                    throw TmountException.invalid("cannot mount over the build root itself");
+                }
+                String inRoot = RootPaths.inRoot(root, host);
+                if (mounts.containsKey(inRoot)) {
+                    throw TmountException.conflict("%s is already mounted by this build", inRoot);
+                }
+                manager.mountTemplate(mount.template(), mount.build(), host,
+                        MountOptions.defaults().withReadOnly(!mount.writable()));
+                mounts.put(inRoot, host);
+            }
+            case Step.Unmount unmount -> {
+                String inRoot = RootPaths.inRoot(root, RootPaths.resolve(root, context.workdir(), unmount.path()));
+                Path host = mounts.get(inRoot);
+                if (host == null) {
+                    throw TmountException.invalid("%s is not mounted by this build%s", inRoot,
+                            mounts.isEmpty() ? "" : " (mounted: " + String.join(", ", mounts.keySet()) + ")");
+                }
+                manager.unmountTemplate(host);
+                mounts.remove(inRoot);
+            }
+        }
+    }
+
+    /** Takes down what the steps mounted, innermost last-mounted first; failures ride along with the build's. */
+    private void unmountAll(Map<String, Path> mounts, Throwable failure) {
+        List<String> paths = new ArrayList<>(mounts.keySet());
+        for (String path : paths.reversed()) {
+            try {
+                manager.unmountTemplate(mounts.remove(path));
+            } catch (RuntimeException e) {
+                failure.addSuppressed(e);
+            }
+        }
+    }
+
+    private static long millisSince(long start) {
+        return (System.nanoTime() - start) / 1_000_000;
+    }
+}

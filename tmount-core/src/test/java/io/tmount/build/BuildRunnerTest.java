@@ -1,0 +1,238 @@
+package io.tmount.build;
+
+import io.tmount.ByteSize;
+import io.tmount.TmountException;
+import io.tmount.device.Attachers;
+import io.tmount.mount.MountManager;
+import io.tmount.mount.MountManagerConfig;
+import io.tmount.mount.MountOptions;
+import io.tmount.store.BuildId;
+import io.tmount.store.BuildSummary;
+import io.tmount.store.StoreLocation;
+import io.tmount.store.TemplateId;
+import io.tmount.store.TemplateStore;
+import io.tmount.template.TemplateCatalog;
+import io.tmount.testing.BusyboxTree;
+import io.tmount.testing.NoLeftovers;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/** Template builds with real mounts: the seed's MOUNT/RUN/UNMOUNT example and every step, working and failing. */
+@ExtendWith(NoLeftovers.class)
+class BuildRunnerTest {
+
+    @TempDir
+    Path dir;
+
+    private TemplateStore store;
+    private MountManager manager;
+    private BuildRunner runner;
+    private final List<String> log = new ArrayList<>();
+
+    @BeforeEach
+    void templates() throws IOException {
+        store = new TemplateStore(new StoreLocation.Local(dir.resolve("store")).open());
+        TemplateCatalog catalog = new TemplateCatalog(store, dir.resolve("scratch"));
+        // the base the build writes into: a shell, and the folders the seed's example writes to
+        Path base = BusyboxTree.create(dir.resolve("base"));
+        Files.createDirectories(base.resolve("current-build/config"));
+        catalog.create(TemplateId.of("base"), BuildId.of("base-1"), base, ByteSize.parse("48M"));
+        // the template the example takes data from
+        Path source = dir.resolve("source");
+        Files.createDirectories(source.resolve("app/bin"));
+        Files.createDirectories(source.resolve("config"));
+        Files.writeString(source.resolve("app/bin/server"), "#!/bin/sh\necho serving\n");
+        Files.writeString(source.resolve("app/README"), "the app\n");
+        Files.writeString(source.resolve("config/app.conf"), "port = 8080\n");
+        catalog.create(TemplateId.of("source-template"), BuildId.of("build-abc123"), source, null);
+        manager = MountManager.open(new MountManagerConfig(dir.resolve("state"), dir.resolve("run"), store,
+                Attachers.onThisHost(4), Duration.ofMillis(500)));
+        runner = new BuildRunner(manager, dir.resolve("builds"));
+    }
+
+    @AfterEach
+    void close() throws IOException {
+        manager.close();
+        store.close();
+    }
+
+    private BuildResult build(String yaml) {
+        return runner.run(new TemplateFileParser().parse(yaml, dir), null, log::add);
+    }
+
+    /** Reads a file of a build through a read-only mount. */
+    private String read(BuildId build, String path) throws IOException {
+        Path mnt = dir.resolve("check");
+        manager.mountTemplate(TemplateId.of("my-template"), build, mnt, MountOptions.defaults().withReadOnly(true));
+        try {
+            Path file = mnt.resolve(path.substring(1));
+            return Files.exists(file) ? Files.readString(file) : null;
+        } finally {
+            manager.unmountTemplate(mnt);
+        }
+    }
+
+    @Test
+    void theSeedsExample_mountsCopiesAndUnmounts() throws IOException {
+        BuildResult result = build("""
+                template: my-template
+                from: {template: base, build: base-1}
+                steps:
+                  - type: MOUNT
+                    args: ["source-template", "build-abc123", "/mnt/source"]
+                  - type: RUN
+                    args: ["cp -r /mnt/source/app /current-build/"]
+                  - type: RUN
+                    args: ["cat /mnt/source/config/app.conf > /current-build/config/imported.conf"]
+                  - type: UNMOUNT
+                    args: ["/mnt/source"]
+                """);
+        assertThat(result.parent()).isEqualTo(BuildId.of("base-1"));
+        assertThat(result.steps()).isEqualTo(4);
+        assertThat(read(result.build(), "/current-build/app/README")).isEqualTo("the app\n");
+        assertThat(read(result.build(), "/current-build/app/bin/server")).contains("echo serving");
+        assertThat(read(result.build(), "/current-build/config/imported.conf")).isEqualTo("port = 8080\n");
+        assertThat(read(result.build(), "/mnt/source/config/app.conf")).isNull(); // the mounted template is not in the layer
+        assertThat(store.metadata(result.build()).orElseThrow().templateId()).isEqualTo(TemplateId.of("my-template"));
+        assertThat(log).anyMatch(l -> l.startsWith("step 1/4 MOUNT source-template build-abc123 /mnt/source"))
+                .anyMatch(l -> l.matches("step 4/4 done in \\d+ ms"))
+                .anyMatch(l -> l.startsWith("built template my-template build " + result.build()));
+        assertThat(manager.listMounts()).isEmpty();
+        assertThat(dir.resolve("builds")).isEmptyDirectory();
+    }
+
+    @Test
+    void runSeesEnvWorkdirAndUser_andMountsLeftMountedAreUnmountedBeforeTheCommit() throws IOException {
+        BuildResult result = build("""
+                template: my-template
+                from: {template: base, build: base-1}
+                steps:
+                  - {type: ENV, args: [GREETING, hello world]}
+                  - {type: WORKDIR, args: [/work/dir]}
+                  - {type: RUN, args: ["echo \\"$GREETING\\" > greeting; pwd > where; id -u > uid"]}
+                  - {type: USER, args: [nobody]}
+                  - {type: RUN, args: ["id -u > /tmp/as-nobody"]}
+                  - {type: MOUNT, args: [source-template, build-abc123, /mnt/src2]}
+                """);
+        assertThat(read(result.build(), "/work/dir/greeting")).isEqualTo("hello world\n");
+        assertThat(read(result.build(), "/work/dir/where")).isEqualTo("/work/dir\n");
+        assertThat(read(result.build(), "/work/dir/uid")).isEqualTo("0\n");
+        assertThat(read(result.build(), "/tmp/as-nobody")).isEqualTo("65534\n");
+        assertThat(read(result.build(), "/mnt/src2/config/app.conf")).isNull();
+        assertThat(log).anyMatch(l -> l.startsWith("unmounting /mnt/src2"));
+    }
+
+    @Test
+    void runHasItsOwnPidNamespace_andAWritableMountCanBeChanged() throws IOException {
+        BuildResult result = build("""
+                template: my-template
+                from: {template: base, build: base-1}
+                steps:
+                  - {type: MOUNT, args: [source-template, build-abc123, /mnt/rw, --rw]}
+                  - {type: RUN, args: ["echo changed > /mnt/rw/config/app.conf && cat /mnt/rw/config/app.conf > /copied; ps > /ps.txt"]}
+                  - {type: UNMOUNT, args: [/mnt/rw]}
+                """);
+        assertThat(read(result.build(), "/copied")).isEqualTo("changed\n");
+        String ps = read(result.build(), "/ps.txt");
+        assertThat(ps.lines().filter(l -> !l.contains("PID"))).hasSizeLessThan(6); // only the step's own processes
+        // and the source build itself is untouched
+        Path mnt = dir.resolve("src");
+        manager.mountTemplate(TemplateId.of("source-template"), BuildId.of("build-abc123"), mnt, MountOptions.defaults().withReadOnly(true));
+        try {
+            assertThat(mnt.resolve("config/app.conf")).hasContent("port = 8080");
+        } finally {
+            manager.unmountTemplate(mnt);
+        }
+    }
+
+    @Test
+    void fromEmpty_withCopyFromTheContext() throws IOException {
+        Path context = Files.createDirectories(dir.resolve("ctx/files"));
+        Files.writeString(context.resolve("hello.txt"), "from the context\n");
+        BuildResult result = build("""
+                template: my-template
+                fromEmpty: {size: 32M}
+                context: ctx
+                steps:
+                  - {type: COPY, args: [files, /opt/]}
+                  - {type: COPY, args: [files/hello.txt, /etc/motd]}
+                """);
+        assertThat(result.parent()).isNull();
+        assertThat(store.exists(result.build())).isTrue();
+        assertThat(store.headerBytes(result.build())).isEmpty(); // a headerless build
+        assertThat(read(result.build(), "/opt/files/hello.txt")).isEqualTo("from the context\n");
+        assertThat(read(result.build(), "/etc/motd")).isEqualTo("from the context\n");
+    }
+
+    @Test
+    void jsonTemplateFiles_areAccepted() throws IOException {
+        BuildResult result = build("""
+                {"template": "my-template", "from": {"template": "base", "build": "base-1"},
+                 "steps": [{"type": "RUN", "args": ["echo json > /from-json"]}]}
+                """);
+        assertThat(read(result.build(), "/from-json")).isEqualTo("json\n");
+    }
+
+    @Test
+    void everyFailingStep_leavesNoMountOverlayOrStoreObjectBehind() throws IOException {
+        Files.createDirectories(dir.resolve("ctx"));
+        Files.writeString(dir.resolve("secret"), "outside the context");
+        List<String> before = store.list().stream().map(BuildSummary::buildId).map(BuildId::value).toList();
+        String header = "template: my-template\nfrom: {template: base, build: base-1}\ncontext: ctx\nsteps:\n"
+                + "  - {type: MOUNT, args: [source-template, build-abc123, /mnt/source]}\n";
+        record Case(String step, String message) {
+        }
+        List<Case> cases = List.of(
+                new Case("{type: RUN, args: [\"echo some output; exit 3\"]}", "step 2 (RUN echo some output; exit 3): the command exited with 3; its last output: some output"),
+                new Case("{type: MOUNT, args: [source-template, missing-build, /mnt/x]}", "step 2 (MOUNT source-template missing-build /mnt/x): build 'missing-build' of template 'source-template' not found"),
+                new Case("{type: MOUNT, args: [other-template, build-abc123, /mnt/x]}", "step 2 (MOUNT other-template build-abc123 /mnt/x): build 'build-abc123' belongs to template 'source-template'"),
+                new Case("{type: UNMOUNT, args: [/mnt/never]}", "step 2 (UNMOUNT /mnt/never): /mnt/never is not mounted by this build (mounted: /mnt/source)"),
+                new Case("{type: MOUNT, args: [source-template, build-abc123, /../../escape]}", "step 2 (MOUNT source-template build-abc123 /../../escape): path '/../../escape' leaves the build root"),
+                new Case("{type: COPY, args: [../secret, /x]}", "step 2 (COPY ../secret /x): COPY source '../secret' is not inside the build context"),
+                new Case("{type: COPY, args: [., /../../x]}", "leaves the build root"),
+                new Case("{type: USER, args: [ghost]}", "step 2 (USER ghost): no user 'ghost' in the build root's /etc/passwd"));
+        for (Case c : cases) {
+            assertThatThrownBy(() -> build(header + "  - " + c.step() + "\n"))
+                    .as(c.step()).isInstanceOf(TmountException.class).hasMessageContaining(c.message());
+            assertThat(manager.listMounts()).as(c.step()).isEmpty();
+            assertThat(store.list().stream().map(BuildSummary::buildId).map(BuildId::value).toList()).as(c.step())
+                    .isEqualTo(before);
+        }
+        try (var states = Files.list(dir.resolve("state/mounts"))) {
+            assertThat(states).isEmpty(); // no overlay left
+        }
+        assertThat(dir.resolve("builds")).isEmptyDirectory();
+    }
+
+    @Test
+    void badTemplateFiles_areRefusedBeforeAnythingIsMounted() {
+        TemplateFileParser parser = new TemplateFileParser();
+        assertThatThrownBy(() -> parser.parse("template: t\nfrom: {template: base, build: base-1}\nsteps:\n  - {type: FROB}\n", dir))
+                .hasMessage("step 1 (FROB): unknown step type 'FROB'; types: RUN, COPY, ENV, WORKDIR, USER, MOUNT, UNMOUNT");
+        assertThatThrownBy(() -> parser.parse("template: t\nfrom: {template: base, build: base-1}\nsteps:\n  - {type: RUN, args: [a]}\n  - {type: MOUNT, args: [a, b]}\n", dir))
+                .hasMessageContaining("step 2 (MOUNT): takes 3 to 4 arguments (template_id build_id mount_path [--rw]), got 2");
+        assertThatThrownBy(() -> parser.parse("template: t\nfrom: {template: base, build: base-1}\nsteps:\n  - {type: MOUNT, args: [a, b, /c, --ro]}\n", dir))
+                .hasMessageContaining("the fourth argument may only be --rw");
+        assertThatThrownBy(() -> parser.parse("template: t\nsteps: []\n", dir)).hasMessageContaining("exactly one of from");
+        assertThatThrownBy(() -> parser.parse("from: {template: b, build: c}\n", dir)).hasMessageContaining("needs template");
+        assertThatThrownBy(() -> parser.parse("template: t\nfromEmpty: {size: lots}\n", dir)).hasMessageContaining("size 'lots'");
+        assertThatThrownBy(() -> parser.parse("template: t\nfromEmpty: {size: 1G}\ncolour: blue\n", dir)).hasMessageContaining("unknown field 'colour'");
+        assertThatThrownBy(() -> parser.parse("template: [unclosed\n", dir)).hasMessageContaining("not valid YAML");
+        assertThatThrownBy(() -> runner.run(parser.parse("template: t\nfrom: {template: base, build: nope}\n", dir), null, BuildLog.NONE))
+                .hasMessageContaining("build 'nope' of template 'base' not found");
+        assertThat(manager.listMounts()).isEmpty();
+    }
+}
