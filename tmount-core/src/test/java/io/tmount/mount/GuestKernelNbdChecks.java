@@ -1,0 +1,194 @@
+package io.tmount.mount;
+
+import io.tmount.TmountException;
+import io.tmount.device.AttachBackend;
+import io.tmount.device.Attachers;
+import io.tmount.device.KernelNbdAttacher;
+import io.tmount.device.NbdDevicePool;
+import io.tmount.store.BuildId;
+import io.tmount.store.StoreLocation;
+import io.tmount.store.TemplateId;
+import io.tmount.store.TemplateStore;
+import io.tmount.testing.Trees;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.io.RandomAccessFile;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.TreeMap;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Runs inside the emulated VM of {@link KernelNbdVmTest}, where the nbd module is loaded with nbds_max=2: tmount's
+ * kernel-nbd path for real (the device pool over the guest's sysfs, nbd-client, ext4 on /dev/nbdN, recovery).
+ * Prints one {@code CHECK name: PASS} or {@code CHECK name: FAIL why} line per check; exits with the failures.
+ * Arguments: storeDir template build expected-checksums-file.
+ */
+public final class GuestKernelNbdChecks {
+
+    static final Path STATE = Path.of("/run/tmount/state");
+    static final Path RUN = Path.of("/run/tmount/run");
+
+    private final TemplateStore store;
+    private final TemplateId template;
+    private final BuildId build;
+    private final Map<String, String> expected;
+    private final NbdDevicePool pool = NbdDevicePool.onThisHost(2, Duration.ofSeconds(2));
+    private int failures;
+
+    private GuestKernelNbdChecks(TemplateStore store, TemplateId template, BuildId build, Map<String, String> expected) {
+        this.store = store;
+        this.template = template;
+        this.build = build;
+        this.expected = expected;
+    }
+
+    static MountManagerConfig config(TemplateStore store, NbdDevicePool pool) {
+        Attachers kernelOnly = new Attachers(List.of(new KernelNbdAttacher(pool, "nbd-client", Duration.ofSeconds(90), 1)));
+        return new MountManagerConfig(STATE, RUN, store, kernelOnly, Duration.ofSeconds(2)).withCache(1 << 20, 256L << 20);
+    }
+
+    public static void main(String[] args) throws IOException {
+        TemplateStore store = new TemplateStore(new StoreLocation.Local(Path.of(args[0])).open());
+        Properties sums = new Properties();
+        try (var in = Files.newBufferedReader(Path.of(args[3]))) {
+            sums.load(in);
+        }
+        Map<String, String> expected = new TreeMap<>();
+        sums.forEach((k, v) -> expected.put((String) k, (String) v));
+        GuestKernelNbdChecks checks = new GuestKernelNbdChecks(store, TemplateId.of(args[1]), BuildId.of(args[2]), expected);
+        checks.run();
+        System.out.println("CHECKS DONE: " + checks.failures + " failed");
+        System.exit(Math.min(checks.failures, 100));
+    }
+
+    private interface Check {
+        void run() throws Exception;
+    }
+
+    private void check(String name, Check check) {
+        long start = System.nanoTime();
+        try {
+            check.run();
+            System.out.printf("CHECK %s: PASS (%d ms)%n", name, (System.nanoTime() - start) / 1_000_000);
+        } catch (Throwable t) {
+            failures++;
+            System.out.printf("CHECK %s: FAIL %s%n", name, t.toString().replace('\n', ' '));
+            t.printStackTrace(System.out);
+        }
+        System.out.flush();
+    }
+
+    private static void require(boolean condition, String what) {
+        if (!condition) {
+            throw new AssertionError(what);
+        }
+    }
+
+    private void run() {
+        MountManager manager = MountManager.open(config(store, pool));
+        check("pool sees the module's devices", () -> require(pool.moduleLoaded() && pool.kernelFree(0)
+                && pool.kernelFree(1), "nbd0 and nbd1 should exist and be free"));
+        check("mount on /dev/nbdN, read every file, write, commit, unmount", () -> mountReadWriteCommit(manager));
+        check("pool exhaustion with nbds_max=2 is the clear error", () -> exhaustion(manager));
+        check("server death: reads fail with EIO at once, the device is reclaimed", () -> serverDeath(manager));
+        manager.close();
+        check("all devices free after close", () -> require(pool.kernelFree(0) && pool.kernelFree(1), "a device is still connected"));
+        check("a device left by a killed daemon is reclaimed at the next start", this::killedDaemon);
+    }
+
+    private void mountReadWriteCommit(MountManager manager) throws IOException {
+        Path mnt = Path.of("/mnt/vm/rw");
+        MountInfo info = manager.mountTemplate(template, build, mnt, MountOptions.defaults());
+        require(info.attach() == AttachBackend.KERNEL_NBD, "attached with " + info.attach());
+        require(info.devicePath().toString().matches("/dev/nbd[01]"), "device " + info.devicePath());
+        require(!pool.kernelFree(info.deviceSlot()), "the pool should see " + info.devicePath() + " busy");
+        require(Files.readString(Path.of("/sys/block/nbd" + info.deviceSlot() + "/size")).strip().matches("[1-9]\\d*"),
+                "the device has no size");
+        Map<String, String> read = Trees.checksums(mnt);
+        require(read.equals(expected), "files differ: read " + read.keySet() + " expected " + expected.keySet());
+        Path written = mnt.resolve("written-in-the-guest.txt");
+        Files.writeString(written, "written through /dev/nbd in an emulated VM\n");
+        try (FileChannel channel = FileChannel.open(written, StandardOpenOption.WRITE)) {
+            channel.force(true);
+        }
+        CommitResult commit = manager.commit(mnt, BuildId.of("committed-in-guest"));
+        require(commit.changed(), "nothing committed");
+        manager.unmountTemplate(mnt);
+        require(pool.kernelFree(info.deviceSlot()), info.devicePath() + " should be free after the unmount");
+    }
+
+    private void exhaustion(MountManager manager) {
+        manager.mountTemplate(template, build, Path.of("/mnt/vm/one"), MountOptions.defaults().withReadOnly(true));
+        manager.mountTemplate(template, build, Path.of("/mnt/vm/two"), MountOptions.defaults().withReadOnly(true));
+        try {
+            manager.mountTemplate(template, build, Path.of("/mnt/vm/three"), MountOptions.defaults().withReadOnly(true));
+            throw new AssertionError("a third mount got a device");
+        } catch (TmountException e) {
+            require(e.getMessage().contains("all 2 nbd devices of the pool"), "message: " + e.getMessage());
+        } finally {
+            manager.unmountAll();
+        }
+        require(pool.kernelFree(0) && pool.kernelFree(1), "devices not released");
+    }
+
+    private void serverDeath(MountManager manager) throws Exception {
+        Path mnt = Path.of("/mnt/vm/dies");
+        MountInfo info = manager.mountTemplate(template, build, mnt, MountOptions.defaults().withReadOnly(true)
+                .withEngine(Engine.QEMU_NBD));
+        ProcessHandle server = ProcessHandle.current().descendants()
+                .filter(p -> p.info().command().orElse("").endsWith("qemu-nbd")).findFirst()
+                .orElseThrow(() -> new AssertionError("no qemu-nbd process"));
+        Path big = mnt.resolve(expected.keySet().stream().filter(k -> k.endsWith(".bin")).findFirst().orElseThrow());
+        require(Files.size(big) > 0, "empty file");
+        server.destroyForcibly();
+        server.onExit().get(10, TimeUnit.SECONDS);
+        long start = System.nanoTime();
+        try (RandomAccessFile file = new RandomAccessFile(big.toFile(), "r")) {
+            file.readFully(new byte[(int) Math.min(file.length(), 100_000)]);
+            throw new AssertionError("read succeeded after the server died");
+        } catch (IOException expectedFailure) {
+            long millis = (System.nanoTime() - start) / 1_000_000;
+            require(millis < 30_000, "the failing read took " + millis + " ms");
+            System.out.println("GUEST read failed after the server died, in " + millis + " ms: " + expectedFailure.getMessage());
+        }
+        manager.unmountTemplate(mnt);
+        require(pool.kernelFree(info.deviceSlot()), info.devicePath() + " not reclaimed after the server died");
+    }
+
+    /** A daemon (child JVM) mounts and writes, is killed with SIGKILL; the next start takes its device back. */
+    private void killedDaemon() throws Exception {
+        String java = ProcessHandle.current().info().command().orElseThrow();
+        Process child = new ProcessBuilder(java, "-XX:-UsePerfData", "-XX:TieredStopAtLevel=1",
+                "--enable-native-access=ALL-UNNAMED", "-Djava.io.tmpdir=/run/tmp",
+                "-cp", System.getProperty("java.class.path"), GuestDaemonChild.class.getName(),
+                store.url().replace("file://", ""), template.value(), build.value())
+                .redirectErrorStream(true).start();
+        try (BufferedReader out = new BufferedReader(new InputStreamReader(child.getInputStream(), StandardCharsets.UTF_8))) {
+            String line;
+            while ((line = out.readLine()) != null && !line.startsWith("READY")) {
+                System.out.println("child: " + line);
+            }
+            require(line != null, "the child daemon did not get ready");
+        }
+        child.destroyForcibly().waitFor(30, TimeUnit.SECONDS);
+        require(!pool.kernelFree(0) || !pool.kernelFree(1), "the killed daemon's device should still be connected");
+        try (MountManager restarted = MountManager.open(config(store, pool))) {
+            List<MountInfo> mounts = restarted.listMounts();
+            require(mounts.size() == 1, "restored mounts: " + mounts);
+            Path mnt = mounts.getFirst().mountPath();
+            require(Files.readString(mnt.resolve("before-the-kill.txt")).equals("durable\n"), "the fsynced write is gone");
+            restarted.unmountTemplate(mnt);
+        }
+        require(pool.kernelFree(0) && pool.kernelFree(1), "devices still connected after the restart and unmount");
+    }
+}

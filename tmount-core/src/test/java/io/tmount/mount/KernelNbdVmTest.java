@@ -1,0 +1,112 @@
+package io.tmount.mount;
+
+import io.tmount.ByteSize;
+import io.tmount.image.BuildImages;
+import io.tmount.image.CacheBudget;
+import io.tmount.image.LayeredImage;
+import io.tmount.store.BuildId;
+import io.tmount.store.StoreLocation;
+import io.tmount.store.TemplateId;
+import io.tmount.store.TemplateStore;
+import io.tmount.template.TemplateCatalog;
+import io.tmount.testing.HostTool;
+import io.tmount.testing.Run;
+import io.tmount.testing.Trees;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.time.Duration;
+import java.util.List;
+import java.util.Properties;
+import java.util.concurrent.TimeUnit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * tmount's kernel-nbd path against Linux's own nbd driver: Debian's kernel booted under qemu's TCG emulation
+ * (scripts/vm-kernel-nbd), running {@link GuestKernelNbdChecks} in the guest with the host's root shared read-only
+ * and this test's folder read-write. The guest's console log is kept in target/vm-console.log.
+ */
+class KernelNbdVmTest {
+
+    @TempDir
+    Path dir;
+
+    @Test
+    void theKernelNbdPath_worksAgainstTheRealDriver() throws Exception {
+        Path storeDir = dir.resolve("store");
+        Path source = Trees.sample(dir.resolve("src"), 7);
+        BuildId build;
+        try (TemplateStore store = new TemplateStore(new StoreLocation.Local(storeDir).open())) {
+            build = new TemplateCatalog(store, dir.resolve("scratch")).create(TemplateId.of("vm"), BuildId.of("vm-base"),
+                    source, ByteSize.parse("48M"));
+        }
+        Properties expected = new Properties();
+        expected.putAll(Trees.checksums(source));
+        try (var out = Files.newBufferedWriter(dir.resolve("expected.properties"))) {
+            expected.store(out, null);
+        }
+        String java = ProcessHandle.current().info().command().orElseThrow();
+        String classpath = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
+        Files.writeString(dir.resolve("guest.sh"), String.join("\n",
+                "mkdir -p /run/tmp",
+                "exec " + java + " -XX:-UsePerfData -XX:TieredStopAtLevel=1 --enable-native-access=ALL-UNNAMED"
+                        + " -Djava.io.tmpdir=/run/tmp -cp '" + classpath + "' " + GuestKernelNbdChecks.class.getName()
+                        + " " + storeDir + " vm " + build + " " + dir.resolve("expected.properties"),
+                ""));
+
+        Path script = Path.of("../scripts/vm-kernel-nbd").toAbsolutePath().normalize();
+        long start = System.nanoTime();
+        Process vm = new ProcessBuilder("bash", script.toString(), dir.toString()).redirectErrorStream(true)
+                .redirectOutput(dir.resolve("harness.log").toFile()).start();
+        boolean finished = vm.waitFor(5, TimeUnit.MINUTES);
+        if (!finished) {
+            vm.descendants().forEach(ProcessHandle::destroyForcibly); // qemu under timeout(1)
+            vm.destroyForcibly().waitFor();
+        }
+        String console = Files.exists(dir.resolve("console.log")) ? Files.readString(dir.resolve("console.log")) : "";
+        List<String> checks = console.lines().filter(l -> l.startsWith("CHECK ")).toList();
+        System.out.println("kernel-nbd VM checks (" + Duration.ofNanos(System.nanoTime() - start).toSeconds() + " s):");
+        console.lines().filter(l -> l.startsWith("CHECK ") || l.startsWith("GUEST "))
+                .forEach(c -> System.out.println("  " + c));
+        boolean passed = finished && vm.exitValue() == 0 && checks.size() == 6
+                && checks.stream().allMatch(c -> c.contains(": PASS"));
+        Path kept = Path.of("target/vm-console.log").toAbsolutePath();
+        if (Files.exists(dir.resolve("console.log"))) {
+            Files.copy(dir.resolve("console.log"), kept, StandardCopyOption.REPLACE_EXISTING);
+            System.out.println("the guest's console is kept in " + kept);
+        }
+        assertThat(passed).as("VM harness: %s%nchecks:%n%s%nharness log:%n%s", finished ? "exit " + vm.exitValue()
+                : "timed out", String.join("\n", checks), Files.readString(dir.resolve("harness.log"))).isTrue();
+        // the guest's commit landed in the host's store, as a layer on the base holding the guest's write
+        BuildId committed = BuildId.of("committed-in-guest");
+        try (TemplateStore store = new TemplateStore(new StoreLocation.Local(storeDir).open());
+             BuildImages images = new BuildImages(store, dir.resolve("cache"), 1 << 20, new CacheBudget(1L << 30))) {
+            assertThat(store.metadata(committed).orElseThrow().parentBuildId()).isEqualTo(build);
+            Path composed = compose(images.open(images.layout(committed)), dir.resolve("composed.img"));
+            Run.ok(HostTool.require("e2fsck", "e2fsprogs").toString(), "-fn", composed.toString());
+            assertThat(Run.ok("debugfs", "-R", "cat /written-in-the-guest.txt", composed.toString()).stdout())
+                    .isEqualTo("written through /dev/nbd in an emulated VM\n");
+        }
+    }
+
+    private static Path compose(LayeredImage image, Path target) throws IOException {
+        try (FileChannel out = FileChannel.open(target, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+            ByteBuffer buffer = ByteBuffer.allocateDirect(1 << 20);
+            for (long pos = 0; pos < image.size(); pos += buffer.capacity()) {
+                buffer.clear();
+                image.read(buffer, pos);
+                buffer.flip();
+                out.write(buffer, pos);
+            }
+        }
+        return target;
+    }
+}
