@@ -3,25 +3,22 @@ package io.tmount.mount;
 import io.tmount.ByteSize;
 import io.tmount.image.BuildImages;
 import io.tmount.image.CacheBudget;
-import io.tmount.image.LayeredImage;
 import io.tmount.store.BuildId;
 import io.tmount.store.StoreLocation;
 import io.tmount.store.TemplateId;
 import io.tmount.store.TemplateStore;
 import io.tmount.template.TemplateCatalog;
 import io.tmount.testing.HostTool;
+import io.tmount.testing.RawImages;
 import io.tmount.testing.Run;
 import io.tmount.testing.Trees;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
-import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.util.List;
 import java.util.Properties;
@@ -90,23 +87,10 @@ class KernelNbdVmTest {
         try (TemplateStore store = new TemplateStore(new StoreLocation.Local(storeDir).open());
              BuildImages images = new BuildImages(store, dir.resolve("cache"), 1 << 20, new CacheBudget(1L << 30))) {
             assertThat(store.metadata(committed).orElseThrow().parentBuildId()).isEqualTo(build);
-            Path composed = compose(images.open(images.layout(committed)), dir.resolve("composed.img"));
+            Path composed = RawImages.write(images.open(images.layout(committed)), dir.resolve("composed.img"));
             Run.ok(HostTool.require("e2fsck", "e2fsprogs").toString(), "-fn", composed.toString());
             assertThat(Run.ok("debugfs", "-R", "cat /written-in-the-guest.txt", composed.toString()).stdout())
                     .isEqualTo("written through /dev/nbd in an emulated VM\n");
         }
-    }
-
-    private static Path compose(LayeredImage image, Path target) throws IOException {
-        try (FileChannel out = FileChannel.open(target, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
-            ByteBuffer buffer = ByteBuffer.allocateDirect(1 << 20);
-            for (long pos = 0; pos < image.size(); pos += buffer.capacity()) {
-                buffer.clear();
-                image.read(buffer, pos);
-                buffer.flip();
-                out.write(buffer, pos);
-            }
-        }
-        return target;
     }
 }

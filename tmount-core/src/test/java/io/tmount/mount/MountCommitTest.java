@@ -4,7 +4,6 @@ import io.tmount.TmountException;
 import io.tmount.device.Attachers;
 import io.tmount.image.BuildReport;
 import io.tmount.image.CacheStats;
-import io.tmount.image.LayeredImage;
 import io.tmount.store.BuildId;
 import io.tmount.store.StoreLocation;
 import io.tmount.store.TemplateId;
@@ -12,6 +11,7 @@ import io.tmount.store.TemplateStore;
 import io.tmount.template.TemplateCatalog;
 import io.tmount.testing.HostTool;
 import io.tmount.testing.NoLeftovers;
+import io.tmount.testing.RawImages;
 import io.tmount.testing.Run;
 import io.tmount.testing.Trees;
 import org.junit.jupiter.api.AfterEach;
@@ -21,11 +21,8 @@ import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
-import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.util.Random;
 
@@ -122,17 +119,8 @@ class MountCommitTest {
                 .isLessThan(8L << 20);
 
         // the committed device, composed into one raw image, is a clean ext4 filesystem
-        Path composed = dir.resolve("composed.img");
-        LayeredImage image = manager.images().open(manager.images().layout(commit.build()));
-        try (FileChannel out = FileChannel.open(composed, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
-            ByteBuffer buffer = ByteBuffer.allocateDirect(1 << 20);
-            for (long pos = 0; pos < image.size(); pos += buffer.capacity()) {
-                buffer.clear();
-                image.read(buffer, pos);
-                buffer.flip();
-                out.write(buffer, pos);
-            }
-        }
+        Path composed = RawImages.write(manager.images().open(manager.images().layout(commit.build())),
+                dir.resolve("composed.img"));
         Run.ok(HostTool.require("e2fsck", "e2fsprogs").toString(), "-fn", composed.toString());
         assertThat(Run.ok("debugfs", "-R", "cat /etc/hostname", composed.toString()).stdout()).isEqualTo("changed in round 1\n");
 
