@@ -50,7 +50,7 @@ public final class BuildImages implements AutoCloseable {
     private ChunkCache cache(BuildId folder) {
         return caches.computeIfAbsent(folder, build -> {
             try {
-                return ChunkCache.open(store.objects(), TemplateStore.rootfsKey(build), store.rootfsSize(build),
+                return ChunkCache.open(store.objects(), TemplateStore.rootfsKey(build), store.rootfsInfo(build),
                         chunkSize, cacheRoot.resolve(build.value()), budget);
             } catch (IOException e) {
                 throw TmountException.failed(e, "cannot open the chunk cache of build %s", build);

@@ -1,6 +1,7 @@
 package io.tmount.image;
 
 import io.tmount.os.LinuxFiles;
+import io.tmount.store.ObjectInfo;
 import io.tmount.store.ObjectStore;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -80,21 +81,24 @@ public final class ChunkCache implements AutoCloseable {
     }
 
     /**
-     * Opens the cache of object {@code key} ({@code size} bytes) in {@code dir}, keeping the chunks a previous run
-     * saved in its index when the object's size and the chunk size still match.
+     * Opens the cache of object {@code key} in {@code dir}, keeping the chunks a previous run saved in its index when
+     * they were fetched from this very object (same store, key and version) with the same chunk size.
      */
-    public static ChunkCache open(ObjectStore store, String key, long size, int chunkSize, Path dir, CacheBudget budget)
-            throws IOException {
+    public static ChunkCache open(ObjectStore store, String key, ObjectInfo object, int chunkSize, Path dir,
+                                  CacheBudget budget) throws IOException {
         if (chunkSize < 4096 || Integer.bitCount(chunkSize) != 1) {
             throw new IllegalArgumentException("chunk size (" + chunkSize + ") must be a power of two >= 4096");
         }
         Files.createDirectories(dir);
         Path dataFile = dir.resolve("data");
-        ChunkIndex index = new ChunkIndex(dir.resolve("index"), size, chunkSize);
+        long size = object.size();
+        ChunkIndex index = new ChunkIndex(dir.resolve("index"), size, chunkSize,
+                store.url() + " " + key + " " + object.version());
         BitSet saved = index.load();
         if (saved == null || !Files.exists(dataFile) || Files.size(dataFile) != size) {
             saved = null;
-            Files.deleteIfExists(dataFile); // nothing trustworthy: start sparse and empty
+            index.delete(); // nothing trustworthy: start sparse and empty, and never trust that index again
+            Files.deleteIfExists(dataFile);
         }
         try (RandomAccessFile file = new RandomAccessFile(dataFile.toFile(), "rw")) {
             file.setLength(size); // sparse: untouched chunks cost no disk
@@ -186,47 +190,58 @@ public final class ChunkCache implements AutoCloseable {
         }
     }
 
+    /** Waits until chunks first..last, which the caller has pinned, are present (fetching them as needed). */
     private void ensurePresent(int first, int last) throws IOException {
-        CompletableFuture<?>[] waits = new CompletableFuture<?>[last - first + 1];
-        boolean allPresent = true;
+        boolean hit = true;
         for (int c = first; c <= last; c++) {
-            if (state.get(c) != PRESENT) {
-                waits[c - first] = fetching.computeIfAbsent(c, this::startFetch);
-                allPresent = false;
+            // loops: a shared fetch may have been started before this reader's pin and its chunk evicted since
+            while (state.get(c) != PRESENT) {
+                hit = false;
+                await(fetching.computeIfAbsent(c, this::startFetch));
             }
         }
-        if (allPresent) {
+        if (hit) {
             hits.incrementAndGet();
-            return;
-        }
-        for (CompletableFuture<?> wait : waits) {
-            if (wait == null) {
-                continue;
-            }
-            try {
-                wait.get();
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new InterruptedIOException("interrupted while fetching a chunk of " + key);
-            } catch (ExecutionException e) {
-                Throwable cause = e.getCause() instanceof CompletionException ce ? ce.getCause() : e.getCause();
-                throw new IOException("cannot fetch a chunk of " + key + " from the store: " + cause.getMessage(), cause);
-            }
         }
     }
 
+    private void await(CompletableFuture<?> wait) throws IOException {
+        try {
+            wait.get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new InterruptedIOException("interrupted while fetching a chunk of " + key);
+        } catch (ExecutionException e) {
+            Throwable cause = e.getCause() instanceof CompletionException ce ? ce.getCause() : e.getCause();
+            throw new IOException("cannot fetch a chunk of " + key + " from the store: " + cause.getMessage(), cause);
+        }
+    }
+
+    /**
+     * Fetches a chunk on a virtual thread. The fetch holds a pin on its chunk from before it looks at the chunk's state
+     * until it has left {@code fetching}: so it never writes into a chunk being evicted (whose hole punch would land
+     * after the write), and the chunk cannot be evicted between being marked present and its waiters waking up.
+     */
     private CompletableFuture<Void> startFetch(int chunk) {
         CompletableFuture<Void> done = new CompletableFuture<>();
         Thread.ofVirtual().name("fetch-" + chunk).start(() -> {
+            pin(chunk);
+            boolean fetched = false;
             try {
                 if (state.get(chunk) != PRESENT) {
                     fetch(chunk);
+                    fetched = true;
                 }
                 fetching.remove(chunk, done);
                 done.complete(null);
             } catch (Throwable t) {
                 fetching.remove(chunk, done); // a later read tries again
                 done.completeExceptionally(t);
+            } finally {
+                pins.decrementAndGet(chunk);
+            }
+            if (fetched) {
+                budget.added(chunkLength(chunk)); // may evict, though not chunks that readers hold
             }
         });
         return done;
@@ -259,7 +274,6 @@ public final class ChunkCache implements AutoCloseable {
         fetchedBytes.addAndGet(length);
         fetches.incrementAndGet();
         scheduleFlush();
-        budget.added(length);
     }
 
     private void scheduleFlush() {

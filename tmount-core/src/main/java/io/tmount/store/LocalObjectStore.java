@@ -9,6 +9,7 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -39,9 +40,12 @@ final class LocalObjectStore implements ObjectStore {
     }
 
     @Override
-    public long size(String key) throws IOException {
+    public ObjectInfo info(String key) throws IOException {
         try {
-            return Files.size(file(key));
+            BasicFileAttributes attributes = Files.readAttributes(file(key), BasicFileAttributes.class);
+            // objects are replaced by rename, so a new object is a new inode
+            return new ObjectInfo(attributes.size(), attributes.fileKey() + ":" + attributes.lastModifiedTime().toInstant()
+                    + ":" + attributes.size());
         } catch (NoSuchFileException e) {
             throw new NoSuchObjectException(url(), key);
         }

@@ -17,8 +17,13 @@ public interface ObjectStore extends AutoCloseable {
 
     boolean exists(String key) throws IOException;
 
+    /** The object's size and version; {@link NoSuchObjectException} when absent. */
+    ObjectInfo info(String key) throws IOException;
+
     /** The object's size; {@link NoSuchObjectException} when absent. */
-    long size(String key) throws IOException;
+    default long size(String key) throws IOException {
+        return info(key).size();
+    }
 
     /** Reads up to {@code dst.remaining()} bytes from {@code offset}; returns the count, -1 at the end. */
     int read(String key, long offset, ByteBuffer dst) throws IOException;

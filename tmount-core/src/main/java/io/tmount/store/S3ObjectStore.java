@@ -119,8 +119,9 @@ final class S3ObjectStore implements ObjectStore {
     }
 
     @Override
-    public long size(String key) throws IOException {
-        return head(key).contentLength();
+    public ObjectInfo info(String key) throws IOException {
+        HeadObjectResponse head = head(key);
+        return new ObjectInfo(head.contentLength(), head.eTag() + ":" + head.lastModified());
     }
 
     private HeadObjectResponse head(String key) throws IOException {

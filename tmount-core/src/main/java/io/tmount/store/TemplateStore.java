@@ -138,8 +138,12 @@ public final class TemplateStore implements AutoCloseable {
     }
 
     public long rootfsSize(BuildId build) {
+        return rootfsInfo(build).size();
+    }
+
+    public ObjectInfo rootfsInfo(BuildId build) {
         try {
-            return objects.size(rootfsKey(build));
+            return objects.info(rootfsKey(build));
         } catch (IOException e) {
             throw TmountException.failed(e, "cannot read the size of %s", rootfsKey(build));
         }

@@ -43,7 +43,7 @@ class ChunkCacheTest {
     }
 
     private ChunkCache open(CacheBudget budget) throws IOException {
-        return ChunkCache.open(store, KEY, object.length, CHUNK, dir.resolve("cache"), budget);
+        return ChunkCache.open(store, KEY, store.info(KEY), CHUNK, dir.resolve("cache"), budget);
     }
 
     private byte[] read(ChunkCache cache, long offset, int length) throws IOException {
@@ -137,6 +137,34 @@ class ChunkCacheTest {
     }
 
     @Test
+    void sequentialPassesLargerThanTheBudget_withReadAhead_neverServeEvictedBytes() throws Exception {
+        // LRU evicts exactly the chunks read-ahead is about to fetch again: fetches and evictions of one chunk race
+        CacheBudget budget = new CacheBudget(6L * CHUNK);
+        try (ChunkCache cache = open(budget); ExecutorService readers = Executors.newFixedThreadPool(4)) {
+            List<Future<?>> work = new ArrayList<>();
+            for (int t = 0; t < 4; t++) {
+                int step = 4096 << t;
+                work.add(readers.submit(() -> {
+                    ReadAhead readAhead = new ReadAhead();
+                    for (int pass = 0; pass < 15; pass++) {
+                        for (long offset = 0; offset + step <= object.length; offset += step) {
+                            ByteBuffer buffer = ByteBuffer.allocate(step);
+                            cache.read(buffer, offset, readAhead);
+                            if (!Arrays.equals(buffer.array(), expected(offset, step))) {
+                                throw new AssertionError("wrong bytes at " + offset + " in pass " + pass);
+                            }
+                        }
+                    }
+                    return null;
+                }));
+            }
+            for (Future<?> f : work) {
+                f.get(2, TimeUnit.MINUTES);
+            }
+        }
+    }
+
+    @Test
     void aChunkBeingRead_isNeverEvicted() throws Exception {
         try (ChunkCache cache = open(new CacheBudget(1 << 30))) {
             read(cache, 0, 5 * CHUNK); // chunks 0..4 present
@@ -206,8 +234,38 @@ class ChunkCacheTest {
     }
 
     @Test
+    void anObjectReplacedUnderTheSameKeyAndSize_isFetchedAfresh() throws IOException {
+        try (ChunkCache cache = open(new CacheBudget(1 << 30))) {
+            read(cache, 0, 2 * CHUNK);
+        }
+        // a build recreated under the same id (or another store with the same build ids): same key, same size
+        new Random(2).nextBytes(object);
+        store.put(KEY, object);
+        try (ChunkCache cache = open(new CacheBudget(1 << 30))) {
+            assertThat(read(cache, 0, 2 * CHUNK)).isEqualTo(expected(0, 2 * CHUNK));
+            assertThat(cache.stats().fetches()).isEqualTo(2);
+        }
+    }
+
+    @Test
+    void aLostDataFile_isNeverTrustedLater_evenWhenNothingIsFetchedMeanwhile() throws IOException {
+        try (ChunkCache cache = open(new CacheBudget(1 << 30))) {
+            read(cache, 0, 3 * CHUNK);
+        }
+        Files.delete(dir.resolve("cache/data"));
+        try (ChunkCache cache = open(new CacheBudget(1 << 30))) {
+            assertThat(cache.stats().presentBytes()).isZero(); // closed without fetching anything
+        }
+        try (ChunkCache cache = open(new CacheBudget(1 << 30))) {
+            assertThat(cache.stats().presentBytes()).isZero();
+            assertThat(read(cache, 0, 3 * CHUNK)).isEqualTo(expected(0, 3 * CHUNK));
+        }
+    }
+
+    @Test
     void theSavedIndex_listsAChunkOnlyAfterAFlushHasSyncedIt() throws IOException {
-        ChunkIndex saved = new ChunkIndex(dir.resolve("cache/index"), object.length, CHUNK);
+        ChunkIndex saved = new ChunkIndex(dir.resolve("cache/index"), object.length, CHUNK,
+                store.url() + " " + KEY + " " + store.info(KEY).version());
         try (ChunkCache cache = open(new CacheBudget(1 << 30))) {
             read(cache, 0, 10);
             read(cache, 5L * CHUNK, 10);

@@ -1,5 +1,6 @@
 package io.tmount.image;
 
+import io.tmount.store.ObjectInfo;
 import io.tmount.store.ObjectStore;
 
 import java.io.IOException;
@@ -36,8 +37,8 @@ final class CountingStore implements ObjectStore {
     }
 
     @Override
-    public long size(String key) throws IOException {
-        return inner.size(key);
+    public ObjectInfo info(String key) throws IOException {
+        return inner.info(key);
     }
 
     @Override
