@@ -52,7 +52,8 @@ final class MountAssembler {
     /**
      * Mounts a build at a path whose folders exist; {@code created} are those tmount made for it (removed again
      * when empty). With {@code restoring}, the mount comes back after a crash and its overlay or local copy in the
-     * state dir is reused.
+     * state dir is reused; then a failure leaves the state dir and the journal entry (still marked mounted) alone, for
+     * recovery to keep under orphans/ or to try again, since they hold writes the kernel was told are durable.
      */
     ActiveMount assemble(String id, TemplateId template, BuildId build, Path mountPath, MountOptions options,
                          Attacher attacher, List<Path> created, boolean restoring) throws IOException {
@@ -65,7 +66,9 @@ final class MountAssembler {
             Path runtimeDir = runtimeMounts.resolve(id);
             Files.createDirectories(stateDir);
             Files.createDirectories(runtimeDir);
-            bookkeeping.push("remove " + stateDir, () -> Folders.deleteTree(stateDir));
+            if (!restoring) {
+                bookkeeping.push("remove " + stateDir, () -> Folders.deleteTree(stateDir));
+            }
             bookkeeping.push("remove " + runtimeDir, () -> Folders.deleteTree(runtimeDir));
 
             boolean fullCopy = options.engine() == Engine.QEMU_NBD;
@@ -73,9 +76,12 @@ final class MountAssembler {
             Path overlayDir = !fullCopy && !options.readOnly() ? stateDir.resolve("overlay") : null;
             MountInfo info = new MountInfo(id, template, build, mountPath, null, -1, tempFile, overlayDir,
                     options.readOnly(), attacher.backend(), options.engine(), Instant.now(), null);
-            JournalEntry entry = new JournalEntry(info, created, stateDir, runtimeDir, null, null, false);
+            // a restored mount was handed out before: if this process dies mid-restore, the next start restores it
+            JournalEntry entry = new JournalEntry(info, created, stateDir, runtimeDir, null, null, restoring);
             journal.write(entry);
-            bookkeeping.push("remove the journal entry", () -> journal.remove(id));
+            if (!restoring) {
+                bookkeeping.push("remove the journal entry", () -> journal.remove(id));
+            }
 
             Path socket = runtimeDir.resolve("nbd.sock");
             NbdEndpoint endpoint;

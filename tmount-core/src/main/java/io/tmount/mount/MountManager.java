@@ -139,7 +139,7 @@ public final class MountManager implements AutoCloseable {
             refuseCovering(path);
             paths.checkNotMounted(path);
             config.store().resolve(template, build);
-            List<Path> created = restoredDirs != null ? restoredDirs : foldersFor(path);
+            List<Path> created = restoredDirs != null ? restoredFolders(path, restoredDirs) : foldersFor(path);
             ActiveMount mount = assembler.assemble(id, template, build, path, options, attacher, created,
                     restoredDirs != null);
             slots.put(path, mount);
@@ -183,6 +183,14 @@ public final class MountManager implements AutoCloseable {
             }
         }
         folders.addAll(MountPaths.createMissing(path));
+        folders.sort(Comparator.comparing(Path::getNameCount));
+        return folders;
+    }
+
+    /** The folders a restored mount had tmount create, and any it must create again (gone with a reboot's tmpfs). */
+    private static List<Path> restoredFolders(Path path, List<Path> created) throws IOException {
+        List<Path> folders = new ArrayList<>(created);
+        MountPaths.createMissing(path).stream().filter(dir -> !folders.contains(dir)).forEach(folders::add);
         folders.sort(Comparator.comparing(Path::getNameCount));
         return folders;
     }

@@ -1,6 +1,7 @@
 package io.tmount.mount;
 
 import io.tmount.device.Attachers;
+import io.tmount.os.Folders;
 import io.tmount.os.MountTable;
 import io.tmount.store.BuildId;
 import io.tmount.store.StoreLocation;
@@ -9,6 +10,7 @@ import io.tmount.store.TemplateStore;
 import io.tmount.template.TemplateCatalog;
 import io.tmount.testing.HostState;
 import io.tmount.testing.NoLeftovers;
+import io.tmount.testing.Run;
 import io.tmount.testing.Trees;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -36,19 +38,25 @@ class MountRecoveryTest {
     @TempDir
     Path dir;
 
-    @Test
-    void afterSigkill_mountsComeBackWithTheirAcknowledgedWrites() throws Exception {
-        Path storeDir = dir.resolve("store");
-        BuildId build;
-        Path source = Trees.sample(dir.resolve("src"), 4);
+    private Path storeDir;
+    private BuildId build;
+    private Path source;
+    private Path state;
+    private Path run;
+    private Path builtin;
+    private Path qemu;
+
+    /** Mounts with each engine in a child process, writes and fsyncs a file in each, and kills it with SIGKILL. */
+    private void crashAnOwner() throws Exception {
+        storeDir = dir.resolve("store");
+        source = Trees.sample(dir.resolve("src"), 4);
         try (TemplateStore store = new TemplateStore(new StoreLocation.Local(storeDir).open())) {
             build = new TemplateCatalog(store, dir.resolve("scratch")).create(TemplateId.of("t"), null, source, null);
         }
-        Path state = dir.resolve("state");
-        Path run = dir.resolve("run");
-        Path builtin = dir.resolve("mnt/builtin");
-        Path qemu = dir.resolve("mnt/qemu");
-
+        state = dir.resolve("state");
+        run = dir.resolve("run");
+        builtin = dir.resolve("mnt/builtin");
+        qemu = dir.resolve("mnt/qemu");
         Process owner = new ProcessBuilder(ProcessHandle.current().info().command().orElseThrow(),
                 "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"),
                 CrashingOwner.class.getName(), state.toString(), run.toString(), storeDir.toString(), "t",
@@ -64,14 +72,21 @@ class MountRecoveryTest {
         }
         owner.destroyForcibly().waitFor(30, TimeUnit.SECONDS); // SIGKILL: no cleanup of any kind
         assertThat(MountTable.ofThisProcess().isMountPoint(builtin)).isTrue();
+    }
 
+    private MountManager reopen(TemplateStore store) {
+        return MountManager.open(new MountManagerConfig(state, run, store, Attachers.onThisHost(4), Duration.ofMillis(500)));
+    }
+
+    @Test
+    void afterSigkill_mountsComeBackWithTheirAcknowledgedWrites() throws Exception {
+        crashAnOwner();
         // an unfinished mount of the dead process: discarded, not restored
         Files.createDirectories(state.resolve("mounts/cccccccccccc"));
         Files.writeString(state.resolve("mounts/cccccccccccc/junk"), "x");
 
         try (TemplateStore store = new TemplateStore(new StoreLocation.Local(storeDir).open());
-             MountManager manager = MountManager.open(new MountManagerConfig(state, run, store, Attachers.onThisHost(4),
-                     Duration.ofMillis(500)))) {
+             MountManager manager = reopen(store)) {
             assertThat(manager.listMounts()).extracting(MountInfo::mountPath).containsExactlyInAnyOrder(builtin, qemu);
             assertThat(builtin.resolve("acknowledged.txt")).hasContent("written by builtin before the crash");
             assertThat(qemu.resolve("acknowledged.txt")).hasContent("written by qemu-nbd before the crash");
@@ -90,5 +105,57 @@ class MountRecoveryTest {
         }
         assertThat(HostState.loopDevices()).noneMatch(l -> l.contains(dir.toString()));
         assertThat(dir.resolve("mnt")).doesNotExist();
+    }
+
+    @Test
+    void aMountPathWhoseFoldersAreGone_isRestoredIntoRecreatedFolders() throws Exception {
+        crashAnOwner();
+        // as after a reboot that emptied a tmpfs: the dead mount is off its path and the folders tmount made are gone
+        Run.ok("umount", "-l", builtin.toString());
+        Run.ok("umount", "-l", qemu.toString());
+        Folders.deleteTree(dir.resolve("mnt"));
+
+        try (TemplateStore store = new TemplateStore(new StoreLocation.Local(storeDir).open());
+             MountManager manager = reopen(store)) {
+            assertThat(manager.listMounts()).extracting(MountInfo::mountPath).containsExactlyInAnyOrder(builtin, qemu);
+            assertThat(builtin.resolve("acknowledged.txt")).hasContent("written by builtin before the crash");
+            assertThat(qemu.resolve("acknowledged.txt")).hasContent("written by qemu-nbd before the crash");
+            manager.unmountTemplate(builtin);
+            manager.unmountTemplate(qemu);
+        }
+        assertThat(dir.resolve("mnt")).doesNotExist(); // the recreated folders are removed like the first ones
+    }
+
+    @Test
+    void aMountThatCannotBeRestored_keepsItsOverlayUnderOrphans() throws Exception {
+        crashAnOwner();
+        Path overlayDir = state.resolve("mounts/" + mountIdOf(builtin) + "/overlay");
+        long dataBytes = Files.size(overlayDir.resolve("overlay.data"));
+        Files.writeString(overlayDir.resolve("overlay.map"), "damaged"); // the restore fails opening the overlay
+
+        try (TemplateStore store = new TemplateStore(new StoreLocation.Local(storeDir).open());
+             MountManager manager = reopen(store)) {
+            assertThat(manager.listMounts()).extracting(MountInfo::mountPath).containsExactly(qemu);
+            manager.unmountTemplate(qemu);
+        }
+        Path kept = state.resolve("orphans/" + overlayDir.getParent().getFileName() + "/overlay");
+        assertThat(kept.resolve("overlay.data")).exists();
+        assertThat(Files.size(kept.resolve("overlay.data"))).isEqualTo(dataBytes).isPositive();
+        assertThat(overlayDir.getParent()).doesNotExist();
+        assertThat(MountTable.ofThisProcess().isMountPoint(builtin)).isFalse();
+        assertThat(HostState.loopDevices()).noneMatch(l -> l.contains(dir.toString()));
+    }
+
+    /** The id of the journaled mount at a path: the folder under mounts/ whose journal names it. */
+    private String mountIdOf(Path mountPath) throws IOException {
+        try (var dirs = Files.list(state.resolve("mounts"))) {
+            return dirs.filter(d -> {
+                try {
+                    return Files.readString(d.resolve("journal.json")).contains("\"" + mountPath + "\"");
+                } catch (IOException e) {
+                    return false;
+                }
+            }).findFirst().orElseThrow().getFileName().toString();
+        }
     }
 }
