@@ -10,7 +10,9 @@ import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.ReentrantLock;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
 
 /**
  * A mount's copy-on-write layer over a read-only image. Writes go to a sparse file at the same offsets; a 4 KiB-block
@@ -37,7 +39,10 @@ public final class Overlay implements BlockImage {
     private final AtomicBits zeroed;
     private final ReentrantLock[] stripes = new ReentrantLock[STRIPES];
     private final Object flushing = new Object();
-    private final java.util.concurrent.atomic.AtomicLong mutations = new java.util.concurrent.atomic.AtomicLong();
+    // a block's two bits change together under the shared side; a flush snapshots both maps under the exclusive side,
+    // so the saved map never pairs a block's old bit in one map with its new bit in the other (which can read BELOW)
+    private final ReentrantReadWriteLock mapLock = new ReentrantReadWriteLock();
+    private final AtomicLong mutations = new AtomicLong();
 
     private Overlay(BlockImage lower, Path dataFile, FileChannel data, int holeFd, OverlayMap map, OverlayMap.Saved saved) {
         this.lower = lower;
@@ -154,9 +159,7 @@ public final class Overlay implements BlockImage {
                     src.limit(src.position() + (int) (bodyEnd - position));
                     writeData(src, position);
                     src.limit(limit);
-                    long lastBlock = (bodyEnd + BLOCK - 1) / BLOCK;
-                    owned.set(block, lastBlock);
-                    zeroed.clear(block, lastBlock);
+                    claim(block, (bodyEnd + BLOCK - 1) / BLOCK);
                     position = bodyEnd;
                 } else {
                     int n = (int) (Math.min(end, blockEnd) - position);
@@ -190,10 +193,20 @@ public final class Overlay implements BlockImage {
             whole.put(src);
             whole.clear(); // the whole block, old bytes after the new ones included
             writeData(whole, blockStart);
-            owned.set(block);
-            zeroed.clear(block);
+            claim(block, block + 1);
         } finally {
             lock.unlock();
+        }
+    }
+
+    /** Blocks from..to-1, whose data is written, become the overlay's own. */
+    private void claim(long from, long to) {
+        mapLock.readLock().lock();
+        try {
+            owned.set(from, to);
+            zeroed.clear(from, to);
+        } finally {
+            mapLock.readLock().unlock();
         }
     }
 
@@ -221,8 +234,13 @@ public final class Overlay implements BlockImage {
             return;
         }
         writeZeroBytes(offset, Math.min(end, firstWhole * BLOCK));
-        zeroed.set(firstWhole, lastWhole); // reads give zeros from here on
-        owned.clear(firstWhole, lastWhole);
+        mapLock.readLock().lock();
+        try {
+            zeroed.set(firstWhole, lastWhole); // reads give zeros from here on
+            owned.clear(firstWhole, lastWhole);
+        } finally {
+            mapLock.readLock().unlock();
+        }
         // frees the space where the filesystem can; either way the map makes these blocks read as zeros
         LinuxFiles.punchHoleIfSupported(holeFd, firstWhole * BLOCK, Math.min(size, lastWhole * BLOCK) - firstWhole * BLOCK);
         writeZeroBytes(Math.min(size, lastWhole * BLOCK), end);
@@ -242,8 +260,15 @@ public final class Overlay implements BlockImage {
     @Override
     public void flush() throws IOException {
         synchronized (flushing) {
-            long[] ownedNow = owned.snapshot();
-            long[] zeroedNow = zeroed.snapshot();
+            long[] ownedNow;
+            long[] zeroedNow;
+            mapLock.writeLock().lock();
+            try {
+                ownedNow = owned.snapshot();
+                zeroedNow = zeroed.snapshot();
+            } finally {
+                mapLock.writeLock().unlock();
+            }
             data.force(false);
             map.save(ownedNow, zeroedNow);
         }

@@ -214,4 +214,42 @@ class OverlayTest {
             assertThat(overlay.mutations()).isEqualTo(3);
         }
     }
+    @Test
+    void aFlushNeverSavesAMapStateThatNeverExisted() throws Exception {
+        // every block is the overlay's from the start; writes and trims flip it between OWN and ZERO. A saved map
+        // must never say BELOW: after a crash that would bring back the parent's bytes, neither old nor new content.
+        int size = 256 << 20; // a long map, so flushes take long enough to overlap the flips
+        int blocks = size / B;
+        int flipped = 64 * B;
+        try (Overlay overlay = Overlay.open(new MemoryImage(new byte[size]), dir)) {
+            overlay.write(ByteBuffer.allocate(flipped), 0);
+            OverlayMap saved = new OverlayMap(dir.resolve("overlay.map"), size, B);
+            java.util.concurrent.atomic.AtomicBoolean done = new java.util.concurrent.atomic.AtomicBoolean();
+            Thread flipper = Thread.ofPlatform().start(() -> {
+                try {
+                    ByteBuffer ones = ByteBuffer.allocate(flipped);
+                    while (!done.get()) {
+                        overlay.trim(0, flipped);
+                        overlay.write(ones.clear(), 0);
+                    }
+                } catch (IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+            });
+            try {
+                for (int flush = 0; flush < 400; flush++) {
+                    overlay.flush();
+                    OverlayMap.Saved map = saved.load();
+                    AtomicBits owned = new AtomicBits(blocks, map.owned());
+                    AtomicBits zeroed = new AtomicBits(blocks, map.zeroed());
+                    for (int b = 0; b < flipped / B; b++) {
+                        assertThat(owned.get(b) || zeroed.get(b)).as("block %d after flush %d", b, flush).isTrue();
+                    }
+                }
+            } finally {
+                done.set(true);
+                flipper.join();
+            }
+        }
+    }
 }
