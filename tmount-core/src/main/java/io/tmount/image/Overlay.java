@@ -43,6 +43,7 @@ public final class Overlay implements BlockImage {
     // so the saved map never pairs a block's old bit in one map with its new bit in the other (which can read BELOW)
     private final ReentrantReadWriteLock mapLock = new ReentrantReadWriteLock();
     private final AtomicLong mutations = new AtomicLong();
+    private final AtomicLong mutationsBeyondFirstBlock = new AtomicLong();
 
     private Overlay(BlockImage lower, Path dataFile, FileChannel data, int holeFd, OverlayMap map, OverlayMap.Saved saved) {
         this.lower = lower;
@@ -139,9 +140,24 @@ public final class Overlay implements BlockImage {
         return mutations.get();
     }
 
+    /**
+     * How many of them reached beyond block 0. ext4 keeps its superblock in block 0 and rewrites it when thawed and
+     * at other bookkeeping moments, none of which changes a file; every change of content touches other blocks too.
+     */
+    public long mutationsBeyondFirstBlock() {
+        return mutationsBeyondFirstBlock.get();
+    }
+
+    private void countMutation(long offset, long length) {
+        mutations.incrementAndGet();
+        if (offset + length > BLOCK) {
+            mutationsBeyondFirstBlock.incrementAndGet();
+        }
+    }
+
     @Override
     public void write(ByteBuffer src, long offset) throws IOException {
-        mutations.incrementAndGet();
+        countMutation(offset, src.remaining());
         int limit = src.limit();
         long position = offset;
         long end = offset + src.remaining();
@@ -225,7 +241,7 @@ public final class Overlay implements BlockImage {
     /** Whole blocks become zero blocks (their space is freed); partial blocks are written with zeros. */
     @Override
     public void writeZeroes(long offset, long length, boolean allocate) throws IOException {
-        mutations.incrementAndGet();
+        countMutation(offset, length);
         long end = offset + length;
         long firstWhole = (offset + BLOCK - 1) / BLOCK;
         long lastWhole = end == size ? blocks : end / BLOCK;

@@ -13,8 +13,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * them are released does {@code bookkeeping} (journal, folders) go, so a failed release stays in the journal for
  * the next start to reclaim. {@code overlay} is null for read-only and qemu-nbd mounts; {@code createdDirs} are the
  * folders of the mount path tmount made (or that another of its mounts made and may leave behind).
- * {@code committedMutations} is the overlay's write count when the mount was made or last committed: a commit
- * with nothing written since has nothing to store.
+ * {@code committedMutations} is the overlay's count of writes beyond the superblock's block when the mount was made
+ * or last committed: a commit with nothing written since has nothing to store.
  */
 record ActiveMount(MountInfo info, BuildLayout layout, Overlay overlay, List<Path> createdDirs, Teardown resources,
                    Teardown bookkeeping, AtomicLong committedMutations)
@@ -23,12 +23,12 @@ record ActiveMount(MountInfo info, BuildLayout layout, Overlay overlay, List<Pat
     ActiveMount(MountInfo info, BuildLayout layout, Overlay overlay, List<Path> createdDirs, Teardown resources,
                 Teardown bookkeeping) {
         this(info, layout, overlay, createdDirs, resources, bookkeeping,
-                new AtomicLong(overlay == null ? 0 : overlay.mutations()));
+                new AtomicLong(overlay == null ? 0 : overlay.mutationsBeyondFirstBlock()));
     }
 
     /** Whether anything was written to the device since it was mounted or last committed. */
     boolean changedSinceCommit() {
-        return overlay != null && overlay.mutations() != committedMutations.get();
+        return overlay != null && overlay.mutationsBeyondFirstBlock() != committedMutations.get();
     }
 
     void release() throws IOException {

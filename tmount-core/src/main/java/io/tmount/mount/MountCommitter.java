@@ -44,7 +44,6 @@ final class MountCommitter {
         long start = System.nanoTime();
         MountInfo info = mount.info();
         Overlay overlay = mount.overlay();
-        BuildLayout parent = mount.layout();
         Path packed = workDir.resolve("commit-" + newBuild + ".data");
         filesystems.sync(info.mountPath()); // changes still in the page cache must reach the device to count
         if (!mount.changedSinceCommit() && !evenWithoutChanges) {
@@ -53,28 +52,40 @@ final class MountCommitter {
         trimFreeSpace(info.mountPath());
         filesystems.freeze(info.mountPath());
         try {
+            // nothing writes while frozen: what is written from here on is not in this commit
+            long committing = overlay.mutationsBeyondFirstBlock();
             overlay.flush();
-            LayerDiff.Result diff;
-            try (FileChannel out = FileChannel.open(packed, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
-                diff = LayerDiff.write(overlay, parent.mappings(), newBuild.uuid(), out);
-            }
-            Header header = new Header(Header.VERSION, BuildLayout.BLOCK_SIZE, parent.header().size(),
-                    parent.header().generation() + 1, newBuild.uuid(), parent.header().baseBuildId(), diff.mappings());
-            BuildMetadata metadata = BuildMetadata.forNewBuild(newBuild, template, info.buildId(),
-                    parent.header().size(), Instant.now()).withBuildAliases(aliases(parent, newBuild));
-            store.publishLayer(metadata, packed, HeaderCodec.write(header));
-            CommitResult result = new CommitResult(newBuild, info.buildId(), template, diff.ownBytes(),
-                    diff.zeroBytes(), diff.mappings().size(), millisSince(start));
-            log.info("committed mount {} at {} as build {} (parent {}, {} bytes of its own, {} bytes zeroed) in {} ms",
-                    info.id(), info.mountPath(), newBuild, info.buildId(), result.ownBytes(), result.zeroBytes(),
-                    result.millis());
+            CommitResult result = publish(mount, newBuild, template, packed, start);
+            mount.committedMutations().set(committing); // only once the build is stored: a failed commit commits nothing
             return result;
         } finally {
-            Files.deleteIfExists(packed);
-            filesystems.thaw(info.mountPath());
-            // thawing writes the superblock: what counts as "no changes" starts after it
-            mount.committedMutations().set(overlay.mutations());
+            try {
+                filesystems.thaw(info.mountPath()); // first: a frozen filesystem hangs every writer
+            } finally {
+                Files.deleteIfExists(packed);
+            }
         }
+    }
+
+    private CommitResult publish(ActiveMount mount, BuildId newBuild, TemplateId template, Path packed, long start)
+            throws IOException {
+        MountInfo info = mount.info();
+        BuildLayout parent = mount.layout();
+        LayerDiff.Result diff;
+        try (FileChannel out = FileChannel.open(packed, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+            diff = LayerDiff.write(mount.overlay(), parent.mappings(), newBuild.uuid(), out);
+        }
+        Header header = new Header(Header.VERSION, BuildLayout.BLOCK_SIZE, parent.header().size(),
+                parent.header().generation() + 1, newBuild.uuid(), parent.header().baseBuildId(), diff.mappings());
+        BuildMetadata metadata = BuildMetadata.forNewBuild(newBuild, template, info.buildId(),
+                parent.header().size(), Instant.now()).withBuildAliases(aliases(parent, newBuild));
+        store.publishLayer(metadata, packed, HeaderCodec.write(header));
+        CommitResult result = new CommitResult(newBuild, info.buildId(), template, diff.ownBytes(),
+                diff.zeroBytes(), diff.mappings().size(), millisSince(start));
+        log.info("committed mount {} at {} as build {} (parent {}, {} bytes of its own, {} bytes zeroed) in {} ms",
+                info.id(), info.mountPath(), newBuild, info.buildId(), result.ownBytes(), result.zeroBytes(),
+                result.millis());
+        return result;
     }
 
     /**

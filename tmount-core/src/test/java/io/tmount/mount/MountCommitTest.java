@@ -162,6 +162,28 @@ class MountCommitTest {
     }
 
     @Test
+    void aFailedCommit_leavesTheChangesToCommit() throws IOException {
+        Path rw = dir.resolve("rw");
+        manager.mountTemplate(TEMPLATE, base, rw, MountOptions.defaults());
+        try {
+            Files.writeString(rw.resolve("new.txt"), "a change");
+            Path blocker = dir.resolve("store/blocked"); // a file where the new build's folder must go
+            Files.writeString(blocker, "");
+            assertThatThrownBy(() -> manager.commit(rw, BuildId.of("blocked"))).isInstanceOf(TmountException.class)
+                    .hasMessageContaining("cannot store build 'blocked'");
+            Files.delete(blocker);
+            CommitResult retried = manager.commit(rw, BuildId.of("blocked")); // a still-frozen filesystem would refuse
+            assertThat(retried.changed()).isTrue();
+            Files.writeString(rw.resolve("more.txt"), "writable");
+            manager.unmountTemplate(rw);
+            manager.mountTemplate(TEMPLATE, retried.build(), rw, MountOptions.defaults().withReadOnly(true));
+            assertThat(rw.resolve("new.txt")).hasContent("a change");
+        } finally {
+            manager.unmountAll();
+        }
+    }
+
+    @Test
     void writableMountsOfOneBuild_shareOneCache_butNotTheirChanges() throws IOException {
         Path a = dir.resolve("a");
         Path b = dir.resolve("b");
