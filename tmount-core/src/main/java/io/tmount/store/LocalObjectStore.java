@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.DirectoryStream;
+import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
@@ -82,23 +83,50 @@ final class LocalObjectStore implements ObjectStore {
 
     @Override
     public void upload(String key, Path source) throws IOException {
-        Path target = file(key);
-        Path part = partFile(target);
-        try {
-            Files.copy(source, part, StandardCopyOption.REPLACE_EXISTING);
-            commit(part, target);
-        } finally {
-            Files.deleteIfExists(part);
-        }
+        write(key, part -> Files.copy(source, part, StandardCopyOption.REPLACE_EXISTING), false);
     }
 
     @Override
     public void put(String key, byte[] content) throws IOException {
+        write(key, part -> Files.write(part, content), false);
+    }
+
+    @Override
+    public void create(String key, Path source) throws IOException {
+        write(key, part -> Files.copy(source, part, StandardCopyOption.REPLACE_EXISTING), true);
+    }
+
+    @Override
+    public void create(String key, byte[] content) throws IOException {
+        write(key, part -> Files.write(part, content), true);
+    }
+
+    private interface PartWriter {
+        void write(Path part) throws IOException;
+    }
+
+    /**
+     * Writes a temp file beside the target and makes it durable, then publishes it under its name in one step: a
+     * rename (replacing), or a hard link, which fails if the name is taken (create-only).
+     */
+    private void write(String key, PartWriter content, boolean createOnly) throws IOException {
         Path target = file(key);
-        Path part = partFile(target);
+        Files.createDirectories(target.getParent());
+        Path part = target.resolveSibling("." + target.getFileName() + ".part-" + UUID.randomUUID());
         try {
-            Files.write(part, content);
-            commit(part, target);
+            content.write(part);
+            try (FileChannel channel = FileChannel.open(part, StandardOpenOption.WRITE)) {
+                channel.force(true);
+            }
+            if (createOnly) {
+                try {
+                    Files.createLink(target, part);
+                } catch (FileAlreadyExistsException e) {
+                    throw new ObjectExistsException(url(), key);
+                }
+            } else {
+                Files.move(part, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            }
         } finally {
             Files.deleteIfExists(part);
         }
@@ -149,19 +177,6 @@ final class LocalObjectStore implements ObjectStore {
             }
         }
         return root.resolve(key);
-    }
-
-    private static Path partFile(Path target) throws IOException {
-        Files.createDirectories(target.getParent());
-        return target.resolveSibling("." + target.getFileName() + ".part-" + UUID.randomUUID());
-    }
-
-    /** Makes the data durable, then publishes it under its name in one step. */
-    private static void commit(Path part, Path target) throws IOException {
-        try (FileChannel channel = FileChannel.open(part, StandardOpenOption.WRITE)) {
-            channel.force(true);
-        }
-        Files.move(part, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
     }
 
     private static boolean isEmptyDir(Path dir) throws IOException {

@@ -31,10 +31,18 @@ public interface ObjectStore extends AutoCloseable {
     /** Copies the whole object to a local file (replacing it). */
     void download(String key, Path target) throws IOException;
 
-    /** Stores a local file under the key; readers never see a partial object. */
+    /** Stores a local file under the key, replacing any object there; readers never see a partial object. */
     void upload(String key, Path source) throws IOException;
 
     void put(String key, byte[] content) throws IOException;
+
+    /**
+     * Stores a local file under the key only if no object is there, atomically with respect to other writers:
+     * {@link ObjectExistsException} otherwise. Readers never see a partial object.
+     */
+    void create(String key, Path source) throws IOException;
+
+    void create(String key, byte[] content) throws IOException;
 
     byte[] get(String key) throws IOException;
 

@@ -27,6 +27,7 @@ import software.amazon.awssdk.services.s3.model.NoSuchKeyException;
 import software.amazon.awssdk.services.s3.model.S3Exception;
 
 import java.io.IOException;
+import java.io.InterruptedIOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
@@ -91,7 +92,15 @@ final class S3ObjectStore implements ObjectStore {
         S3Client client = builder.build();
         S3ObjectStore store = new S3ObjectStore(settings, client);
         try {
-            store.call("check the bucket", () -> client.headBucket(b -> b.bucket(settings.bucket())));
+            try {
+                store.call("check the bucket", () -> client.headBucket(b -> b.bucket(settings.bucket())));
+            } catch (S3Failure e) {
+                if (e.status != 403) {
+                    throw e;
+                }
+                // a HEAD answer has no error code; a listing's says whether the credentials or the permissions fail
+                store.call("list the bucket", () -> client.listObjectsV2(b -> b.bucket(settings.bucket()).maxKeys(1)));
+            }
         } catch (IOException e) {
             client.close();
             throw e;
@@ -136,11 +145,36 @@ final class S3ObjectStore implements ObjectStore {
         }
     }
 
+    /**
+     * A ranged GET. The SDK retries a request that fails before its body arrives; a body that breaks off midway is
+     * asked for again here, from where it stopped, up to the configured attempts.
+     */
     @Override
     public int read(String key, long offset, ByteBuffer dst) throws IOException {
         if (!dst.hasRemaining()) {
             return 0;
         }
+        int total = 0;
+        for (int attempt = 1; ; attempt++) {
+            BodyRead got = readOnce(key, offset + total, dst);
+            total += got.bytes();
+            if (got.broken() == null) {
+                return got.ended() && total == 0 ? -1 : total;
+            }
+            if (attempt >= settings.maxAttempts()) {
+                throw new IOException("reading " + key + " from " + url() + " broke off at byte " + (offset + total)
+                        + " " + attempt + " times; last: " + got.broken().getMessage(), got.broken());
+            }
+            log.debug("reading {} broke off at byte {} ({}); asking again", key, offset + total, got.broken().getMessage());
+            pause(attempt);
+        }
+    }
+
+    /** What one GET delivered: bytes read, whether the object ended, and the error that broke the body off. */
+    private record BodyRead(int bytes, boolean ended, IOException broken) {
+    }
+
+    private BodyRead readOnce(String key, long offset, ByteBuffer dst) throws IOException {
         String range = "bytes=" + offset + "-" + (offset + dst.remaining() - 1);
         ResponseInputStream<GetObjectResponse> in;
         try {
@@ -148,18 +182,25 @@ final class S3ObjectStore implements ObjectStore {
                     .key(settings.objectKey(key)).range(range)));
         } catch (S3Failure e) {
             if (e.status == 416) {
-                return -1; // the range starts at or past the end
+                return new BodyRead(0, true, null); // the range starts at or past the end
             }
             if (e.status == 404) {
                 throw new NoSuchObjectException(url(), key);
             }
             throw e;
         }
+        String served = in.response().contentRange();
+        if (served == null || !served.startsWith("bytes " + offset + "-")) {
+            in.abort(); // a server ignoring Range sends the whole object: bytes from 0, not from the offset
+            throw new IOException(endpointName() + " answered the ranged read " + range + " of " + key + " with "
+                    + (served == null ? "no Content-Range (it ignores Range requests)" : "range " + served)
+                    + ": tmount needs an S3 server that serves byte ranges");
+        }
         int total = 0;
-        // Large reads: the HTTP client then reads the socket straight into the array instead of 8 KiB at a time
-        // (a channel adapter over the stream would cost a system call per 8 KiB).
-        byte[] transfer = dst.hasArray() ? dst.array() : new byte[Math.min(dst.remaining(), TRANSFER_BYTES)];
         try (in) {
+            // Large reads: the HTTP client then reads the socket straight into the array instead of 8 KiB at a time
+            // (a channel adapter over the stream would cost a system call per 8 KiB).
+            byte[] transfer = dst.hasArray() ? dst.array() : new byte[Math.min(dst.remaining(), TRANSFER_BYTES)];
             while (dst.hasRemaining()) {
                 int n;
                 if (dst.hasArray()) {
@@ -174,14 +215,25 @@ final class S3ObjectStore implements ObjectStore {
                     }
                 }
                 if (n < 0) {
-                    break;
+                    return new BodyRead(total, true, null);
                 }
                 total += n;
             }
+            return new BodyRead(total, false, null);
         } catch (IOException e) {
-            throw new IOException("reading " + key + " " + range + " from " + url() + " broke off: " + e.getMessage(), e);
+            return new BodyRead(total, false, e); // a reset, a timeout, a body that ended before its length
+        } catch (SdkClientException e) {
+            return new BodyRead(total, false, new IOException(e.getMessage(), e));
         }
-        return total == 0 ? -1 : total;
+    }
+
+    private static void pause(int attempt) throws IOException {
+        try {
+            Thread.sleep(Math.min(2000, 100L << attempt));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new InterruptedIOException("interrupted while reading from S3");
+        }
     }
 
     @Override
@@ -201,17 +253,53 @@ final class S3ObjectStore implements ObjectStore {
 
     @Override
     public void upload(String key, Path source) throws IOException {
+        upload(key, source, false);
+    }
+
+    @Override
+    public void create(String key, Path source) throws IOException {
+        upload(key, source, true);
+    }
+
+    /** Create-only writes send {@code If-None-Match: *}: S3 then refuses (412) to replace an existing object. */
+    private void upload(String key, Path source, boolean createOnly) throws IOException {
         long size = Files.size(source);
         if (size <= MULTIPART_THRESHOLD) {
-            call("upload " + key, () -> client.putObject(b -> b.bucket(settings.bucket()).key(settings.objectKey(key)),
-                    RequestBody.fromFile(source)));
+            createOnly(key, createOnly, () -> call("upload " + key, () -> client.putObject(b -> b.bucket(settings.bucket())
+                    .key(settings.objectKey(key)).ifNoneMatch(createOnly ? "*" : null)
+                    .overrideConfiguration(o -> o.apiCallAttemptTimeout(uploadTimeout(size))), RequestBody.fromFile(source))));
             return;
         }
-        uploadMultipart(key, source, size);
+        uploadMultipart(key, source, size, createOnly);
+    }
+
+    /**
+     * The attempt timeout covers sending the body too: uploads get the configured timeout plus a second per MiB, so
+     * a 64 MiB part still fits on a 1 MiB/s link (with 4 parts in flight, about 35 Mbit/s) instead of timing out
+     * on every attempt.
+     */
+    Duration uploadTimeout(long bytes) {
+        return settings.attemptTimeout().plusSeconds((bytes + (1 << 20) - 1) >> 20);
+    }
+
+    private interface Write {
+        void run() throws IOException;
+    }
+
+    private void createOnly(String key, boolean createOnly, Write write) throws IOException {
+        try {
+            write.run();
+        } catch (S3Failure e) {
+            // 412: the object exists; 409: another conditional write of the key is in progress
+            if (createOnly && (e.status == 412 || e.status == 409)) {
+                throw new ObjectExistsException(url(), key);
+            }
+            throw e;
+        }
     }
 
     /** Parts of at least 64 MiB (more for huge objects: S3 allows 10,000 parts), a few in flight at once. */
-    private void uploadMultipart(String key, Path source, long size) throws IOException {
+    private void uploadMultipart(String key, Path source, long size, boolean createOnly) throws IOException {
         long partSize = Math.max(MULTIPART_THRESHOLD, ((size + MAX_PARTS - 1) / MAX_PARTS + (1 << 20) - 1) >> 20 << 20);
         int parts = (int) ((size + partSize - 1) / partSize);
         String objectKey = settings.objectKey(key);
@@ -234,7 +322,8 @@ final class S3ObjectStore implements ObjectStore {
                         }
                         part.flip();
                         String etag = call("upload part " + number + " of " + key, () -> client.uploadPart(
-                                b -> b.bucket(settings.bucket()).key(objectKey).uploadId(uploadId).partNumber(number),
+                                b -> b.bucket(settings.bucket()).key(objectKey).uploadId(uploadId).partNumber(number)
+                                        .overrideConfiguration(o -> o.apiCallAttemptTimeout(uploadTimeout(length))),
                                 RequestBody.fromByteBuffer(part))).eTag();
                         return CompletedPart.builder().partNumber(number).eTag(etag).build();
                     } finally {
@@ -246,9 +335,13 @@ final class S3ObjectStore implements ObjectStore {
             for (Future<CompletedPart> part : done) {
                 completed.add(part.get());
             }
-            call("complete the multipart upload of " + key, () -> client.completeMultipartUpload(b -> b
-                    .bucket(settings.bucket()).key(objectKey).uploadId(uploadId)
-                    .multipartUpload(m -> m.parts(completed))));
+            if (createOnly && exists(key)) {
+                // some S3-compatible servers (S3Proxy among them) ignore If-None-Match on the completion below
+                throw new ObjectExistsException(url(), key);
+            }
+            createOnly(key, createOnly, () -> call("complete the multipart upload of " + key, () -> client
+                    .completeMultipartUpload(b -> b.bucket(settings.bucket()).key(objectKey).uploadId(uploadId)
+                            .ifNoneMatch(createOnly ? "*" : null).multipartUpload(m -> m.parts(completed)))));
         } catch (IOException | InterruptedException | ExecutionException | RuntimeException e) {
             try {
                 client.abortMultipartUpload(b -> b.bucket(settings.bucket()).key(objectKey).uploadId(uploadId));
@@ -266,8 +359,17 @@ final class S3ObjectStore implements ObjectStore {
 
     @Override
     public void put(String key, byte[] content) throws IOException {
-        call("write " + key, () -> client.putObject(b -> b.bucket(settings.bucket()).key(settings.objectKey(key)),
-                RequestBody.fromBytes(content)));
+        put(key, content, false);
+    }
+
+    @Override
+    public void create(String key, byte[] content) throws IOException {
+        put(key, content, true);
+    }
+
+    private void put(String key, byte[] content, boolean createOnly) throws IOException {
+        createOnly(key, createOnly, () -> call("write " + key, () -> client.putObject(b -> b.bucket(settings.bucket())
+                .key(settings.objectKey(key)).ifNoneMatch(createOnly ? "*" : null), RequestBody.fromBytes(content))));
     }
 
     @Override
@@ -328,10 +430,17 @@ final class S3ObjectStore implements ObjectStore {
         } catch (S3Exception e) {
             String code = e.awsErrorDetails() == null ? null : e.awsErrorDetails().errorCode();
             int status = e.statusCode();
-            if (status == 403 || "InvalidAccessKeyId".equals(code) || "SignatureDoesNotMatch".equals(code)) {
+            if ("InvalidAccessKeyId".equals(code) || "SignatureDoesNotMatch".equals(code)) {
                 throw new S3Failure("S3 refused the credentials for bucket '" + settings.bucket() + "' at "
-                        + endpointName() + " (" + (code == null ? "HTTP " + status : code) + "): check AWS_ACCESS_KEY_ID "
-                        + "and AWS_SECRET_ACCESS_KEY (or the SDK's default credential chain)", status, e);
+                        + endpointName() + " (" + code + "): check AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or the "
+                        + "SDK's default credential chain)", status, e);
+            }
+            if (status == 403) {
+                // HEAD answers carry no error code, and without s3:ListBucket S3 answers 403 for a missing object
+                throw new S3Failure("S3 denied access (" + (code == null || code.isEmpty() ? "HTTP 403" : code)
+                        + ") when trying to " + what + " in bucket '" + settings.bucket() + "' at " + endpointName()
+                        + ": the credentials are wrong or lack permission (tmount needs s3:ListBucket on the bucket, "
+                        + "s3:GetObject, and s3:PutObject/s3:DeleteObject to store builds)", status, e);
             }
             if (status == 404 && (code == null || code.isEmpty()) && what.equals("check the bucket")) {
                 throw new S3Failure("S3 bucket '" + settings.bucket() + "' does not exist at " + endpointName(), 404, e);

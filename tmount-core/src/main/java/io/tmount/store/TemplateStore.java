@@ -8,6 +8,8 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * Builds in a template store, in e2b's layout: {@code {buildId}/rootfs.ext4}, {@code {buildId}/rootfs.ext4.header}
@@ -21,6 +23,7 @@ public final class TemplateStore implements AutoCloseable {
 
     private final ObjectStore objects;
     private final MetadataJson metadataJson;
+    private final Set<BuildId> publishing = ConcurrentHashMap.newKeySet();
 
     public TemplateStore(ObjectStore objects) {
         this.objects = objects;
@@ -102,27 +105,81 @@ public final class TemplateStore implements AutoCloseable {
     }
 
     /**
-     * Stores a new layered build: its own blocks packed back to back, its header, then its metadata (last, so a
-     * build is listed only once it is whole). Refuses an existing build id; removes what it wrote on failure.
+     * Stores a new layered build: its header first, then its own blocks packed back to back, then its metadata (last,
+     * so a build is listed only once it is whole). The order matters because a rootfs object is what makes a build
+     * exist: a header without its rootfs reads as no build at all, while a rootfs without its header would read as a
+     * whole headerless build made of packed blocks. Every object is created only if absent, so two writers of one id
+     * (in this process or not) cannot overwrite each other. On failure what was written goes again, rootfs first.
      */
     public void publishLayer(BuildMetadata metadata, Path packedBlocks, byte[] header) {
         BuildId build = metadata.buildId();
-        if (exists(build)) {
-            throw TmountException.conflict("build '%s' already exists in template store %s", build, url());
+        publishing(build, written -> {
+            create(headerKey(build), header, written);
+            createFrom(rootfsKey(build), packedBlocks, written);
+            create(metadataKey(build), metadataJson.write(metadata), written);
+        });
+    }
+
+    /** Stores a new headerless build: the image first, then its metadata; as {@link #publishLayer} otherwise. */
+    public void publish(BuildMetadata metadata, Path rootfs) {
+        BuildId build = metadata.buildId();
+        publishing(build, written -> {
+            createFrom(rootfsKey(build), rootfs, written);
+            create(metadataKey(build), metadataJson.write(metadata), written);
+        });
+    }
+
+    private interface Publication {
+        void write(List<String> written) throws IOException;
+    }
+
+    private void publishing(BuildId build, Publication publication) {
+        if (!publishing.add(build)) {
+            throw TmountException.conflict("build '%s' is being stored in template store %s right now", build, url());
         }
+        List<String> written = new ArrayList<>();
         try {
-            objects.upload(rootfsKey(build), packedBlocks);
-            objects.put(headerKey(build), header);
-            objects.put(metadataKey(build), metadataJson.write(metadata));
+            if (exists(build)) {
+                throw TmountException.conflict("build '%s' already exists in template store %s", build, url());
+            }
+            publication.write(written);
         } catch (IOException e) {
-            try {
-                objects.delete(metadataKey(build));
-                objects.delete(headerKey(build));
-                objects.delete(rootfsKey(build));
-            } catch (IOException cleanup) {
-                e.addSuppressed(cleanup);
+            removeWritten(build, written, e);
+            if (e instanceof ObjectExistsException) {
+                throw TmountException.conflict("build '%s' already exists in template store %s, or another process "
+                        + "is storing it (%s)", build, url(), e.getMessage());
             }
             throw TmountException.failed(e, "cannot store build '%s' in %s", build, url());
+        } finally {
+            publishing.remove(build);
+        }
+    }
+
+    private void create(String key, byte[] content, List<String> written) throws IOException {
+        objects.create(key, content);
+        written.add(key);
+    }
+
+    private void createFrom(String key, Path source, List<String> written) throws IOException {
+        objects.create(key, source);
+        written.add(key);
+    }
+
+    /** Deletes what a failed publication wrote, its rootfs first: from then on the build does not exist. */
+    private void removeWritten(BuildId build, List<String> written, IOException failure) {
+        List<String> order = new ArrayList<>(written);
+        if (order.remove(rootfsKey(build))) {
+            order.addFirst(rootfsKey(build));
+        }
+        for (String key : order) {
+            try {
+                objects.delete(key);
+            } catch (IOException cleanup) {
+                failure.addSuppressed(cleanup);
+                if (key.equals(rootfsKey(build))) {
+                    return; // keep the header: without it a leftover rootfs would read as a headerless build
+                }
+            }
         }
     }
 
@@ -151,26 +208,6 @@ public final class TemplateStore implements AutoCloseable {
 
     public void downloadRootfs(BuildId build, Path target) throws IOException {
         objects.download(rootfsKey(build), target);
-    }
-
-    /** Stores a new headerless build: the image first, then its metadata. Refuses an existing build id. */
-    public void publish(BuildMetadata metadata, Path rootfs) {
-        BuildId build = metadata.buildId();
-        if (exists(build)) {
-            throw TmountException.conflict("build '%s' already exists in template store %s", build, url());
-        }
-        try {
-            objects.upload(rootfsKey(build), rootfs);
-            objects.put(metadataKey(build), metadataJson.write(metadata));
-        } catch (IOException e) {
-            try {
-                objects.delete(rootfsKey(build));
-                objects.delete(metadataKey(build));
-            } catch (IOException cleanup) {
-                e.addSuppressed(cleanup);
-            }
-            throw TmountException.failed(e, "cannot store build '%s' in %s", build, url());
-        }
     }
 
     public List<BuildSummary> list() {

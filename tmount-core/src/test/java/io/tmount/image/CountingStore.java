@@ -1,12 +1,10 @@
 package io.tmount.image;
 
-import io.tmount.store.ObjectInfo;
 import io.tmount.store.ObjectStore;
+import io.tmount.testing.ForwardingStore;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.nio.file.Path;
-import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -14,31 +12,15 @@ import java.util.concurrent.atomic.AtomicLong;
  * An object store in front of another that counts ranged reads and the bytes they return, and can slow them down
  * or make the next ones fail: a hand-written fake for cache tests.
  */
-final class CountingStore implements ObjectStore {
+final class CountingStore extends ForwardingStore {
 
-    private final ObjectStore inner;
     final AtomicLong reads = new AtomicLong();
     final AtomicLong bytes = new AtomicLong();
     final AtomicInteger failNext = new AtomicInteger();
     volatile long delayMillis;
 
     CountingStore(ObjectStore inner) {
-        this.inner = inner;
-    }
-
-    @Override
-    public String url() {
-        return inner.url();
-    }
-
-    @Override
-    public boolean exists(String key) throws IOException {
-        return inner.exists(key);
-    }
-
-    @Override
-    public ObjectInfo info(String key) throws IOException {
-        return inner.info(key);
+        super(inner);
     }
 
     @Override
@@ -59,35 +41,5 @@ final class CountingStore implements ObjectStore {
             bytes.addAndGet(n);
         }
         return n;
-    }
-
-    @Override
-    public void download(String key, Path target) throws IOException {
-        inner.download(key, target);
-    }
-
-    @Override
-    public void upload(String key, Path source) throws IOException {
-        inner.upload(key, source);
-    }
-
-    @Override
-    public void put(String key, byte[] content) throws IOException {
-        inner.put(key, content);
-    }
-
-    @Override
-    public byte[] get(String key) throws IOException {
-        return inner.get(key);
-    }
-
-    @Override
-    public void delete(String key) throws IOException {
-        inner.delete(key);
-    }
-
-    @Override
-    public List<String> folders() throws IOException {
-        return inner.folders();
     }
 }

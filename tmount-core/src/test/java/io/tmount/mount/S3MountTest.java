@@ -10,7 +10,7 @@ import io.tmount.store.TemplateId;
 import io.tmount.store.TemplateStore;
 import io.tmount.template.Ext4Images;
 import io.tmount.template.TemplateCatalog;
-import io.tmount.testing.DelayProxy;
+import io.tmount.testing.FaultProxy;
 import io.tmount.testing.NoLeftovers;
 import io.tmount.testing.S3ProxyServer;
 import io.tmount.testing.Trees;
@@ -149,7 +149,7 @@ class S3MountTest {
     @Test
     void slowResponses_slowReadsDown_andTooSlowOnesFailWithinTheTimeout() throws IOException {
         String bucket = newBucket();
-        try (DelayProxy proxy = new DelayProxy(server.port(), Duration.ofMillis(100))) {
+        try (FaultProxy proxy = new FaultProxy(server.port(), Duration.ofMillis(100))) {
             BuildId build = importTemplate(server.settings(bucket, proxy.endpoint()));
             Path mnt = dir.resolve("mnt");
             manager.mountTemplate(TEMPLATE, build, mnt, MountOptions.defaults().withReadOnly(true));

@@ -36,6 +36,20 @@ class LocalObjectStoreTest {
     }
 
     @Test
+    void createOnlyWrites_neverReplaceAnObject_andLeaveNoPartFiles() throws IOException {
+        LocalObjectStore store = store();
+        store.create("b1/metadata.json", "first".getBytes(StandardCharsets.UTF_8));
+        assertThatThrownBy(() -> store.create("b1/metadata.json", "second".getBytes(StandardCharsets.UTF_8)))
+                .isInstanceOf(ObjectExistsException.class).hasMessageContaining("b1/metadata.json");
+        Path source = Files.write(dir.resolve("img"), new byte[]{1, 2, 3});
+        assertThatThrownBy(() -> store.create("b1/metadata.json", source)).isInstanceOf(ObjectExistsException.class);
+        assertThat(store.get("b1/metadata.json")).asString(StandardCharsets.UTF_8).isEqualTo("first");
+        try (var files = Files.list(dir.resolve("store/b1"))) {
+            assertThat(files).extracting(p -> p.getFileName().toString()).containsExactly("metadata.json");
+        }
+    }
+
+    @Test
     void rangedRead_readsFromTheOffset_andMinusOneAtTheEnd() throws IOException {
         LocalObjectStore store = store();
         store.put("b/o", "0123456789".getBytes(StandardCharsets.UTF_8));

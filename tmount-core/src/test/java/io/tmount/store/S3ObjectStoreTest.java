@@ -1,6 +1,8 @@
 package io.tmount.store;
 
 import io.tmount.TmountException;
+import com.sun.net.httpserver.HttpServer;
+import io.tmount.testing.FaultProxy;
 import io.tmount.testing.NoLeftovers;
 import io.tmount.testing.S3ProxyServer;
 import org.junit.jupiter.api.AfterAll;
@@ -13,10 +15,14 @@ import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
 import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
 
 import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.URI;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.Random;
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -95,6 +101,78 @@ class S3ObjectStoreTest {
         assertThat(Files.mismatch(source, copy)).isEqualTo(-1);
         store.upload("b/small", Files.write(dir.resolve("small"), new byte[]{1, 2, 3}));
         assertThat(store.get("b/small")).containsExactly(1, 2, 3);
+    }
+
+    @Test
+    void createOnlyWrites_neverReplaceAnObject_smallOrInParts() throws IOException {
+        store.create("b/metadata.json", "first".getBytes(StandardCharsets.UTF_8));
+        assertThatThrownBy(() -> store.create("b/metadata.json", "second".getBytes(StandardCharsets.UTF_8)))
+                .isInstanceOf(ObjectExistsException.class).hasMessageContaining("b/metadata.json");
+        assertThat(store.get("b/metadata.json")).asString(StandardCharsets.UTF_8).isEqualTo("first");
+
+        byte[] big = new byte[(int) S3ObjectStore.MULTIPART_THRESHOLD + 1_000_000];
+        new Random(3).nextBytes(big);
+        Path source = Files.write(dir.resolve("big.img"), big);
+        store.create("b/rootfs.ext4", source);
+        assertThatThrownBy(() -> store.create("b/rootfs.ext4", source)).isInstanceOf(ObjectExistsException.class);
+        assertThatThrownBy(() -> store.create("b/rootfs.ext4", Files.write(dir.resolve("small"), new byte[]{1})))
+                .isInstanceOf(ObjectExistsException.class);
+        assertThat(store.size("b/rootfs.ext4")).isEqualTo(big.length);
+    }
+
+    @Test
+    void aBodyCutOffMidway_isReadOnFromWhereItStopped() throws IOException {
+        byte[] object = new byte[3 << 20];
+        new Random(4).nextBytes(object);
+        store.put("b/rootfs.ext4", object);
+        try (FaultProxy proxy = new FaultProxy(server.port(), Duration.ZERO);
+             S3ObjectStore viaProxy = S3ObjectStore.open(server.settings(bucket, proxy.endpoint()))) {
+            proxy.cutNextResponseAfter(1 << 20); // headers and about 1 MiB of the body, then a reset
+            ByteBuffer all = ByteBuffer.allocate(object.length);
+            assertThat(viaProxy.read("b/rootfs.ext4", 0, all)).isEqualTo(object.length);
+            assertThat(proxy.cuts()).isEqualTo(1);
+            assertThat(all.array()).isEqualTo(object);
+        }
+    }
+
+    @Test
+    void uploadsOnASlowLink_getTimeForTheirBody() throws IOException {
+        // 12 MiB at 3 MiB/s take 4 s, past the 3 s per attempt; uploads get a second more per MiB
+        byte[] object = new byte[12 << 20];
+        new Random(5).nextBytes(object);
+        Path source = Files.write(dir.resolve("img"), object);
+        try (FaultProxy proxy = new FaultProxy(server.port(), Duration.ZERO);
+             S3ObjectStore slow = S3ObjectStore.open(server.settings(bucket, proxy.endpoint()))) {
+            proxy.limitRequests(3 << 20);
+            long start = System.nanoTime();
+            slow.create("b/rootfs.ext4", source);
+            assertThat(Duration.ofNanos(System.nanoTime() - start)).isGreaterThan(Duration.ofSeconds(3));
+        }
+        assertThat(store.get("b/rootfs.ext4")).isEqualTo(object);
+    }
+
+    @Test
+    void aServerThatIgnoresRanges_isAClearError_notWrongBytes() throws IOException {
+        // an HTTP server answering every GET with the whole object and 200, as a server without Range support does
+        HttpServer plain = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
+        byte[] object = "0123456789".repeat(100).getBytes(StandardCharsets.UTF_8);
+        plain.createContext("/", exchange -> {
+            exchange.getResponseHeaders().add("ETag", "\"e\"");
+            boolean head = exchange.getRequestMethod().equals("HEAD");
+            exchange.sendResponseHeaders(200, head ? -1 : object.length);
+            if (!head) {
+                exchange.getResponseBody().write(object);
+            }
+            exchange.close();
+        });
+        plain.start();
+        try (S3ObjectStore ignoring = S3ObjectStore.open(server.settings(bucket,
+                URI.create("http://127.0.0.1:" + plain.getAddress().getPort())))) {
+            assertThatThrownBy(() -> ignoring.read("b/rootfs.ext4", 100, ByteBuffer.allocate(10)))
+                    .isInstanceOf(IOException.class).hasMessageContaining("ignores Range requests");
+        } finally {
+            plain.stop(0);
+        }
     }
 
     @Test

@@ -50,6 +50,66 @@ class TemplateStoreTest {
                 .hasMessageContaining("build 'b1' already exists");
     }
 
+    private static BuildMetadata layer(String id) {
+        return BuildMetadata.forNewBuild(BuildId.of(id), TemplateId.of("t"), BuildId.of("base"), 8192, Instant.now());
+    }
+
+    @Test
+    void publishLayer_writesTheHeaderBeforeTheRootfs_andTheMetadataLast() throws IOException {
+        RecordingStore objects = new RecordingStore(new StoreLocation.Local(dir.resolve("store")).open());
+        new TemplateStore(objects).publishLayer(layer("l1"), image, new byte[]{1, 2, 3});
+        assertThat(objects.calls).containsExactly("create l1/rootfs.ext4.header", "create l1/rootfs.ext4",
+                "create l1/metadata.json");
+    }
+
+    @Test
+    void aFailedPublication_removesTheRootfsFirst_soNoHalfBuildEverExists() throws IOException {
+        RecordingStore objects = new RecordingStore(new StoreLocation.Local(dir.resolve("store")).open());
+        TemplateStore failing = new TemplateStore(objects);
+        objects.failing = call -> call.equals("create l1/metadata.json");
+        assertThatThrownBy(() -> failing.publishLayer(layer("l1"), image, new byte[]{1}))
+                .hasMessageContaining("cannot store build 'l1'");
+        assertThat(objects.calls).endsWith("delete l1/rootfs.ext4", "delete l1/rootfs.ext4.header");
+        assertThat(dir.resolve("store/l1")).doesNotExist();
+
+        // when the rootfs cannot be deleted, its header stays: the leftover is a layer, never a headerless build
+        objects.calls.clear();
+        objects.failing = call -> call.equals("create l2/metadata.json") || call.equals("delete l2/rootfs.ext4");
+        assertThatThrownBy(() -> failing.publishLayer(layer("l2"), image, new byte[]{1}))
+                .hasMessageContaining("cannot store build 'l2'");
+        assertThat(dir.resolve("store/l2/rootfs.ext4.header")).exists();
+        assertThat(objects.calls).doesNotContain("delete l2/rootfs.ext4.header");
+    }
+
+    @Test
+    void concurrentPublicationsOfOneId_oneWins_theOthersAreConflicts() throws Exception {
+        Path other = dir.resolve("other-store-process");
+        TemplateStore second = new TemplateStore(new StoreLocation.Local(dir.resolve("store")).open()); // as another daemon
+        java.util.List<java.util.concurrent.Callable<Integer>> writers = new java.util.ArrayList<>();
+        for (int i = 0; i < 8; i++) {
+            TemplateStore writer = i % 2 == 0 ? store : second;
+            byte header = (byte) i;
+            writers.add(() -> {
+                try {
+                    writer.publishLayer(layer("same"), image, new byte[]{header});
+                    return 1;
+                } catch (TmountException e) {
+                    assertThat(e.kind()).isEqualTo(TmountException.Kind.CONFLICT);
+                    return 0;
+                }
+            });
+        }
+        try (var pool = java.util.concurrent.Executors.newFixedThreadPool(8)) {
+            int winners = 0;
+            for (var result : pool.invokeAll(writers)) {
+                winners += result.get();
+            }
+            assertThat(winners).isEqualTo(1);
+        }
+        assertThat(store.exists(BuildId.of("same"))).isTrue();
+        assertThat(other).doesNotExist();
+    }
+
     @Test
     void e2bMetadataWithoutTemplateId_isAcceptedForAnyTemplate() throws IOException {
         Files.createDirectories(dir.resolve("store/e2b"));

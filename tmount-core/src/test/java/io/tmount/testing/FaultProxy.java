@@ -4,26 +4,34 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.InetAddress;
+import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.net.URI;
 import java.time.Duration;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * A TCP proxy on loopback that holds back the first bytes of every response by a settable delay: a slow server,
- * in front of a real one.
+ * A TCP proxy on loopback in front of a real server, playing a bad network: it can hold back the first bytes of
+ * every response (a slow server), cut the connection midway through the next response (a reset mid-body), and pass
+ * requests on at a limited rate (a slow uplink).
  */
-public final class DelayProxy implements AutoCloseable {
+public final class FaultProxy implements AutoCloseable {
 
     private final ServerSocket listener;
     private final int targetPort;
     private final Set<Socket> sockets = ConcurrentHashMap.newKeySet();
     private volatile Duration delay;
+    private final AtomicLong cutAfter = new AtomicLong(-1);
+    private final AtomicLong cuts = new AtomicLong();
+    private volatile long requestBytesPerSecond;
 
-    public DelayProxy(int targetPort, Duration delay) throws IOException {
-        this.listener = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
+    public FaultProxy(int targetPort, Duration delay) throws IOException {
+        this.listener = new ServerSocket();
+        listener.setReceiveBufferSize(64 * 1024); // a slowed request backs up to its sender instead of piling up here
+        listener.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 50);
         this.targetPort = targetPort;
         this.delay = delay;
         Thread.ofVirtual().name("delay-proxy").start(this::accept);
@@ -31,6 +39,21 @@ public final class DelayProxy implements AutoCloseable {
 
     public void delay(Duration value) {
         this.delay = value;
+    }
+
+    /** The next response that passes more than {@code bytes} is cut off there: its connection is closed. */
+    public void cutNextResponseAfter(long bytes) {
+        cutAfter.set(bytes);
+    }
+
+    /** How many responses were cut off so far. */
+    public long cuts() {
+        return cuts.get();
+    }
+
+    /** Requests (bodies included) pass at most this fast; 0 for no limit. */
+    public void limitRequests(long bytesPerSecond) {
+        this.requestBytesPerSecond = bytesPerSecond;
     }
 
     public URI endpoint() {
@@ -60,14 +83,31 @@ public final class DelayProxy implements AutoCloseable {
 
     private void pump(Socket from, Socket to, RequestFlag flag, boolean response) {
         byte[] buffer = new byte[64 * 1024];
+        long responseBytes = 0;
         try (InputStream in = from.getInputStream(); OutputStream out = to.getOutputStream()) {
             int n;
-            while ((n = in.read(buffer)) >= 0) {
+            while ((n = in.read(buffer, 0, response || requestBytesPerSecond == 0 ? buffer.length : 8192)) >= 0) {
                 if (!response) {
                     flag.pending = true;
+                    long limit = requestBytesPerSecond;
+                    if (limit > 0) {
+                        Thread.sleep(n * 1000L / limit);
+                    }
                 } else if (flag.pending) {
-                    flag.pending = false;
+                    flag.pending = false; // a new response begins
+                    responseBytes = 0;
                     Thread.sleep(delay.toMillis());
+                }
+                if (response) {
+                    long cut = cutAfter.get();
+                    if (cut >= 0 && responseBytes + n > cut && cutAfter.compareAndSet(cut, -1)) {
+                        out.write(buffer, 0, (int) Math.max(0, cut - responseBytes));
+                        out.flush();
+                        to.setSoLinger(true, 0); // a reset, as when a server or a middlebox drops the connection
+                        cuts.incrementAndGet();
+                        return;
+                    }
+                    responseBytes += n;
                 }
                 out.write(buffer, 0, n);
                 out.flush();
