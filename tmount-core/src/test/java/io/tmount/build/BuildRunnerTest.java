@@ -159,6 +159,31 @@ class BuildRunnerTest {
     }
 
     @Test
+    void runIsConfinedToTheRoot_andTheBuildEnvNeverReachesTheHostsTools() throws IOException {
+        // chroot, mknod and mount as a breakout attempt would use them: each must be refused (the root has no /dev/null)
+        BuildResult result = build("""
+                template: my-template
+                from: {template: base, build: base-1}
+                steps:
+                  - {type: ENV, args: [LD_PRELOAD, /no-such-library.so]}
+                  - {type: RUN, args: ["busybox chroot / /bin/true; echo chroot=$? > /escape"]}
+                  - {type: RUN, args: ["busybox mknod /disk b 8 0; echo mknod=$? >> /escape"]}
+                  - {type: RUN, args: ["busybox mount -t tmpfs t /mnt; echo mount=$? >> /escape"]}
+                  - {type: RUN, args: ["busybox mknod /fifo p; echo fifo=$? >> /escape"]}
+                  - {type: RUN, args: ["grep CapBnd /proc/self/status | cut -f2 > /caps; echo \\"$LD_PRELOAD\\" > /env"]}
+                """);
+        assertThat(read(result.build(), "/escape")).isEqualTo("chroot=1\nmknod=1\nmount=1\nfifo=0\n");
+        long bounding = Long.parseUnsignedLong(read(result.build(), "/caps").strip(), 16);
+        assertThat(bounding & (1L << 18)).as("CAP_SYS_CHROOT").isZero();
+        assertThat(bounding & (1L << 21)).as("CAP_SYS_ADMIN").isZero();
+        assertThat(bounding & (1L << 27)).as("CAP_MKNOD").isZero();
+        assertThat(bounding & 1L).as("CAP_CHOWN, which package installs need").isNotZero();
+        assertThat(read(result.build(), "/env")).isEqualTo("/no-such-library.so\n"); // set inside the root
+        // the host's unshare and capsh (dynamically linked) would have complained about a preload they were given
+        assertThat(log).noneMatch(l -> l.contains("ld.so") || l.contains("preloaded"));
+    }
+
+    @Test
     void fromEmpty_withCopyFromTheContext() throws IOException {
         Path context = Files.createDirectories(dir.resolve("ctx/files"));
         Files.writeString(context.resolve("hello.txt"), "from the context\n");
