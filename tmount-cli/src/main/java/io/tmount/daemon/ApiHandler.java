@@ -23,6 +23,7 @@ import org.slf4j.LoggerFactory;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.Map;
 
 /**
@@ -42,12 +43,13 @@ final class ApiHandler extends Handler.Abstract.NonBlocking {
 
     private final BuildEndpoint builds;
 
-    ApiHandler(MountManager manager, BuildRunner runner, ObjectMapper json, String version, String stateDir) {
+    ApiHandler(MountManager manager, BuildRunner runner, ObjectMapper json, String version, String stateDir,
+               Duration buildHeartbeat) {
         this.manager = manager;
         this.json = json;
         this.version = version;
         this.stateDir = stateDir;
-        this.builds = new BuildEndpoint(runner, json);
+        this.builds = new BuildEndpoint(runner, json, buildHeartbeat);
     }
 
     @Override

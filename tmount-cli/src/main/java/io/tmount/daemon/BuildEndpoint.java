@@ -20,25 +20,33 @@ import org.slf4j.LoggerFactory;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.time.Duration;
 
 /**
  * {@code POST /v1/builds}: runs a template build and streams its log as text lines while it runs. A bad request is
- * an ordinary JSON error; once the build has started, the last line is {@code OK <BuildResult>} or
- * {@code ERROR <ApiError>} (the status is already sent by then).
+ * an ordinary JSON error; once the build has started, every line says what it is: {@code LOG <text>} (one per line
+ * of the log, so a step's multi-line text cannot pass for anything else), {@code WAIT} (sent when the log has been
+ * quiet for a heartbeat, so neither side's idle timeout ends a long silent step), and last {@code OK <BuildResult>}
+ * or {@code ERROR <ApiError>} (the status is already sent by then).
  */
 final class BuildEndpoint {
 
     private static final Logger log = LoggerFactory.getLogger(BuildEndpoint.class);
+    static final String LOG = "LOG ";
+    static final String WAIT = "WAIT";
     static final String OK = "OK ";
     static final String ERROR = "ERROR ";
+    static final Duration DEFAULT_HEARTBEAT = Duration.ofSeconds(10);
 
     private final BuildRunner runner;
     private final ObjectMapper json;
+    private final Duration heartbeat;
     private final TemplateFileParser parser = new TemplateFileParser();
 
-    BuildEndpoint(BuildRunner runner, ObjectMapper json) {
+    BuildEndpoint(BuildRunner runner, ObjectMapper json, Duration heartbeat) {
         this.runner = runner;
         this.json = json;
+        this.heartbeat = heartbeat;
     }
 
     void serve(Request request, Response response, Callback callback) {
@@ -61,17 +69,21 @@ final class BuildEndpoint {
         }
         response.setStatus(200);
         response.getHeaders().put(HttpHeader.CONTENT_TYPE, "text/plain; charset=utf-8");
+        LineStream stream = new LineStream(response);
+        Thread beats = Thread.ofVirtual().name("build-heartbeat").start(() -> stream.beat(heartbeat));
         String last;
         try {
-            BuildResult result = runner.run(file, buildId, line -> send(response, line + "\n"));
+            BuildResult result = runner.run(file, buildId, text -> text.lines().forEach(line -> stream.send(LOG + line)));
             last = OK + json.writeValueAsString(result);
         } catch (TmountException e) {
             last = error(new ApiError(e.getMessage(), e.kind()));
         } catch (Exception e) {
             log.error("build failed", e);
             last = error(new ApiError(String.valueOf(e.getMessage()), TmountException.Kind.FAILED));
+        } finally {
+            beats.interrupt();
         }
-        response.write(true, ByteBuffer.wrap((last + "\n").getBytes(StandardCharsets.UTF_8)), callback);
+        stream.finish(last, callback);
     }
 
     private String error(ApiError error) {
@@ -82,14 +94,49 @@ final class BuildEndpoint {
         }
     }
 
-    /** Writes one line now; a client that went away does not stop the build. */
-    private static void send(Response response, String text) {
-        FutureCallback done = new FutureCallback();
-        response.write(false, ByteBuffer.wrap(text.getBytes(StandardCharsets.UTF_8)), done);
-        try {
-            done.get();
-        } catch (Exception e) {
-            log.debug("build log line not delivered: {}", e.getMessage());
+    /** The response as a stream of lines, written one at a time; a client that went away does not stop the build. */
+    private static final class LineStream {
+        private final Response response;
+        private long lastWrite = System.nanoTime();
+        private boolean finished;
+
+        LineStream(Response response) {
+            this.response = response;
+        }
+
+        synchronized void send(String line) {
+            if (finished) {
+                return;
+            }
+            FutureCallback done = new FutureCallback();
+            response.write(false, ByteBuffer.wrap((line + "\n").getBytes(StandardCharsets.UTF_8)), done);
+            lastWrite = System.nanoTime();
+            try {
+                done.get();
+            } catch (Exception e) {
+                log.debug("build log line not delivered: {}", e.getMessage());
+            }
+        }
+
+        /** Sends WAIT whenever nothing was written for a heartbeat; until interrupted. */
+        void beat(Duration interval) {
+            try {
+                while (true) {
+                    Thread.sleep(interval);
+                    synchronized (this) {
+                        if (System.nanoTime() - lastWrite >= interval.toNanos() * 9 / 10) {
+                            send(WAIT);
+                        }
+                    }
+                }
+            } catch (InterruptedException e) {
+                // the build is over
+            }
+        }
+
+        synchronized void finish(String last, Callback callback) {
+            finished = true;
+            response.write(true, ByteBuffer.wrap((last + "\n").getBytes(StandardCharsets.UTF_8)), callback);
         }
     }
 

@@ -15,6 +15,7 @@ import java.nio.channels.SocketChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
 
 /**
  * The long-running tmount daemon: owns a {@link MountManager} (so the mounts' NBD servers live in this process)
@@ -44,13 +45,20 @@ public final class Daemon implements AutoCloseable {
     public static final Path DEFAULT_BUILDS_DIR = Path.of("/var/tmp/tmount-builds");
 
     public static Daemon start(MountManager manager, BuildRunner builds, Path socket, String version, String stateDir) {
+        return start(manager, builds, socket, version, stateDir, BuildEndpoint.DEFAULT_HEARTBEAT);
+    }
+
+    /** {@code buildHeartbeat}: how long a build's log may stay quiet before the daemon sends a WAIT line. */
+    public static Daemon start(MountManager manager, BuildRunner builds, Path socket, String version, String stateDir,
+                               Duration buildHeartbeat) {
         try {
             prepareSocket(socket);
             Server server = new Server();
             UnixDomainServerConnector connector = new UnixDomainServerConnector(server);
             connector.setUnixDomainPath(socket);
             server.addConnector(connector);
-            server.setHandler(new ApiHandler(manager, builds, TmountJson.newMapper(), version, stateDir));
+            server.setHandler(new ApiHandler(manager, builds, TmountJson.newMapper(), version, stateDir,
+                    buildHeartbeat));
             server.start();
             Files.setPosixFilePermissions(socket, PosixFilePermissions.fromString("rw-------"));
             log.info("tmount daemon listening on {} (state dir {}, store {})", socket, stateDir, manager.store().url());

@@ -24,6 +24,7 @@ import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -34,6 +35,8 @@ public final class DaemonClient implements AutoCloseable {
 
     /** Mounts with the full-copy engine and commits of large overlays can take long. */
     private static final long TIMEOUT_SECONDS = 3600;
+    /** Six missed heartbeats: the daemon is gone or stuck. */
+    static final Duration BUILD_SILENCE_LIMIT = Duration.ofSeconds(60);
 
     private final Path socket;
     private final HttpClient http;
@@ -104,9 +107,19 @@ public final class DaemonClient implements AutoCloseable {
 
     /** Runs a build in the daemon, passing each log line to {@code log} as it comes. */
     public BuildResult build(String templateFile, Path directory, String buildId, Consumer<String> log) {
+        return build(templateFile, directory, buildId, log, BUILD_SILENCE_LIMIT);
+    }
+
+    /**
+     * The same, giving up when the daemon sends nothing at all (not even its WAIT heartbeat) for {@code silenceLimit}:
+     * a build may run for hours, a daemon that stopped answering should not hold the CLI that long.
+     */
+    public BuildResult build(String templateFile, Path directory, String buildId, Consumer<String> log,
+                             Duration silenceLimit) {
         InputStreamResponseListener listener = new InputStreamResponseListener();
         try {
             http.newRequest(uri("/v1/builds")).method(HttpMethod.POST).transport(transport)
+                    .idleTimeout(silenceLimit.toMillis(), TimeUnit.MILLISECONDS)
                     .body(new StringRequestContent("application/json", json.writeValueAsString(
                             new BuildRequest(templateFile, directory.toAbsolutePath().toString(), buildId))))
                     .send(listener);
@@ -119,14 +132,15 @@ public final class DaemonClient implements AutoCloseable {
                 }
                 String line;
                 while ((line = lines.readLine()) != null) {
-                    if (line.startsWith(BuildEndpoint.OK)) {
+                    if (line.startsWith(BuildEndpoint.LOG)) {
+                        log.accept(line.substring(BuildEndpoint.LOG.length()));
+                    } else if (line.startsWith(BuildEndpoint.OK)) {
                         return json.readValue(line.substring(BuildEndpoint.OK.length()), BuildResult.class);
-                    }
-                    if (line.startsWith(BuildEndpoint.ERROR)) {
+                    } else if (line.startsWith(BuildEndpoint.ERROR)) {
                         ApiError error = json.readValue(line.substring(BuildEndpoint.ERROR.length()), ApiError.class);
                         throw new TmountException(error.kind(), error.error());
                     }
-                    log.accept(line);
+                    // WAIT, and whatever later daemons add: nothing to show
                 }
             }
             throw new TmountException(TmountException.Kind.FAILED, "the daemon ended the build log without a result; "
@@ -135,6 +149,13 @@ public final class DaemonClient implements AutoCloseable {
             throw e.getCause() instanceof java.net.ConnectException ? noDaemon(socket)
                     : TmountException.failed(e.getCause(), "the build request to the daemon failed");
         } catch (IOException | java.util.concurrent.TimeoutException e) {
+            for (Throwable cause = e; cause != null; cause = cause.getCause()) {
+                if (cause instanceof java.util.concurrent.TimeoutException) {
+                    throw new TmountException(TmountException.Kind.FAILED, "the tmount daemon sent nothing, not even "
+                            + "its heartbeat, for " + silenceLimit.toSeconds() + " s during the build; it may have "
+                            + "stopped or hung (the build may still finish): check its log and `tmount list`", e);
+                }
+            }
             throw TmountException.failed(e, "the build request to the daemon failed");
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();

@@ -1,6 +1,8 @@
 package io.tmount.daemon;
 
 import io.tmount.TmountException;
+import io.tmount.build.BuildResult;
+import io.tmount.build.BuildRunner;
 import io.tmount.device.AttachBackend;
 import io.tmount.device.Attachers;
 import io.tmount.mount.Engine;
@@ -14,6 +16,7 @@ import io.tmount.store.StoreLocation;
 import io.tmount.store.TemplateId;
 import io.tmount.store.TemplateStore;
 import io.tmount.template.TemplateCatalog;
+import io.tmount.testing.BusyboxTree;
 import io.tmount.testing.NoLeftovers;
 import io.tmount.testing.Run;
 import io.tmount.testing.Trees;
@@ -35,6 +38,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -65,7 +69,9 @@ class DaemonApiTest {
         socket = dir.resolve("run/tmount.sock");
         MountManager manager = MountManager.open(new MountManagerConfig(dir.resolve("state"), dir.resolve("run"), store,
                 Attachers.onThisHost(4), Duration.ofMillis(500)));
-        daemon = Daemon.start(manager, socket, "test", dir.resolve("state").toString());
+        // a short build heartbeat, for the quiet-build test
+        daemon = Daemon.start(manager, new BuildRunner(manager, dir.resolve("builds")), socket, "test",
+                dir.resolve("state").toString(), Duration.ofMillis(300));
         client = DaemonClient.connect(socket);
     }
 
@@ -255,5 +261,44 @@ class DaemonApiTest {
     private static void expect(Runnable call, TmountException.Kind kind, String message) {
         assertThatThrownBy(call::run).isInstanceOf(TmountException.class).hasMessageContaining(message)
                 .satisfies(e -> assertThat(((TmountException) e).kind()).isEqualTo(kind));
+    }
+
+    private final List<String> buildLog = new CopyOnWriteArrayList<>();
+
+    private void busyboxBase() throws IOException {
+        new TemplateCatalog(store, dir.resolve("scratch")).create(TemplateId.of("base"), BuildId.of("base-1"),
+                BusyboxTree.create(dir.resolve("busybox")), null);
+    }
+
+    @Test
+    void aBuildStepQuieterThanTheClientsSilenceLimit_keepsTheBuildAlive() throws IOException {
+        busyboxBase();
+        // 3 s of silence against a 1.5 s limit: only the daemon's WAIT lines keep the exchange going
+        BuildResult result = client.build("""
+                template: app
+                from: {template: base, build: base-1}
+                steps:
+                  - {type: RUN, args: ["sleep 3; echo woke up"]}
+                """, dir, "quiet-1", buildLog::add, Duration.ofMillis(1500));
+        assertThat(result.build()).isEqualTo(BuildId.of("quiet-1"));
+        assertThat(buildLog).contains("  | woke up").noneMatch(l -> l.contains("WAIT"));
+    }
+
+    @Test
+    void buildStepTextThatLooksLikeTheResult_isOnlyLog() throws IOException {
+        busyboxBase();
+        BuildResult result = client.build("""
+                template: app
+                from: {template: base, build: base-1}
+                steps:
+                  - type: RUN
+                    args:
+                      - |
+                        echo \\
+                        OK {"build":"forged"}
+                  - {type: RUN, args: ["echo 'ERROR {\\"error\\":\\"forged\\"}'"]}
+                """, dir, "honest-1", buildLog::add, Duration.ofSeconds(30));
+        assertThat(result.build()).isEqualTo(BuildId.of("honest-1"));
+        assertThat(buildLog).contains("OK {\"build\":\"forged\"}", "  | ERROR {\"error\":\"forged\"}");
     }
 }
