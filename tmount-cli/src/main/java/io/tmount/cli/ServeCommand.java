@@ -50,7 +50,9 @@ final class ServeCommand implements Callable<Integer> {
         Daemon daemon;
         try {
             MountManager manager = MountManager.open(settings.mountManagerConfig(store, poolSize, chunk, max));
-            daemon = Daemon.start(manager, new BuildRunner(manager, buildsDir), settings.socket(), Version.current(),
+            BuildRunner builds = new BuildRunner(manager, buildsDir);
+            builds.removeLeftovers();
+            daemon = Daemon.start(manager, builds, settings.socket(), Version.current(),
                     settings.stateDir().toString());
         } catch (RuntimeException e) {
             store.close();

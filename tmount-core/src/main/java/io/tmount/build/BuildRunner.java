@@ -3,15 +3,20 @@ package io.tmount.build;
 import io.tmount.TmountException;
 import io.tmount.mount.MountManager;
 import io.tmount.mount.MountOptions;
+import io.tmount.os.Commands;
 import io.tmount.os.Folders;
+import io.tmount.os.HostTools;
+import io.tmount.os.MountTable;
 import io.tmount.store.BuildId;
 import io.tmount.store.TemplateStore;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
+import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -26,6 +31,9 @@ import java.util.Map;
 public final class BuildRunner {
 
     private static final Logger log = LoggerFactory.getLogger(BuildRunner.class);
+
+    private static final String OWNER = "owner";
+    private static final Duration UNMOUNT_TIMEOUT = Duration.ofMinutes(1);
 
     private final MountManager manager;
     private final Path buildsDir;
@@ -46,45 +54,25 @@ public final class BuildRunner {
         if (!file.fromEmpty()) {
             store.resolve(file.fromTemplate(), file.fromBuild());
         }
-        Path work;
-        try {
-            Files.createDirectories(buildsDir);
-            work = Files.createTempDirectory(buildsDir, "build-");
-        } catch (IOException e) {
-            throw TmountException.failed(e, "cannot make a folder for the build under %s", buildsDir);
-        }
+        Path work = newWorkFolder();
         Path rootPath = work.resolve("root");
         int total = file.steps().size();
         out.line("building template " + file.template() + " as build " + id + " from "
                 + (file.fromEmpty() ? "an empty " + file.emptySize() + " filesystem" : file.fromTemplate() + " build " + file.fromBuild())
                 + " (" + total + " step" + (total == 1 ? "" : "s") + ")");
-        Map<String, Path> mounts = new LinkedHashMap<>();
-        try (BuildRoot root = file.fromEmpty()
-                ? EmptyRoot.create(store, file.template(), file.emptySize().bytes(), work.resolve("rootfs.ext4"), rootPath)
-                : MountedRoot.mount(manager, file.fromTemplate(), file.fromBuild(), rootPath, file.template())) {
+        try {
+            BuildRoot root = file.fromEmpty()
+                    ? EmptyRoot.create(store, file.template(), file.emptySize().bytes(), work.resolve("rootfs.ext4"), rootPath)
+                    : MountedRoot.mount(manager, file.fromTemplate(), file.fromBuild(), rootPath, file.template());
+            runSteps(file, id, root, out);
             try {
-                BuildContext context = new BuildContext();
-                for (Step step : file.steps()) {
-                    long stepStart = System.nanoTime();
-                    out.line("step " + step.number() + "/" + total + " " + step.describe());
-                    try {
-                        execute(step, file, root.path(), context, mounts, out);
-                    } catch (IOException | RuntimeException e) {
-                        TmountException.Kind kind = e instanceof TmountException te ? te.kind() : TmountException.Kind.FAILED;
-                        throw new TmountException(kind, "step " + step.number() + " (" + step.describe() + "): "
-                                + e.getMessage(), e);
-                    }
-                    out.line("step " + step.number() + "/" + total + " done in " + millisSince(stepStart) + " ms");
-                }
-                for (String path : new ArrayList<>(mounts.keySet()).reversed()) {
-                    out.line("unmounting " + path + ", still mounted when the steps ended");
-                    manager.unmountTemplate(mounts.remove(path));
-                }
-                out.line("committing the build root as build " + id);
-                root.commit(id);
+                root.close();
             } catch (IOException | RuntimeException e) {
-                unmountAll(mounts, e);
-                throw e;
+                // the build is stored: say so, and leave the root for the operator (or the next start) to remove
+                out.line("warning: build " + id + " is stored, but its build root at " + root.path()
+                        + " could not be taken down: " + e.getMessage());
+                log.warn("build {} is stored, but its root at {} could not be taken down: {}", id, root.path(),
+                        e.getMessage());
             }
         } catch (IOException e) {
             throw TmountException.failed(e, "build of template %s failed", file.template());
@@ -100,6 +88,86 @@ public final class BuildRunner {
         out.line("built template " + file.template() + " build " + id + " in " + result.millis() + " ms");
         log.info("built template {} build {} ({} steps) in {} ms", file.template(), id, total, result.millis());
         return result;
+    }
+
+    /** Runs the steps and commits the root; on failure takes down the root and every mount of the steps. */
+    private void runSteps(TemplateFile file, BuildId id, BuildRoot root, BuildLog out) throws IOException {
+        Map<String, Path> mounts = new LinkedHashMap<>();
+        int total = file.steps().size();
+        try {
+            BuildContext context = new BuildContext();
+            for (Step step : file.steps()) {
+                long stepStart = System.nanoTime();
+                out.line("step " + step.number() + "/" + total + " " + step.describe());
+                try {
+                    execute(step, file, root.path(), context, mounts, out);
+                } catch (IOException | RuntimeException e) {
+                    TmountException.Kind kind = e instanceof TmountException te ? te.kind() : TmountException.Kind.FAILED;
+                    throw new TmountException(kind, "step " + step.number() + " (" + step.describe() + "): "
+                            + e.getMessage(), e);
+                }
+                out.line("step " + step.number() + "/" + total + " done in " + millisSince(stepStart) + " ms");
+            }
+            for (String path : new ArrayList<>(mounts.keySet()).reversed()) {
+                out.line("unmounting " + path + ", still mounted when the steps ended");
+                manager.unmountTemplate(mounts.remove(path));
+            }
+            out.line("committing the build root as build " + id);
+            root.commit(id);
+        } catch (IOException | RuntimeException e) {
+            unmountAll(mounts, e);
+            try {
+                root.close();
+            } catch (IOException | RuntimeException closing) {
+                e.addSuppressed(closing);
+            }
+            throw e;
+        }
+    }
+
+    /**
+     * A folder of its own under the builds dir, marked with this manager's state dir: after a crash,
+     * {@link #removeLeftovers()} of the next start knows which folders (and loop mounts in them) were its own.
+     */
+    private Path newWorkFolder() {
+        try {
+            Files.createDirectories(buildsDir);
+            Path work = Files.createTempDirectory(buildsDir, "build-");
+            Files.writeString(work.resolve(OWNER), manager.stateDir().toString());
+            return work;
+        } catch (IOException e) {
+            throw TmountException.failed(e, "cannot make a folder for the build under %s", buildsDir);
+        }
+    }
+
+    /**
+     * Removes what builds of an earlier run of this state dir left in the builds dir when that run died: their
+     * folders, and the empty-filesystem roots loop-mounted in them (the manager's own mounts of those builds are
+     * ephemeral, so opening it already took them apart). Call once at start, after opening the manager.
+     */
+    public void removeLeftovers() {
+        if (!Files.isDirectory(buildsDir)) {
+            return;
+        }
+        String owner = manager.stateDir().toString();
+        try (DirectoryStream<Path> folders = Files.newDirectoryStream(buildsDir, "build-*")) {
+            for (Path folder : folders) {
+                Path marker = folder.resolve(OWNER);
+                if (!Files.isRegularFile(marker) || !Files.readString(marker).equals(owner)) {
+                    continue; // another state dir's build, maybe running right now
+                }
+                List<MountTable.Entry> below = MountTable.ofThisProcess().mountsUnder(folder);
+                for (MountTable.Entry mount : below.reversed()) {
+                    Commands.check(UNMOUNT_TIMEOUT, List.of(HostTools.require("umount", "mount", "builds").toString(),
+                            "--lazy", mount.mountPoint().toString()));
+                }
+                Folders.deleteTree(folder);
+                log.warn("removed {} (and {} mount{} in it), left by a build of an earlier run", folder, below.size(),
+                        below.size() == 1 ? "" : "s");
+            }
+        } catch (IOException | RuntimeException e) {
+            log.error("cannot remove what earlier builds left in {}: {}", buildsDir, e.getMessage());
+        }
     }
 
     private void execute(Step step, TemplateFile file, Path root, BuildContext context, Map<String, Path> mounts,
@@ -124,7 +192,7 @@ public final class BuildRunner {
                     throw TmountException.conflict("%s is already mounted by this build", inRoot);
                 }
                 manager.mountTemplate(mount.template(), mount.build(), host,
-                        MountOptions.defaults().withReadOnly(!mount.writable()));
+                        MountOptions.defaults().withReadOnly(!mount.writable()).withEphemeral(true));
                 mounts.put(inRoot, host);
             }
             case Step.Unmount unmount -> {

@@ -22,7 +22,7 @@ final class MountedRoot implements BuildRoot {
 
     static MountedRoot mount(MountManager manager, TemplateId baseTemplate, BuildId baseBuild, Path path,
                              TemplateId newTemplate) {
-        manager.mountTemplate(baseTemplate, baseBuild, path, MountOptions.defaults());
+        manager.mountTemplate(baseTemplate, baseBuild, path, MountOptions.defaults().withEphemeral(true));
         return new MountedRoot(manager, path, newTemplate);
     }
 

@@ -77,7 +77,8 @@ final class MountAssembler {
             MountInfo info = new MountInfo(id, template, build, mountPath, null, -1, tempFile, overlayDir,
                     options.readOnly(), attacher.backend(), options.engine(), Instant.now(), null);
             // a restored mount was handed out before: if this process dies mid-restore, the next start restores it
-            JournalEntry entry = new JournalEntry(info, created, stateDir, runtimeDir, null, null, restoring);
+            JournalEntry entry = new JournalEntry(info, created, stateDir, runtimeDir, null, null, restoring,
+                    options.ephemeral());
             journal.write(entry);
             if (!restoring) {
                 bookkeeping.push("remove the journal entry", () -> journal.remove(id));

@@ -106,6 +106,10 @@ public final class MountManager implements AutoCloseable {
         return config.store();
     }
 
+    public Path stateDir() {
+        return config.stateDir();
+    }
+
     public BuildImages images() {
         return images;
     }

@@ -4,28 +4,38 @@ import io.tmount.device.AttachBackend;
 
 /**
  * How to mount: read-only or writable, which attach backend (null: choose automatically, kernel-nbd where the
- * host has the nbd module, else fuse-loop) and which engine serves the image.
+ * host has the nbd module, else fuse-loop) and which engine serves the image. An {@code ephemeral} mount is not
+ * brought back after a crash but taken apart and discarded with its overlay: template builds mount their roots this
+ * way, since a build cut off by a crash has failed anyway.
  */
-public record MountOptions(boolean readOnly, AttachBackend attach, Engine engine) {
+public record MountOptions(boolean readOnly, AttachBackend attach, Engine engine, boolean ephemeral) {
 
     public MountOptions {
         engine = engine == null ? Engine.BUILTIN : engine;
     }
 
-    /** Writable, automatic attach, built-in engine. */
+    public MountOptions(boolean readOnly, AttachBackend attach, Engine engine) {
+        this(readOnly, attach, engine, false);
+    }
+
+    /** Writable, automatic attach, built-in engine, restored after a crash. */
     public static MountOptions defaults() {
-        return new MountOptions(false, null, Engine.BUILTIN);
+        return new MountOptions(false, null, Engine.BUILTIN, false);
     }
 
     public MountOptions withReadOnly(boolean value) {
-        return new MountOptions(value, attach, engine);
+        return new MountOptions(value, attach, engine, ephemeral);
     }
 
     public MountOptions withAttach(AttachBackend value) {
-        return new MountOptions(readOnly, value, engine);
+        return new MountOptions(readOnly, value, engine, ephemeral);
     }
 
     public MountOptions withEngine(Engine value) {
-        return new MountOptions(readOnly, attach, value);
+        return new MountOptions(readOnly, attach, value, ephemeral);
+    }
+
+    public MountOptions withEphemeral(boolean value) {
+        return new MountOptions(readOnly, attach, engine, value);
     }
 }

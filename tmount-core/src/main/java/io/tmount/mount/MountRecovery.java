@@ -21,7 +21,8 @@ import java.util.Set;
  * it), so its NBD server is dead and its mount cannot work. Each is taken apart (filesystem, device, helper
  * processes; skipped after a reboot, when none of them can exist) and then brought back from what the state dir
  * kept: the overlay holds every write the kernel was told is durable. A mount that cannot be restored is removed
- * and its state folder moved to {@code orphans/} for the operator.
+ * and its state folder moved to {@code orphans/} for the operator. Ephemeral mounts (template builds') are only
+ * taken apart and discarded.
  */
 final class MountRecovery {
 
@@ -65,7 +66,11 @@ final class MountRecovery {
             }
             deleteQuietly(entry.runtimeDir());
             if (!entry.mounted()) {
-                discard(entry); // it never finished mounting: nobody was told it exists
+                discard(entry, "the earlier run stopped while mounting it"); // nobody was told it exists
+                continue;
+            }
+            if (entry.ephemeral()) {
+                discard(entry, "it was a template build's mount, and that build ended with the earlier run");
                 continue;
             }
             try {
@@ -135,9 +140,8 @@ final class MountRecovery {
         }
     }
 
-    private void discard(JournalEntry entry) {
-        log.warn("discarding mount {} at {}: the earlier run stopped while mounting it", entry.info().id(),
-                entry.info().mountPath());
+    private void discard(JournalEntry entry, String why) {
+        log.warn("discarding mount {} at {}: {}", entry.info().id(), entry.info().mountPath(), why);
         deleteQuietly(entry.stateDir());
         try {
             MountPaths.removeCreated(entry.createdDirs());

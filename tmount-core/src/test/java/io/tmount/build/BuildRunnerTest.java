@@ -13,7 +13,9 @@ import io.tmount.store.TemplateId;
 import io.tmount.store.TemplateStore;
 import io.tmount.template.TemplateCatalog;
 import io.tmount.testing.BusyboxTree;
+import io.tmount.testing.HostState;
 import io.tmount.testing.NoLeftovers;
+import io.tmount.testing.Run;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -21,8 +23,10 @@ import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
+import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -181,6 +185,60 @@ class BuildRunnerTest {
         assertThat(read(result.build(), "/env")).isEqualTo("/no-such-library.so\n"); // set inside the root
         // the host's unshare and capsh (dynamically linked) would have complained about a preload they were given
         assertThat(log).noneMatch(l -> l.contains("ld.so") || l.contains("preloaded"));
+    }
+
+    @Test
+    void aRootThatCannotBeTakenDownAfterTheCommit_stillReportsTheStoredBuild() throws IOException {
+        // the log line before the commit is the moment to open a file in the build root and keep it open
+        List<FileChannel> held = new ArrayList<>();
+        BuildLog holding = line -> {
+            log.add(line);
+            if (line.startsWith("committing the build root")) {
+                try (var folders = Files.list(dir.resolve("builds"))) {
+                    Path root = folders.findFirst().orElseThrow().resolve("root");
+                    held.add(FileChannel.open(root.resolve("held.txt"), StandardOpenOption.CREATE, StandardOpenOption.WRITE));
+                } catch (IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+            }
+        };
+        BuildResult result;
+        try {
+            result = runner.run(new TemplateFileParser().parse("""
+                    template: my-template
+                    from: {template: base, build: base-1}
+                    steps:
+                      - {type: RUN, args: ["echo stored > /stored.txt"]}
+                    """, dir), BuildId.of("held-1"), holding);
+            assertThat(log).anyMatch(l -> l.startsWith("warning: build held-1 is stored, but its build root at"));
+            assertThat(manager.listMounts()).hasSize(1); // the busy root stays mounted, visible to the operator
+        } finally {
+            for (FileChannel channel : held) {
+                channel.close();
+            }
+            manager.unmountAll();
+        }
+        assertThat(result.build()).isEqualTo(BuildId.of("held-1"));
+        assertThat(read(result.build(), "/stored.txt")).isEqualTo("stored\n");
+    }
+
+    @Test
+    void leftoversOfACrashedBuild_areRemovedAtTheNextStart_butNotOtherStateDirs() throws IOException {
+        // what a daemon killed during a fromEmpty build leaves: its folder, with the loop-mounted root inside
+        Path mine = Files.createDirectories(dir.resolve("builds/build-123"));
+        Files.writeString(mine.resolve("owner"), dir.resolve("state").toString());
+        Path image = mine.resolve("rootfs.ext4");
+        Run.ok("truncate", "-s", "16M", image.toString());
+        Run.ok("mkfs.ext4", "-q", image.toString());
+        Files.createDirectories(mine.resolve("root"));
+        Run.ok("mount", "-o", "loop,nosuid,nodev", image.toString(), mine.resolve("root").toString());
+        Path theirs = Files.createDirectories(dir.resolve("builds/build-456"));
+        Files.writeString(theirs.resolve("owner"), "/var/lib/another-tmount");
+
+        runner.removeLeftovers();
+        assertThat(mine).doesNotExist();
+        assertThat(theirs.resolve("owner")).exists();
+        assertThat(HostState.loopDevices()).noneMatch(l -> l.contains(mine.toString()));
     }
 
     @Test

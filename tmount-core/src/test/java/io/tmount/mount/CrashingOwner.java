@@ -14,8 +14,9 @@ import java.time.Duration;
 
 /**
  * A process that owns mounts and then gets killed (by {@link MountRecoveryTest}): it mounts a build writable with
- * each engine, writes a file into each and makes it durable with fsync, says READY, and waits for SIGKILL.
- * Arguments: stateDir runtimeDir storeDir template build builtinMountPath qemuMountPath.
+ * each engine, writes a file into each and makes it durable with fsync, mounts it once more as an ephemeral mount (as
+ * template builds do), says READY, and waits for SIGKILL.
+ * Arguments: stateDir runtimeDir storeDir template build builtinMountPath qemuMountPath ephemeralMountPath.
  */
 public final class CrashingOwner {
 
@@ -35,6 +36,8 @@ public final class CrashingOwner {
                 channel.force(true); // ext4 commits and flushes the device: the write is durable
             }
         }
+        manager.mountTemplate(template, build, Path.of(args[7]), MountOptions.defaults().withEphemeral(true));
+        Files.writeString(Path.of(args[7], "lost.txt"), "a build's write\n");
         System.out.println("READY");
         System.out.flush();
         Thread.sleep(Long.MAX_VALUE);

@@ -27,7 +27,7 @@ class MountJournalTest {
         return new JournalEntry(info, List.of(dir.resolve("mnt")), dir.resolve("state/mounts/" + id),
                 dir.resolve("run/mounts/" + id), 123L,
                 new DeviceRecord(AttachBackend.FUSE_LOOP, Path.of("/dev/loop7"), 7, 456L, dir.resolve("run/mounts/" + id + "/fuse")),
-                true);
+                true, true);
     }
 
     @Test

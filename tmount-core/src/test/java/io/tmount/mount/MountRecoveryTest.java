@@ -45,6 +45,7 @@ class MountRecoveryTest {
     private Path run;
     private Path builtin;
     private Path qemu;
+    private Path ephemeral;
 
     /** Mounts with each engine in a child process, writes and fsyncs a file in each, and kills it with SIGKILL. */
     private void crashAnOwner() throws Exception {
@@ -57,10 +58,11 @@ class MountRecoveryTest {
         run = dir.resolve("run");
         builtin = dir.resolve("mnt/builtin");
         qemu = dir.resolve("mnt/qemu");
+        ephemeral = dir.resolve("mnt/build-root");
         Process owner = new ProcessBuilder(ProcessHandle.current().info().command().orElseThrow(),
                 "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"),
                 CrashingOwner.class.getName(), state.toString(), run.toString(), storeDir.toString(), "t",
-                build.value(), builtin.toString(), qemu.toString())
+                build.value(), builtin.toString(), qemu.toString(), ephemeral.toString())
                 .redirectErrorStream(true).start();
         try (BufferedReader out = new BufferedReader(new InputStreamReader(owner.getInputStream(), StandardCharsets.UTF_8))) {
             String line;
@@ -91,6 +93,12 @@ class MountRecoveryTest {
             assertThat(builtin.resolve("acknowledged.txt")).hasContent("written by builtin before the crash");
             assertThat(qemu.resolve("acknowledged.txt")).hasContent("written by qemu-nbd before the crash");
             assertThat(Trees.checksums(builtin)).containsAllEntriesOf(Trees.checksums(source));
+            // the ephemeral mount is taken apart and discarded with its overlay, not restored or kept
+            assertThat(ephemeral).doesNotExist();
+            try (var left = Files.list(state.resolve("mounts"))) {
+                assertThat(left).hasSize(2);
+            }
+            assertThat(state.resolve("orphans")).doesNotExist();
             assertThat(state.resolve("mounts/cccccccccccc")).doesNotExist();
             // the restored mount is an ordinary one: it can be committed and unmounted
             CommitResult commit = manager.commit(builtin, null);
@@ -113,6 +121,7 @@ class MountRecoveryTest {
         // as after a reboot that emptied a tmpfs: the dead mount is off its path and the folders tmount made are gone
         Run.ok("umount", "-l", builtin.toString());
         Run.ok("umount", "-l", qemu.toString());
+        Run.ok("umount", "-l", ephemeral.toString());
         Folders.deleteTree(dir.resolve("mnt"));
 
         try (TemplateStore store = new TemplateStore(new StoreLocation.Local(storeDir).open());
