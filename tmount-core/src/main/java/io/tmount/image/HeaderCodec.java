@@ -82,7 +82,8 @@ public final class HeaderCodec {
                 throw invalid(what, "leaves bytes %d to %d unmapped (mapping %d starts at %d)",
                         expected, m.offset(), index, m.offset());
             }
-            if (m.storageOffset() < 0 || m.end() < 0) {
+            // the storage end too must not overflow: it is checked against the object's size later
+            if (m.storageOffset() < 0 || m.end() < 0 || m.storageOffset() > Long.MAX_VALUE - m.length()) {
                 throw invalid(what, "mapping %d has an offset out of range", index);
             }
             expected = m.end();

@@ -98,6 +98,11 @@ class HeaderCodecTest {
                 .hasMessageContaining("mapping 0 at offset 0 has length 0");
         assertThatThrownBy(() -> read(new BuildMapping(0, 20 * MIB, BASE, 0)))
                 .hasMessageContaining("maps 20971520 bytes, but the device has 16777216");
+        // a storage offset whose end overflows would slip past the check against the object's size
+        assertThatThrownBy(() -> read(new BuildMapping(0, 16 * MIB, BASE, Long.MAX_VALUE - MIB)))
+                .hasMessageContaining("mapping 0 has an offset out of range");
+        assertThatThrownBy(() -> read(new BuildMapping(0, 16 * MIB, BASE, -4096)))
+                .hasMessageContaining("mapping 0 has an offset out of range");
     }
 
     @Test
