@@ -2,6 +2,7 @@ package io.tmount.image;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.util.List;
 
 /**
  * A block device as bytes: what the NBD server exports. Offsets and lengths are checked by the caller
@@ -26,6 +27,18 @@ public interface BlockImage extends AutoCloseable {
 
     /** Makes every completed write durable. */
     void flush() throws IOException;
+
+    /**
+     * How {@code [offset, offset + length)} is allocated, as consecutive extents from {@code offset}: at least one,
+     * covering the range or a prefix of it (long answers stop early). By default everything is data.
+     */
+    default List<Extent> extents(long offset, long length) throws IOException {
+        return List.of(new Extent(length, 0));
+    }
+
+    /** Brings the range into local storage ahead of use (NBD_CMD_CACHE); local images have nothing to do. */
+    default void cache(long offset, long length) throws IOException {
+    }
 
     @Override
     void close() throws IOException;

@@ -16,6 +16,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.BitSet;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
@@ -58,7 +59,9 @@ public final class ChunkCache implements AutoCloseable {
     private final ConcurrentHashMap<Integer, CompletableFuture<Void>> fetching = new ConcurrentHashMap<>();
     private final BitSet durable; // chunks listed in the saved index; guarded by index
     private final AtomicBoolean flushScheduled = new AtomicBoolean();
+    private volatile boolean closed;
     private static final long FLUSH_DELAY_MILLIS = 1000;
+    private static final int FETCH_WINDOW = 8;
     private final AtomicLong fetchedBytes = new AtomicLong();
     private final AtomicLong fetches = new AtomicLong();
     private final AtomicLong hits = new AtomicLong();
@@ -172,6 +175,50 @@ public final class ChunkCache implements AutoCloseable {
         }
     }
 
+    /**
+     * Fetches every missing chunk of {@code [offset, offset + length)} and returns once they are all present (NBD_CMD_CACHE),
+     * a few chunks at a time so a large range does not hold many fetch buffers at once.
+     */
+    public void fetch(long offset, long length) throws IOException {
+        if (length <= 0) {
+            return;
+        }
+        int first = (int) (offset / chunkSize);
+        int last = (int) ((offset + length - 1) / chunkSize);
+        for (int from = first; from <= last; from += FETCH_WINDOW) {
+            int to = Math.min(last, from + FETCH_WINDOW - 1);
+            for (int c = from; c <= to; c++) {
+                prefetch(c);
+            }
+            for (int c = from; c <= to; c++) {
+                pin(c);
+                try {
+                    ensurePresent(c, c);
+                    lastUse.set(c, budget.tick());
+                } finally {
+                    pins.decrementAndGet(c);
+                }
+            }
+        }
+    }
+
+    /**
+     * How the object is allocated in {@code [offset, offset + length)}: where the store is a folder on this host,
+     * the holes of its sparse file (chunks never fetched included); elsewhere all of it is data.
+     */
+    public boolean extents(long offset, long length, Extents out) throws IOException {
+        Optional<Path> root = store.localRoot();
+        if (root.isEmpty()) {
+            return out.add(length, 0);
+        }
+        int fd = LinuxFiles.openReadOnly(root.get().resolve(key));
+        try {
+            return SparseFiles.extents(fd, offset, length, out);
+        } finally {
+            LinuxFiles.close(fd);
+        }
+    }
+
     /** Starts fetching a chunk without waiting for it. */
     public void prefetch(int chunk) {
         if (state.get(chunk) != PRESENT) {
@@ -227,21 +274,26 @@ public final class ChunkCache implements AutoCloseable {
         Thread.ofVirtual().name("fetch-" + chunk).start(() -> {
             pin(chunk);
             boolean fetched = false;
+            Throwable failure = null;
             try {
                 if (state.get(chunk) != PRESENT) {
                     fetch(chunk);
                     fetched = true;
                 }
-                fetching.remove(chunk, done);
-                done.complete(null);
             } catch (Throwable t) {
-                fetching.remove(chunk, done); // a later read tries again
-                done.completeExceptionally(t);
+                failure = t; // a later read tries again
             } finally {
+                fetching.remove(chunk, done);
                 pins.decrementAndGet(chunk);
             }
             if (fetched) {
-                budget.added(chunkLength(chunk)); // may evict, though not chunks that readers hold
+                // before waking the waiters (who hold pins on what they read), so a read returns within the budget
+                budget.added(chunkLength(chunk));
+            }
+            if (failure == null) {
+                done.complete(null);
+            } else {
+                done.completeExceptionally(failure);
             }
         });
         return done;
@@ -282,7 +334,9 @@ public final class ChunkCache implements AutoCloseable {
                 try {
                     Thread.sleep(FLUSH_DELAY_MILLIS);
                     flushScheduled.set(false);
-                    flush();
+                    if (!closed) { // close() flushed already
+                        flush();
+                    }
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
                 } catch (IOException e) {
@@ -298,6 +352,9 @@ public final class ChunkCache implements AutoCloseable {
      */
     public void flush() throws IOException {
         synchronized (index) {
+            if (closed) {
+                return;
+            }
             BitSet pending = new BitSet(chunkCount);
             for (int c = 0; c < chunkCount; c++) {
                 if (state.get(c) == PRESENT && !durable.get(c)) {
@@ -378,6 +435,9 @@ public final class ChunkCache implements AutoCloseable {
         try {
             flush();
         } finally {
+            synchronized (index) {
+                closed = true;
+            }
             closeFiles();
         }
     }

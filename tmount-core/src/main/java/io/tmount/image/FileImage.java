@@ -8,6 +8,7 @@ import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.List;
 import java.util.Set;
 
 /**
@@ -23,14 +24,14 @@ public final class FileImage implements BlockImage {
     private final FileChannel channel;
     private final long size;
     private final boolean readOnly;
-    private final int holeFd;
+    private final int fd; // for punching and finding holes; read-write unless the image is read-only
 
-    private FileImage(Path path, FileChannel channel, long size, boolean readOnly, int holeFd) {
+    private FileImage(Path path, FileChannel channel, long size, boolean readOnly, int fd) {
         this.path = path;
         this.channel = channel;
         this.size = size;
         this.readOnly = readOnly;
-        this.holeFd = holeFd;
+        this.fd = fd;
     }
 
     public static FileImage open(Path path, boolean readOnly) throws IOException {
@@ -39,8 +40,8 @@ public final class FileImage implements BlockImage {
                 : Set.of(StandardOpenOption.READ, StandardOpenOption.WRITE);
         FileChannel channel = FileChannel.open(path, options);
         try {
-            int holeFd = readOnly ? -1 : LinuxFiles.openReadWrite(path);
-            return new FileImage(path, channel, channel.size(), readOnly, holeFd);
+            int fd = readOnly ? LinuxFiles.openReadOnly(path) : LinuxFiles.openReadWrite(path);
+            return new FileImage(path, channel, channel.size(), readOnly, fd);
         } catch (IOException | RuntimeException e) {
             channel.close();
             throw e;
@@ -80,7 +81,7 @@ public final class FileImage implements BlockImage {
     @Override
     public void trim(long offset, long length) throws IOException {
         checkWritable();
-        if (length > 0 && !LinuxFiles.punchHoleIfSupported(holeFd, offset, length)) {
+        if (length > 0 && !LinuxFiles.punchHoleIfSupported(fd, offset, length)) {
             writeZeroes(offset, length, true); // a filesystem without holes: TRIM is only a hint, zeros are fine
         }
     }
@@ -88,7 +89,7 @@ public final class FileImage implements BlockImage {
     @Override
     public void writeZeroes(long offset, long length, boolean allocate) throws IOException {
         checkWritable();
-        if (length == 0 || (!allocate && LinuxFiles.punchHoleIfSupported(holeFd, offset, length))) {
+        if (length == 0 || (!allocate && LinuxFiles.punchHoleIfSupported(fd, offset, length))) {
             return;
         }
         long position = offset;
@@ -109,14 +110,20 @@ public final class FileImage implements BlockImage {
         }
     }
 
+    /** Holes of the sparse file are {@link Extent#SPARSE}. */
+    @Override
+    public List<Extent> extents(long offset, long length) throws IOException {
+        Extents out = new Extents();
+        SparseFiles.extents(fd, offset, length, out);
+        return out.list();
+    }
+
     @Override
     public void close() throws IOException {
         try {
             channel.close();
         } finally {
-            if (holeFd >= 0) {
-                LinuxFiles.close(holeFd);
-            }
+            LinuxFiles.close(fd);
         }
     }
 

@@ -86,6 +86,40 @@ public final class LayeredImage implements BlockImage {
         return i >= 0 ? i : -i - 2;
     }
 
+    /** Ranges mapped to the nil build are {@link Extent#SPARSE}; the rest is as its build's object is allocated. */
+    @Override
+    public List<Extent> extents(long offset, long length) throws IOException {
+        Extents out = new Extents();
+        long position = offset;
+        long end = offset + length;
+        for (int i = segmentAt(offset); position < end; i++) {
+            BuildMapping m = segments[i].mapping();
+            long n = Math.min(end, m.end()) - position;
+            boolean more = segments[i].cache() == null ? out.add(n, Extent.SPARSE)
+                    : segments[i].cache().extents(m.storageOffset() + (position - m.offset()), n, out);
+            if (!more) {
+                break;
+            }
+            position += n;
+        }
+        return out.list();
+    }
+
+    /** Fetches the range's chunks from the store into the shared caches. */
+    @Override
+    public void cache(long offset, long length) throws IOException {
+        long position = offset;
+        long end = offset + length;
+        for (int i = segmentAt(offset); position < end; i++) {
+            BuildMapping m = segments[i].mapping();
+            long n = Math.min(end, m.end()) - position;
+            if (segments[i].cache() != null) {
+                segments[i].cache().fetch(m.storageOffset() + (position - m.offset()), n);
+            }
+            position += n;
+        }
+    }
+
     /** The mappings this image serves, in device order. */
     public List<BuildMapping> mappings() {
         return java.util.Arrays.stream(segments).map(Segment::mapping).toList();

@@ -10,6 +10,7 @@ import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
@@ -121,6 +122,40 @@ public final class Overlay implements BlockImage {
         } finally {
             dst.limit(limit);
         }
+    }
+
+    /** The overlay's own blocks are data, its zeroed blocks {@link Extent#SPARSE}; the rest is as the image below. */
+    @Override
+    public List<Extent> extents(long offset, long length) throws IOException {
+        Extents out = new Extents();
+        long position = offset;
+        long end = offset + length;
+        while (position < end && !out.full()) {
+            Source source = source(position / BLOCK);
+            long runEnd = Math.min(end, (position / BLOCK + 1) * BLOCK);
+            while (runEnd < end && source(runEnd / BLOCK) == source) {
+                runEnd = Math.min(end, runEnd + BLOCK);
+            }
+            switch (source) {
+                case OWN -> out.add(runEnd - position, 0);
+                case ZERO -> out.add(runEnd - position, Extent.SPARSE);
+                case BELOW -> {
+                    List<Extent> below = lower.extents(position, runEnd - position);
+                    out.addAll(below);
+                    long got = below.stream().mapToLong(Extent::length).sum();
+                    if (got < runEnd - position) {
+                        return out.list(); // the image below answered for a prefix only: so do we
+                    }
+                }
+            }
+            position = runEnd;
+        }
+        return out.list();
+    }
+
+    @Override
+    public void cache(long offset, long length) throws IOException {
+        lower.cache(offset, length);
     }
 
     /** Reads the overlay's own bytes at {@code offset} (whatever the map says): for commit. */

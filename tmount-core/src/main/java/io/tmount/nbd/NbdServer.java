@@ -24,7 +24,8 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Semaphore;
 
 /**
- * tmount's NBD server: fixed newstyle negotiation, simple replies, READ/WRITE/FLUSH/TRIM/WRITE_ZEROES/DISC with FUA,
+ * tmount's NBD server: fixed newstyle negotiation, simple and structured replies, the base:allocation metadata
+ * context, READ/WRITE/FLUSH/TRIM/WRITE_ZEROES/CACHE/BLOCK_STATUS/DISC with FUA,
  * any number of connections per export (multi-conn is safe: every connection works on the same image, and FLUSH
  * flushes the image). Each connection runs on a virtual thread. Knows nothing of templates or mounts.
  */
@@ -173,7 +174,7 @@ public final class NbdServer implements AutoCloseable {
             }
             var chosen = new Negotiation(channel, exports, limits.maxPayload()).run();
             if (chosen.isPresent()) {
-                log.debug("NBD client attached to export '{}'", chosen.get().name());
+                log.debug("NBD client attached to export '{}'", chosen.get().export().name());
                 new Transmission(channel, chosen.get(), buffers, payloadBudget, budgetUnits, limits.maxPayload()).run();
             }
         } catch (IOException e) {

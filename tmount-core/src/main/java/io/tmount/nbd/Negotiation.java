@@ -14,7 +14,8 @@ import static io.tmount.nbd.NbdProtocol.*;
 
 /**
  * The fixed-newstyle handshake: greeting, client flags, then options until the client picks an export (GO or
- * EXPORT_NAME) or leaves. Unknown options are answered with ERR_UNSUP and negotiation continues.
+ * EXPORT_NAME) or leaves. Structured replies and the {@code base:allocation} metadata context can be negotiated.
+ * Unknown options are answered with ERR_UNSUP and negotiation continues.
  */
 final class Negotiation {
 
@@ -27,6 +28,8 @@ final class Negotiation {
     private final Map<String, NbdExport> exports;
     private final int maxPayload;
     private boolean noZeroes;
+    private boolean structured;
+    private String allocationExport; // the export SET_META_CONTEXT selected base:allocation for, or null
 
     Negotiation(SocketChannel channel, Map<String, NbdExport> exports, int maxPayload) {
         this.channel = channel;
@@ -34,8 +37,14 @@ final class Negotiation {
         this.maxPayload = maxPayload;
     }
 
-    /** The export the client chose, or empty when it aborted, disconnected or broke the protocol. */
-    Optional<NbdExport> run() throws IOException {
+    /** The session the client chose, or empty when it aborted, disconnected or broke the protocol. */
+    Optional<Session> run() throws IOException {
+        return chooseExport().map(export -> new Session(export, structured,
+                // contexts set for another export than the one chosen do not apply (the client must not use them)
+                export.name().equals(allocationExport)));
+    }
+
+    private Optional<NbdExport> chooseExport() throws IOException {
         ByteBuffer greeting = ByteBuffer.allocate(18);
         greeting.putLong(NBDMAGIC).putLong(IHAVEOPT).putShort((short) (FLAG_FIXED_NEWSTYLE | FLAG_NO_ZEROES)).flip();
         Wire.writeFully(channel, greeting);
@@ -87,6 +96,15 @@ final class Negotiation {
                     return Optional.empty();
                 }
                 case OPT_LIST -> list(data);
+                case OPT_STRUCTURED_REPLY -> {
+                    if (data.hasRemaining()) {
+                        error(option, REP_ERR_INVALID, "STRUCTURED_REPLY takes no data");
+                    } else {
+                        structured = true;
+                        reply(option, REP_ACK, new byte[0]);
+                    }
+                }
+                case OPT_LIST_META_CONTEXT, OPT_SET_META_CONTEXT -> metaContext(option, data);
                 case OPT_INFO, OPT_GO -> {
                     Optional<NbdExport> chosen = infoOrGo(option, data);
                     if (option == OPT_GO && chosen.isPresent()) {
@@ -122,6 +140,63 @@ final class Negotiation {
             reply(OPT_LIST, REP_SERVER, entry.array());
         }
         reply(OPT_LIST, REP_ACK, new byte[0]);
+    }
+
+    /**
+     * LIST_META_CONTEXT and SET_META_CONTEXT: the only context is {@code base:allocation}. SET replaces the
+     * selection (even when it fails) and needs structured replies first; LIST with no query lists every context.
+     */
+    private void metaContext(int option, ByteBuffer data) throws IOException {
+        boolean set = option == OPT_SET_META_CONTEXT;
+        if (set) {
+            allocationExport = null;
+            if (!structured) {
+                error(option, REP_ERR_INVALID, "SET_META_CONTEXT needs structured replies first");
+                return;
+            }
+        }
+        String name;
+        java.util.List<String> queries = new java.util.ArrayList<>();
+        try {
+            name = string(data);
+            long count = Integer.toUnsignedLong(data.getInt());
+            for (long i = 0; i < count; i++) {
+                queries.add(string(data));
+            }
+            if (data.hasRemaining()) {
+                throw new java.nio.BufferUnderflowException();
+            }
+        } catch (java.nio.BufferUnderflowException | IllegalArgumentException e) {
+            error(option, REP_ERR_INVALID, "malformed metadata context request");
+            return;
+        }
+        NbdExport export = find(name);
+        if (export == null) {
+            error(option, REP_ERR_UNKNOWN, "no export named '" + name + "'");
+            return;
+        }
+        boolean matches = set ? queries.contains(BASE_ALLOCATION)
+                : queries.isEmpty() || queries.contains(BASE_ALLOCATION) || queries.contains("base:");
+        if (matches) {
+            byte[] context = BASE_ALLOCATION.getBytes(StandardCharsets.UTF_8);
+            reply(option, REP_META_CONTEXT, ByteBuffer.allocate(4 + context.length)
+                    .putInt(set ? BASE_ALLOCATION_ID : 0).put(context).array());
+            if (set) {
+                allocationExport = export.name();
+            }
+        }
+        reply(option, REP_ACK, new byte[0]);
+    }
+
+    /** A length-prefixed UTF-8 string of option data. */
+    private static String string(ByteBuffer data) {
+        long length = Integer.toUnsignedLong(data.getInt());
+        if (length > data.remaining()) {
+            throw new IllegalArgumentException("string longer than the option data");
+        }
+        byte[] bytes = new byte[(int) length];
+        data.get(bytes);
+        return new String(bytes, StandardCharsets.UTF_8);
     }
 
     private Optional<NbdExport> infoOrGo(int option, ByteBuffer data) throws IOException {
@@ -183,7 +258,7 @@ final class Negotiation {
     }
 
     static int transmissionFlags(NbdExport export) {
-        int flags = TFLAG_HAS_FLAGS | TFLAG_SEND_FLUSH | TFLAG_SEND_FUA | TFLAG_CAN_MULTI_CONN;
+        int flags = TFLAG_HAS_FLAGS | TFLAG_SEND_FLUSH | TFLAG_SEND_FUA | TFLAG_CAN_MULTI_CONN | TFLAG_SEND_CACHE;
         if (export.readOnly()) {
             flags |= TFLAG_READ_ONLY;
         } else {

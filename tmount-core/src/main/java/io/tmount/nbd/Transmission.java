@@ -1,6 +1,7 @@
 package io.tmount.nbd;
 
 import io.tmount.image.BlockImage;
+import io.tmount.image.Extent;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -9,6 +10,8 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.ClosedChannelException;
 import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Semaphore;
@@ -19,7 +22,8 @@ import static io.tmount.nbd.NbdProtocol.*;
 /**
  * The transmission phase of one connection. One reader decodes requests (and write payloads) in order; each request
  * then runs on its own virtual thread, so slow reads do not hold up others; replies go out one at a time under a lock.
- * Payload memory in flight is bounded by a budget shared by the server's connections.
+ * Payload memory in flight is bounded by a budget shared by the server's connections. With structured replies,
+ * reads answer with one OFFSET_DATA chunk (or an ERROR chunk), and BLOCK_STATUS reports {@code base:allocation}.
  */
 final class Transmission {
 
@@ -27,18 +31,20 @@ final class Transmission {
 
     private final SocketChannel channel;
     private final NbdExport export;
+    private final Session session;
     private final BlockImage image;
     private final BufferPool buffers;
     private final Semaphore payloadBudget;
     private final int budgetUnits;
     private final int maxPayload;
     private final ReentrantLock replyLock = new ReentrantLock();
-    private final ByteBuffer replyHeader = ByteBuffer.allocateDirect(SIMPLE_REPLY_BYTES);
+    private final ByteBuffer replyHeader = ByteBuffer.allocateDirect(STRUCTURED_REPLY_BYTES + 8);
 
-    Transmission(SocketChannel channel, NbdExport export, BufferPool buffers, Semaphore payloadBudget,
+    Transmission(SocketChannel channel, Session session, BufferPool buffers, Semaphore payloadBudget,
                  int budgetUnits, int maxPayload) {
         this.channel = channel;
-        this.export = export;
+        this.session = session;
+        this.export = session.export();
         this.image = export.image();
         this.buffers = buffers;
         this.payloadBudget = payloadBudget;
@@ -112,7 +118,11 @@ final class Transmission {
             return true;
         }
         if (error != 0) {
-            reply(cookie, error, null);
+            if (type == CMD_READ && session.structuredReplies()) {
+                errorChunk(cookie, error, "invalid read request"); // never a simple reply to a read
+            } else {
+                reply(cookie, error, null);
+            }
             return true;
         }
         switch (type) {
@@ -133,6 +143,8 @@ final class Transmission {
                 }
                 fua(flags);
             }));
+            case CMD_CACHE -> requests.execute(() -> complete(cookie, () -> image.cache(offset, length)));
+            case CMD_BLOCK_STATUS -> requests.execute(() -> blockStatus(cookie, flags, offset, length));
             default -> throw new IllegalStateException("unchecked command " + type);
         }
         return true;
@@ -143,9 +155,14 @@ final class Transmission {
         int allowedFlags = switch (type) {
             case CMD_READ, CMD_WRITE, CMD_FLUSH, CMD_TRIM -> CMD_FLAG_FUA;
             case CMD_WRITE_ZEROES -> CMD_FLAG_FUA | CMD_FLAG_NO_HOLE;
+            case CMD_CACHE -> 0;
+            case CMD_BLOCK_STATUS -> session.baseAllocation() ? CMD_FLAG_REQ_ONE : -1; // no context: EINVAL
             default -> -1;
         };
         if (allowedFlags < 0 || (flags & ~allowedFlags) != 0) {
+            return EINVAL;
+        }
+        if (type == CMD_BLOCK_STATUS && length == 0) {
             return EINVAL;
         }
         boolean writes = type == CMD_WRITE || type == CMD_TRIM || type == CMD_WRITE_ZEROES;
@@ -155,7 +172,7 @@ final class Transmission {
         if (type == CMD_FLUSH) {
             return 0;
         }
-        if (type == CMD_READ && length > maxPayload) {
+        if ((type == CMD_READ || type == CMD_CACHE) && length > maxPayload) {
             return EINVAL;
         }
         if (offset < 0 || offset > image.size() || length > image.size() - offset) {
@@ -171,7 +188,15 @@ final class Transmission {
         } catch (RuntimeException | OutOfMemoryError e) {
             payloadBudget.release(units);
             log.warn("no memory for a read of {} bytes on export '{}': {}", length, export.name(), e.toString());
-            replyQuietly(cookie, ENOMEM);
+            try {
+                if (session.structuredReplies()) {
+                    errorChunk(cookie, ENOMEM, "no memory for the read");
+                } else {
+                    reply(cookie, ENOMEM, null);
+                }
+            } catch (IOException sendFailed) {
+                log.debug("cannot send a reply on export '{}': {}", export.name(), sendFailed.toString());
+            }
             return;
         }
         try {
@@ -179,11 +204,19 @@ final class Transmission {
                 image.read(data, offset);
             } catch (IOException | RuntimeException e) {
                 log.warn("read of {} bytes at {} from export '{}' failed: {}", length, offset, export.name(), e.toString());
-                reply(cookie, EIO, null);
+                if (session.structuredReplies()) {
+                    errorChunk(cookie, EIO, "read failed: " + e.getMessage());
+                } else {
+                    reply(cookie, EIO, null);
+                }
                 return;
             }
             data.flip();
-            reply(cookie, 0, data);
+            if (session.structuredReplies()) {
+                dataChunk(cookie, offset, data);
+            } else {
+                reply(cookie, 0, data);
+            }
         } catch (IOException e) {
             log.debug("cannot send a reply on export '{}': {}", export.name(), e.toString());
         } finally {
@@ -191,9 +224,28 @@ final class Transmission {
         }
     }
 
-    private void replyQuietly(long cookie, int error) {
+    /** BLOCK_STATUS: one chunk for base:allocation, its descriptors consecutive from the offset. */
+    private void blockStatus(long cookie, int flags, long offset, long length) {
         try {
-            reply(cookie, error, null);
+            List<Extent> extents;
+            try {
+                extents = image.extents(offset, length);
+            } catch (IOException | RuntimeException e) {
+                log.warn("block status of {} bytes at {} on export '{}' failed: {}", length, offset, export.name(),
+                        e.toString());
+                errorChunk(cookie, EIO, "block status failed: " + e.getMessage());
+                return;
+            }
+            if ((flags & CMD_FLAG_REQ_ONE) != 0) {
+                Extent first = extents.getFirst();
+                extents = List.of(new Extent(Math.min(first.length(), length), first.flags()));
+            }
+            ByteBuffer payload = ByteBuffer.allocate(4 + 8 * extents.size());
+            payload.putInt(BASE_ALLOCATION_ID);
+            for (Extent extent : extents) {
+                payload.putInt((int) extent.length()).putInt(extent.flags()); // each within the u32 request length
+            }
+            chunk(cookie, REPLY_TYPE_BLOCK_STATUS, payload.flip());
         } catch (IOException e) {
             log.debug("cannot send a reply on export '{}': {}", export.name(), e.toString());
         }
@@ -245,6 +297,40 @@ final class Transmission {
             } else {
                 Wire.writeFully(channel, replyHeader, data);
             }
+        } finally {
+            replyLock.unlock();
+        }
+    }
+
+    /** A read's data as one final OFFSET_DATA chunk. */
+    private void dataChunk(long cookie, long offset, ByteBuffer data) throws IOException {
+        replyLock.lock();
+        try {
+            replyHeader.clear();
+            replyHeader.putInt(STRUCTURED_REPLY_MAGIC).putShort((short) REPLY_FLAG_DONE)
+                    .putShort((short) REPLY_TYPE_OFFSET_DATA).putLong(cookie).putInt(8 + data.remaining())
+                    .putLong(offset).flip();
+            Wire.writeFully(channel, replyHeader, data);
+        } finally {
+            replyLock.unlock();
+        }
+    }
+
+    private void errorChunk(long cookie, int error, String message) throws IOException {
+        byte[] text = message.getBytes(StandardCharsets.UTF_8);
+        int length = Math.min(text.length, 4096);
+        chunk(cookie, REPLY_TYPE_ERROR, ByteBuffer.allocate(6 + length).putInt(error).putShort((short) length)
+                .put(text, 0, length).flip());
+    }
+
+    /** One final structured reply chunk. */
+    private void chunk(long cookie, int type, ByteBuffer payload) throws IOException {
+        replyLock.lock();
+        try {
+            replyHeader.clear();
+            replyHeader.putInt(STRUCTURED_REPLY_MAGIC).putShort((short) REPLY_FLAG_DONE).putShort((short) type)
+                    .putLong(cookie).putInt(payload.remaining()).flip();
+            Wire.writeFully(channel, replyHeader, payload);
         } finally {
             replyLock.unlock();
         }

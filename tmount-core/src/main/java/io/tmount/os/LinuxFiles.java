@@ -14,11 +14,16 @@ import java.nio.file.Path;
 
 /**
  * The few Linux file calls the JDK does not offer, through the FFM API: punching holes (so TRIM frees
- * space in sparse files). The method handles are constants, looked up once.
+ * space in sparse files) and finding them (SEEK_DATA/SEEK_HOLE). The method handles are constants, looked up once.
  */
 public final class LinuxFiles {
 
+    private static final int O_RDONLY = 0;
     private static final int O_RDWR = 2;
+    private static final int SEEK_DATA = 3;
+    private static final int SEEK_HOLE = 4;
+    private static final int ENXIO = 6;
+    private static final int EINVAL = 22;
     private static final int O_CLOEXEC = 0x80000;
     private static final int FALLOC_FL_KEEP_SIZE = 0x01;
     private static final int FALLOC_FL_PUNCH_HOLE = 0x02;
@@ -39,6 +44,10 @@ public final class LinuxFiles {
             FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT,
                     ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG),
             CAPTURE_ERRNO);
+    private static final MethodHandle LSEEK = LINKER.downcallHandle(
+            LINKER.defaultLookup().findOrThrow("lseek"),
+            FunctionDescriptor.of(ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT),
+            CAPTURE_ERRNO);
     private static final MethodHandle CLOSE = LINKER.downcallHandle(
             LINKER.defaultLookup().findOrThrow("close"),
             FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT));
@@ -48,9 +57,18 @@ public final class LinuxFiles {
 
     /** Opens an existing file read-write and returns its descriptor; the caller closes it with {@link #close}. */
     public static int openReadWrite(Path file) throws IOException {
+        return open(file, O_RDWR);
+    }
+
+    /** Opens an existing file read-only and returns its descriptor; the caller closes it with {@link #close}. */
+    public static int openReadOnly(Path file) throws IOException {
+        return open(file, O_RDONLY);
+    }
+
+    private static int open(Path file, int mode) throws IOException {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment state = arena.allocate(CALL_STATE);
-            int fd = (int) OPEN.invokeExact(state, arena.allocateFrom(file.toString()), O_RDWR | O_CLOEXEC, 0);
+            int fd = (int) OPEN.invokeExact(state, arena.allocateFrom(file.toString()), mode | O_CLOEXEC, 0);
             if (fd < 0) {
                 throw new IOException("open " + file + " failed: errno " + (int) ERRNO.get(state, 0L));
             }
@@ -95,6 +113,45 @@ public final class LinuxFiles {
             throw e;
         } catch (Throwable t) {
             throw new IOException("fallocate failed", t);
+        }
+    }
+
+    /**
+     * The data and holes of a file from {@code offset}: the start of the next data at or after it (SEEK_DATA), or
+     * {@code end} when only a hole follows. Filesystems without hole tracking report everything as data.
+     */
+    public static long nextData(int fd, long offset, long end) throws IOException {
+        long found = seek(fd, offset, SEEK_DATA);
+        return found < 0 ? end : Math.min(found, end);
+    }
+
+    /** The start of the next hole at or after {@code offset} (the end of the file counts as one), capped at end. */
+    public static long nextHole(int fd, long offset, long end) throws IOException {
+        long found = seek(fd, offset, SEEK_HOLE);
+        return found < 0 ? end : Math.min(found, end);
+    }
+
+    /** lseek; -1 when there is no such place (ENXIO: past the end, or no data after the offset). */
+    private static long seek(int fd, long offset, int whence) throws IOException {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment state = arena.allocate(CALL_STATE);
+            long rc = (long) LSEEK.invokeExact(state, fd, offset, whence);
+            if (rc >= 0) {
+                return rc;
+            }
+            int errno = (int) ERRNO.get(state, 0L);
+            if (errno == ENXIO) {
+                return -1;
+            }
+            if (errno == EINVAL) {
+                return whence == SEEK_DATA ? offset : -1; // no hole tracking here: everything is data
+            }
+            throw new IOException("lseek(" + offset + ", " + (whence == SEEK_DATA ? "SEEK_DATA" : "SEEK_HOLE")
+                    + ") failed: errno " + errno);
+        } catch (IOException e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new IOException("lseek failed", t);
         }
     }
 

@@ -98,6 +98,23 @@ class LayeredImageTest {
     }
 
     @Test
+    void extents_nilRangesAndHolesOfLocalObjects_areSparse_andCacheFetchesAhead() throws IOException {
+        Path baseObject = dir.resolve("store/base-build/rootfs.ext4");
+        io.tmount.testing.Run.ok("fallocate", "--punch-hole", "--offset", String.valueOf(40L * B), "--length",
+                String.valueOf(8L * B), baseObject.toString());
+        LayeredImage image = images.open(images.layout(top));
+        assertThat(image.extents(0, SIZE)).containsExactly(new Extent(16L * B, 0), new Extent(8L * B, Extent.SPARSE),
+                new Extent(16L * B, 0), new Extent(8L * B, Extent.SPARSE), new Extent(16L * B, 0));
+        assertThat(image.extents(18L * B, 4L * B)).containsExactly(new Extent(4L * B, Extent.SPARSE));
+
+        image.cache(0, SIZE);
+        long fetched = objects.bytes.get();
+        ByteBuffer all = ByteBuffer.allocateDirect(SIZE);
+        image.read(all, 0);
+        assertThat(objects.bytes.get()).isEqualTo(fetched); // everything was already in the caches
+    }
+
+    @Test
     void aThreeLevelChain_readsAsItsComposition_inAnyPieces() throws IOException {
         LayeredImage image = images.open(images.layout(top));
         byte[] expected = expectedTop();

@@ -215,6 +215,20 @@ class OverlayTest {
         }
     }
     @Test
+    void extents_ownBlocksAreData_zeroedBlocksSparse_andTheRestAsBelow() throws IOException {
+        // below: data except a sparse run at blocks 100-109
+        BlockImage below = new MemoryImage(base).withSparse(100L * B, 110L * B);
+        try (Overlay overlay = Overlay.open(below, dir)) {
+            zero(overlay, 10L * B, 5 * B, true);      // blocks 10-14 trimmed
+            write(overlay, 104L * B, 2 * B, 1);       // blocks 104-105 written over the hole below
+            assertThat(overlay.extents(0, SIZE)).containsExactly(
+                    new Extent(10L * B, 0), new Extent(5L * B, Extent.SPARSE), new Extent(85L * B, 0),
+                    new Extent(4L * B, Extent.SPARSE), new Extent(2L * B, 0), new Extent(4L * B, Extent.SPARSE),
+                    new Extent(SIZE - 110L * B, 0));
+        }
+    }
+
+    @Test
     void aFlushNeverSavesAMapStateThatNeverExisted() throws Exception {
         // every block is the overlay's from the start; writes and trims flip it between OWN and ZERO. A saved map
         // must never say BELOW: after a crash that would bring back the parent's bytes, neither old nor new content.

@@ -135,6 +135,66 @@ class NbdRealClientsTest {
         assertThat(Trees.sha256(file)).isEqualTo(Trees.sha256(source));
     }
 
+    /** A sparse 64 MiB image with data only in [8 MiB, 10 MiB). */
+    private Path sparseFile() throws IOException {
+        Path sparse = dir.resolve("sparse.img");
+        try (java.nio.channels.FileChannel channel = java.nio.channels.FileChannel.open(sparse,
+                java.nio.file.StandardOpenOption.CREATE_NEW, java.nio.file.StandardOpenOption.WRITE)) {
+            byte[] data = new byte[2 << 20];
+            new Random(5).nextBytes(data);
+            channel.write(java.nio.ByteBuffer.wrap(data), 8 << 20);
+            channel.truncate(64 << 20);
+            channel.write(java.nio.ByteBuffer.allocate(1), (64 << 20) - 1);
+        }
+        Run.ok("fallocate", "--punch-hole", "--offset", String.valueOf((64 << 20) - 4096), "--length", "4096",
+                sparse.toString());
+        return sparse;
+    }
+
+    private NbdServer serve(FileImage sparse) throws IOException {
+        return NbdServer.start(NbdListen.unix(dir.resolve("sparse.sock")), new NbdExport("sparse", "", sparse, true));
+    }
+
+    @Test
+    void holes_areSeenByNbdinfoQemuImgAndNbdcopy() throws IOException {
+        try (FileImage image = FileImage.open(sparseFile(), true); NbdServer sparse = serve(image)) {
+            String sparseUri = sparse.endpoint().uri();
+            String map = Run.ok(HostTool.require("nbdinfo", "libnbd-bin").toString(), "--map", sparseUri).stdout();
+            assertThat(map.lines().map(String::strip).toList()).containsExactly(
+                    "0     8388608    3  hole,zero", "8388608     2097152    0  data", "10485760    56623104    3  hole,zero");
+            JsonNode qemuMap = new ObjectMapper().readTree(Run.ok(HostTool.require("qemu-img", "qemu-utils").toString(),
+                    "map", "-f", "raw", "--output=json", sparseUri).stdout());
+            assertThat(qemuMap).hasSize(3);
+            assertThat(qemuMap.get(1).path("data").asBoolean()).isTrue();
+            assertThat(qemuMap.get(2).path("zero").asBoolean()).isTrue();
+            // nbdcopy skips the holes: the copy is sparse too, and exact
+            Path copy = dir.resolve("sparse-copy.img");
+            Run.ok(HostTool.require("nbdcopy", "libnbd-bin").toString(), sparseUri, copy.toString());
+            assertThat(Trees.sha256(copy)).isEqualTo(Trees.sha256(dir.resolve("sparse.img")));
+            long allocated = Long.parseLong(Run.ok("stat", "--format=%b", copy.toString()).stdout().strip()) * 512;
+            assertThat(allocated).isLessThan(4L << 20);
+        }
+    }
+
+    @Test
+    void nbdsh_blockStatusWithReqOne_andCache() throws IOException {
+        try (FileImage image = FileImage.open(sparseFile(), true); NbdServer sparse = serve(image)) {
+            String script = String.join("\n",
+                    "seen = []",
+                    "def f(metacontext, offset, entries, err):",
+                    "    seen.append((metacontext, offset, list(entries)))",
+                    "h.block_status(16 << 20, 0, f, nbd.CMD_FLAG_REQ_ONE)",
+                    "h.block_status(4 << 20, 8 << 20, f)",
+                    "print(seen)",
+                    "h.cache(2 << 20, 8 << 20)",
+                    "print('cached')");
+            String out = Run.ok("env", "PATH=/usr/bin:/bin", HostTool.require("nbdsh", "libnbd-bin").toString(),
+                    "--base-allocation", "-u", sparse.endpoint().uri(), "-c", script).stdout();
+            assertThat(out).contains("('base:allocation', 0, [8388608, 3])")
+                    .contains("('base:allocation', 8388608, [2097152, 0, 2097152, 3])").contains("cached");
+        }
+    }
+
     @Test
     void nbdsh_strictModeOff_malformedRequestsGetErrors() {
         String script = String.join("\n",

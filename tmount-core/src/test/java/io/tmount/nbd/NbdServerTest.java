@@ -74,8 +74,8 @@ class NbdServerTest {
             RawNbdClient.OptionReply reply = client.readOptionReply();
             assertThat(reply.option()).isEqualTo(0x1234);
             assertThat(reply.type()).isEqualTo(REP_ERR_UNSUP);
-            // STRUCTURED_REPLY and STARTTLS are not offered either; the session still goes on
-            client.sendOption(IHAVEOPT, 8, new byte[0]);
+            // nor is STARTTLS; the session still goes on
+            client.sendOption(IHAVEOPT, 5, new byte[0]);
             assertThat(client.readOptionReply().type()).isEqualTo(REP_ERR_UNSUP);
             assertThat(client.go("disk")).isEqualTo(SIZE);
         }
@@ -276,6 +276,84 @@ class NbdServerTest {
             assertThat(client.readReply()).isEqualTo(new RawNbdClient.SimpleReply(0, 4));
             client.readData(512);
         }
+    }
+
+    @Test
+    void metaContexts_needStructuredReplies_andOnlyBaseAllocationIsKnown() throws IOException {
+        try (RawNbdClient client = RawNbdClient.connect(socket, BOTH_FLAGS)) {
+            client.sendOption(IHAVEOPT, OPT_SET_META_CONTEXT, RawNbdClient.metaContextRequest("disk", BASE_ALLOCATION));
+            assertThat(client.readOptionReply().type()).isEqualTo(REP_ERR_INVALID);
+            client.sendOption(IHAVEOPT, OPT_STRUCTURED_REPLY, new byte[0]);
+            assertThat(client.readOptionReply().type()).isEqualTo(REP_ACK);
+            // LIST without queries lists every context
+            client.sendOption(IHAVEOPT, OPT_LIST_META_CONTEXT, RawNbdClient.metaContextRequest("disk"));
+            RawNbdClient.OptionReply listed = client.readOptionReply();
+            assertThat(listed.type()).isEqualTo(REP_META_CONTEXT);
+            assertThat(new String(listed.data(), 4, listed.data().length - 4, StandardCharsets.UTF_8)).isEqualTo(BASE_ALLOCATION);
+            assertThat(client.readOptionReply().type()).isEqualTo(REP_ACK);
+            // unknown namespaces are ignored, unknown exports are errors
+            client.sendOption(IHAVEOPT, OPT_SET_META_CONTEXT, RawNbdClient.metaContextRequest("disk", "qemu:dirty-bitmap:x"));
+            assertThat(client.readOptionReply().type()).isEqualTo(REP_ACK);
+            client.sendOption(IHAVEOPT, OPT_SET_META_CONTEXT, RawNbdClient.metaContextRequest("nope", BASE_ALLOCATION));
+            assertThat(client.readOptionReply().type()).isEqualTo(REP_ERR_UNKNOWN);
+            client.sendOption(IHAVEOPT, OPT_SET_META_CONTEXT, RawNbdClient.metaContextRequest("disk", BASE_ALLOCATION));
+            RawNbdClient.OptionReply set = client.readOptionReply();
+            assertThat(set.type()).isEqualTo(REP_META_CONTEXT);
+            assertThat(ByteBuffer.wrap(set.data()).getInt()).isEqualTo(BASE_ALLOCATION_ID);
+            assertThat(client.readOptionReply().type()).isEqualTo(REP_ACK);
+            client.go("disk");
+
+            // a sparse 8 MiB disk with data at 1 MiB: hole, data, hole
+            client.request(0, CMD_WRITE, 1, 1 << 20, 8192, ByteBuffer.wrap(new byte[8192]).put(0, (byte) 1));
+            assertThat(client.readReply()).isEqualTo(new RawNbdClient.SimpleReply(0, 1));
+            client.request(0, CMD_BLOCK_STATUS, 2, 0, SIZE, null);
+            RawNbdClient.Chunk status = client.readChunk();
+            assertThat(status.type()).isEqualTo(REPLY_TYPE_BLOCK_STATUS);
+            assertThat(status.done()).isTrue();
+            assertThat(status.payload().getInt()).isEqualTo(BASE_ALLOCATION_ID);
+            assertThat(descriptors(status.payload())).containsExactly(
+                    List.of(1 << 20, 3), List.of(8192, 0), List.of(SIZE - (1 << 20) - 8192, 3));
+            client.request(CMD_FLAG_REQ_ONE, CMD_BLOCK_STATUS, 3, 4096, 4096, null);
+            RawNbdClient.Chunk one = client.readChunk();
+            one.payload().getInt();
+            assertThat(descriptors(one.payload())).containsExactly(List.of(4096, 3)); // never past the request
+            client.request(0, CMD_BLOCK_STATUS, 4, SIZE - 4096, 8192, null);
+            assertThat(client.readReply()).isEqualTo(new RawNbdClient.SimpleReply(EINVAL, 4));
+        }
+    }
+
+    @Test
+    void structuredReads_areOneDataChunk_andTheirErrorsErrorChunks() throws IOException {
+        try (RawNbdClient client = RawNbdClient.connect(socket, BOTH_FLAGS)) {
+            client.sendOption(IHAVEOPT, OPT_STRUCTURED_REPLY, new byte[0]);
+            assertThat(client.readOptionReply().type()).isEqualTo(REP_ACK);
+            client.go("disk");
+            client.request(0, CMD_READ, 7, 4096, 512, null);
+            RawNbdClient.Chunk data = client.readChunk();
+            assertThat(data.type()).isEqualTo(REPLY_TYPE_OFFSET_DATA);
+            assertThat(data.cookie()).isEqualTo(7);
+            assertThat(data.done()).isTrue();
+            assertThat(data.payload().getLong()).isEqualTo(4096);
+            assertThat(data.payload().remaining()).isEqualTo(512);
+            client.request(0, CMD_READ, 8, SIZE - 256, 512, null); // past the end: an error chunk, never a simple reply
+            RawNbdClient.Chunk error = client.readChunk();
+            assertThat(error.type()).isEqualTo(REPLY_TYPE_ERROR);
+            assertThat(error.cookie()).isEqualTo(8);
+            assertThat(error.payload().getInt()).isEqualTo(EINVAL);
+            // without a selected context BLOCK_STATUS is invalid; CACHE is accepted
+            client.request(0, CMD_BLOCK_STATUS, 9, 0, 4096, null);
+            assertThat(client.readReply()).isEqualTo(new RawNbdClient.SimpleReply(EINVAL, 9));
+            client.request(0, CMD_CACHE, 10, 0, 1 << 20, null);
+            assertThat(client.readReply()).isEqualTo(new RawNbdClient.SimpleReply(0, 10));
+        }
+    }
+
+    private static List<List<Integer>> descriptors(ByteBuffer payload) {
+        List<List<Integer>> out = new java.util.ArrayList<>();
+        while (payload.hasRemaining()) {
+            out.add(List.of(payload.getInt(), payload.getInt()));
+        }
+        return out;
     }
 
     @Test

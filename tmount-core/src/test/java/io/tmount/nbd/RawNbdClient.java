@@ -20,6 +20,13 @@ final class RawNbdClient implements AutoCloseable {
     record SimpleReply(int error, long cookie) {
     }
 
+    /** One structured reply chunk. */
+    record Chunk(int flags, int type, long cookie, ByteBuffer payload) {
+        boolean done() {
+            return (flags & NbdProtocol.REPLY_FLAG_DONE) != 0;
+        }
+    }
+
     final SocketChannel channel;
     final int handshakeFlags;
 
@@ -113,6 +120,33 @@ final class RawNbdClient implements AutoCloseable {
             throw new IOException("bad reply magic");
         }
         return new SimpleReply(reply.getInt(), reply.getLong());
+    }
+
+    Chunk readChunk() throws IOException {
+        ByteBuffer header = read(channel, 20);
+        if (header.getInt() != NbdProtocol.STRUCTURED_REPLY_MAGIC) {
+            throw new IOException("bad structured reply magic");
+        }
+        int flags = Short.toUnsignedInt(header.getShort());
+        int type = Short.toUnsignedInt(header.getShort());
+        long cookie = header.getLong();
+        int length = header.getInt();
+        return new Chunk(flags, type, cookie, read(channel, length));
+    }
+
+    /** A LIST_META_CONTEXT or SET_META_CONTEXT request's data. */
+    static byte[] metaContextRequest(String export, String... queries) {
+        byte[] name = export.getBytes(StandardCharsets.UTF_8);
+        int length = 4 + name.length + 4;
+        for (String query : queries) {
+            length += 4 + query.getBytes(StandardCharsets.UTF_8).length;
+        }
+        ByteBuffer data = ByteBuffer.allocate(length).putInt(name.length).put(name).putInt(queries.length);
+        for (String query : queries) {
+            byte[] bytes = query.getBytes(StandardCharsets.UTF_8);
+            data.putInt(bytes.length).put(bytes);
+        }
+        return data.array();
     }
 
     byte[] readData(int length) throws IOException {

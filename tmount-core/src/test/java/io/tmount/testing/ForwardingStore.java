@@ -7,6 +7,7 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Optional;
 
 /** An object store that passes every call to another: the base of the hand-written fakes that watch or break some. */
 public abstract class ForwardingStore implements ObjectStore {
@@ -70,6 +71,11 @@ public abstract class ForwardingStore implements ObjectStore {
     @Override
     public void delete(String key) throws IOException {
         inner.delete(key);
+    }
+
+    @Override
+    public Optional<Path> localRoot() {
+        return inner.localRoot();
     }
 
     @Override
