@@ -16,7 +16,7 @@ final class GlobalOptions {
             description = "Runtime dir: sockets, FUSE folders (env TMOUNT_RUNTIME_DIR; default /run/tmount).")
     Path runtimeDir;
 
-    @Option(names = "--socket", scope = ScopeType.INHERIT, paramLabel = "PATH",
+    @Option(names = "--api-socket", scope = ScopeType.INHERIT, paramLabel = "PATH",
             description = "The daemon's API socket (env TMOUNT_SOCKET; default RUNTIME_DIR/tmount.sock).")
     Path socket;
 

@@ -1,18 +1,19 @@
 package io.tmount.cli;
 
 import io.tmount.daemon.DaemonClient;
+import io.tmount.export.ExportInfo;
 import io.tmount.mount.MountInfo;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParentCommand;
 import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
 
 import java.io.PrintWriter;
 import java.util.List;
 import java.util.concurrent.Callable;
 
-@Command(name = "list", aliases = "ls", description = "List the daemon's active mounts.")
+@Command(name = "list", aliases = "ls", description = "List the daemon's active mounts and exports.")
 final class ListCommand implements Callable<Integer> {
 
     @ParentCommand
@@ -28,16 +29,26 @@ final class ListCommand implements Callable<Integer> {
     public Integer call() {
         try (DaemonClient client = DaemonClient.connect(main.settings().socket())) {
             List<MountInfo> mounts = client.list();
+            List<ExportInfo> exports = client.exports();
             PrintWriter out = spec.commandLine().getOut();
             if (json) {
-                Output.json(out, mounts);
-            } else if (mounts.isEmpty()) {
+                Output.json(out, java.util.Map.of("mounts", mounts, "exports", exports));
+                return 0;
+            }
+            if (mounts.isEmpty()) {
                 out.println("no mounts");
             } else {
                 Output.table(out, List.of("PATH", "TEMPLATE", "BUILD", "MODE", "DEVICE", "ATTACH", "ENGINE", "SINCE"),
                         mounts.stream().map(m -> List.of(m.mountPath().toString(), m.templateId().value(),
                                 m.buildId().value(), m.readOnly() ? "ro" : "rw", Output.orDash(m.devicePath()),
                                 m.attach().id(), m.engine().id(), m.createdAt().toString())).toList());
+            }
+            if (!exports.isEmpty()) {
+                out.println();
+                Output.table(out, List.of("EXPORT", "SOURCE", "MODE", "URI", "SINCE"),
+                        exports.stream().map(e -> List.of(e.name(), e.image() != null ? e.image().toString()
+                                        : e.templateId().value() + " " + e.buildId().value(), e.readOnly() ? "ro" : "rw",
+                                e.uri(), e.createdAt().toString())).toList());
             }
         }
         return 0;

@@ -14,7 +14,8 @@ import java.util.Map;
 /** The tmount command line. Every command is a thin call into tmount-core or into the daemon's API. */
 @Command(name = "tmount", mixinStandardHelpOptions = true, scope = ScopeType.INHERIT, versionProvider = Version.class,
         description = "Mount VM template root filesystems (ext4 images in a template store) onto host paths through NBD.",
-        subcommands = {ServeCommand.class, MountCommand.class, UnmountCommand.class, ListCommand.class,
+        subcommands = {ServeCommand.class, MountCommand.class, UnmountCommand.class, ExportCommand.class,
+                UnexportCommand.class, ListCommand.class,
                 CommitCommand.class, BuildCommand.class, InspectCommand.class, CacheCommand.class, TemplateCommand.class,
                 StoreReadCommand.class,
                 DemoCommand.class, CommandLine.HelpCommand.class},

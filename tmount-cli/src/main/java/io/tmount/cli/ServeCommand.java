@@ -11,7 +11,6 @@ import picocli.CommandLine.ParentCommand;
 
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
-import java.util.concurrent.CountDownLatch;
 
 @Command(name = "serve", description = {
         "Run the daemon that owns the mounts, in the foreground.",
@@ -58,20 +57,10 @@ final class ServeCommand implements Callable<Integer> {
             store.close();
             throw e;
         }
-        CountDownLatch forever = new CountDownLatch(1);
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            try {
-                daemon.close();
-                store.close();
-            } catch (Exception e) {
-                System.err.println("tmount: shutdown: " + e.getMessage());
-            } finally {
-                System.err.flush();
-                // Only a signal ends `serve`; having unmounted everything, exit 0 rather than 128+signal.
-                Runtime.getRuntime().halt(0);
-            }
-        }, "tmount-shutdown"));
-        forever.await();
+        UntilSignal.await(() -> {
+            daemon.close();
+            store.close();
+        });
         return 0;
     }
 }

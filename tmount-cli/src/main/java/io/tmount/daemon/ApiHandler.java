@@ -5,11 +5,13 @@ import com.fasterxml.jackson.databind.JsonMappingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.tmount.TmountException;
 import io.tmount.build.BuildRunner;
-import io.tmount.store.BuildId;
+import io.tmount.export.ExportInfo;
+import io.tmount.export.ExportOptions;
 import io.tmount.mount.CommitResult;
 import io.tmount.mount.MountInfo;
 import io.tmount.mount.MountManager;
 import io.tmount.mount.MountOptions;
+import io.tmount.store.BuildId;
 import org.eclipse.jetty.http.HttpHeader;
 import org.eclipse.jetty.io.Content;
 import org.eclipse.jetty.server.Handler;
@@ -102,7 +104,8 @@ final class ApiHandler extends Handler.Abstract.NonBlocking {
         return switch (path) {
             case "/v1/health" -> {
                 requireMethod(method, "GET", path);
-                yield new Health("ok", version, manager.store().url(), stateDir, manager.listMounts().size());
+                yield new Health("ok", version, manager.store().url(), stateDir, manager.listMounts().size(),
+                        manager.listExports().size());
             }
             case "/v1/mounts" -> switch (method) {
                 case "GET" -> manager.listMounts();
@@ -123,12 +126,27 @@ final class ApiHandler extends Handler.Abstract.NonBlocking {
                 requireMethod(method, "POST", path);
                 yield new Created(commit(Content.Source.asString(request, StandardCharsets.UTF_8)));
             }
+            case "/v1/exports" -> switch (method) {
+                case "GET" -> manager.listExports();
+                case "POST" -> new Created(export(Content.Source.asString(request, StandardCharsets.UTF_8)));
+                case "DELETE" -> {
+                    String name = Request.extractQueryParameters(request).getValue("name");
+                    if (name == null) {
+                        throw TmountException.invalid("DELETE /v1/exports needs ?name=EXPORT_NAME");
+                    }
+                    manager.unexport(name);
+                    yield Map.of("stopped", name);
+                }
+                default -> throw new TmountException(TmountException.Kind.INVALID_ARGUMENT,
+                        "method " + method + " is not allowed on " + path + " (GET, POST, DELETE)");
+            };
             case "/v1/cache" -> {
                 requireMethod(method, "GET", path);
                 yield manager.cacheReport();
             }
             default -> throw TmountException.notFound(
-                    "no API endpoint %s (endpoints: /v1/health, /v1/mounts, /v1/commits, /v1/cache, /v1/builds)", path);
+                    "no API endpoint %s (endpoints: /v1/health, /v1/mounts, /v1/commits, /v1/exports, /v1/cache, "
+                            + "/v1/builds)", path);
         };
     }
 
@@ -148,6 +166,17 @@ final class ApiHandler extends Handler.Abstract.NonBlocking {
         MountOptions options = MountOptions.defaults().withReadOnly(req.readOnly()).withAttach(req.attach())
                 .withEngine(req.engine());
         return manager.mountTemplate(req.templateId(), req.buildId(), req.mountPath(), options);
+    }
+
+    private ExportInfo export(String body) throws JsonProcessingException {
+        if (body == null || body.isBlank()) {
+            throw TmountException.invalid("POST /v1/exports needs a JSON body {templateId, buildId | image, "
+                    + "socket | tcp, readOnly, name, allowRemote}");
+        }
+        ExportRequest req = json.readValue(body, ExportRequest.class);
+        return manager.export(ExportRequests.source(req.templateId(), req.buildId(), req.image()),
+                new ExportOptions(ExportRequests.listen(req.socket(), req.tcp(), req.allowRemote()), req.readOnly(),
+                        req.name()));
     }
 
     private CommitResult commit(String body) throws JsonProcessingException {

@@ -3,8 +3,9 @@ package io.tmount.daemon;
 import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.tmount.TmountException;
-import io.tmount.json.TmountJson;
 import io.tmount.build.BuildResult;
+import io.tmount.export.ExportInfo;
+import io.tmount.json.TmountJson;
 import io.tmount.mount.CommitResult;
 import io.tmount.mount.MountInfo;
 import io.tmount.mount.MountManager;
@@ -161,6 +162,25 @@ public final class DaemonClient implements AutoCloseable {
             Thread.currentThread().interrupt();
             throw TmountException.failed(e, "interrupted while building");
         }
+    }
+
+    public ExportInfo export(ExportRequest body) {
+        try {
+            Request request = http.newRequest(uri("/v1/exports")).method(HttpMethod.POST)
+                    .body(new StringRequestContent("application/json", json.writeValueAsString(body)));
+            return call(request, new TypeReference<>() { });
+        } catch (IOException e) {
+            throw TmountException.failed(e, "cannot encode the export request");
+        }
+    }
+
+    public void unexport(String name) {
+        call(http.newRequest(uri("/v1/exports?name=" + URLEncoder.encode(name, StandardCharsets.UTF_8)))
+                .method(HttpMethod.DELETE), new TypeReference<Object>() { });
+    }
+
+    public List<ExportInfo> exports() {
+        return call(http.newRequest(uri("/v1/exports")).method(HttpMethod.GET), new TypeReference<>() { });
     }
 
     public MountManager.CacheReport cache() {

@@ -2,6 +2,10 @@ package io.tmount.mount;
 
 import io.tmount.TmountException;
 import io.tmount.device.Attacher;
+import io.tmount.export.ExportInfo;
+import io.tmount.export.ExportOptions;
+import io.tmount.export.ExportSource;
+import io.tmount.export.Exports;
 import io.tmount.image.BuildImages;
 import io.tmount.image.CacheBudget;
 import io.tmount.image.CacheStats;
@@ -53,6 +57,7 @@ public final class MountManager implements AutoCloseable {
     private final MountJournal journal;
     private final MountAssembler assembler;
     private final MountCommitter committer;
+    private final Exports exports;
     private final ConcurrentHashMap<Path, Slot> slots = new ConcurrentHashMap<>();
     private final ReentrantReadWriteLock lifecycle = new ReentrantReadWriteLock();
     private boolean closed;
@@ -70,6 +75,7 @@ public final class MountManager implements AutoCloseable {
         this.journal = new MountJournal(config.stateDir().resolve("mounts"));
         this.assembler = new MountAssembler(images, journal, filesystems, config.runtimeDir().resolve("mounts"));
         this.committer = new MountCommitter(filesystems, config.store());
+        this.exports = new Exports(images, config.stateDir().resolve("exports"));
     }
 
     /**
@@ -89,6 +95,7 @@ public final class MountManager implements AutoCloseable {
         try {
             MountTable mountTable = MountTable.ofThisProcess();
             manager = new MountManager(config, locks, mountTable);
+            manager.exports.removeLeftovers();
             new MountRecovery(manager.journal, config.attachers(), manager.filesystems, mountTable,
                     config.runtimeDir().resolve("mounts"), config.stateDir().resolve("orphans")).run(manager::restore);
             return manager;
@@ -220,6 +227,35 @@ public final class MountManager implements AutoCloseable {
         }
         return mount(info.id(), info.templateId(), info.buildId(), info.mountPath(), options, attacher,
                 entry.createdDirs());
+    }
+
+    /**
+     * Serves a build (or a raw image file) over NBD without mounting it, streamed through the shared chunk caches,
+     * writes going to a copy-on-write overlay unless read-only; until {@link #unexport} or close.
+     */
+    public ExportInfo export(ExportSource source, ExportOptions options) {
+        lifecycle.readLock().lock();
+        try {
+            checkOpen();
+            return exports.export(source, options);
+        } finally {
+            lifecycle.readLock().unlock();
+        }
+    }
+
+    /** Stops an export by name; its overlay goes with it. */
+    public void unexport(String name) {
+        lifecycle.readLock().lock();
+        try {
+            checkOpen();
+            exports.unexport(name);
+        } finally {
+            lifecycle.readLock().unlock();
+        }
+    }
+
+    public List<ExportInfo> listExports() {
+        return exports.list();
     }
 
     /** Unmounts what tmount mounted at the path and releases everything the mount held (its overlay included). */
@@ -396,6 +432,7 @@ public final class MountManager implements AutoCloseable {
                 return;
             }
             closed = true;
+            exports.close();
             unmountEvery(true);
         } finally {
             lifecycle.writeLock().unlock();

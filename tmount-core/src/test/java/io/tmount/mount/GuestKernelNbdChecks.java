@@ -5,10 +5,16 @@ import io.tmount.device.AttachBackend;
 import io.tmount.device.Attachers;
 import io.tmount.device.KernelNbdAttacher;
 import io.tmount.device.NbdDevicePool;
+import io.tmount.export.ExportInfo;
+import io.tmount.export.ExportOptions;
+import io.tmount.export.ExportSource;
+import io.tmount.nbd.NbdListen;
+import io.tmount.os.Commands;
 import io.tmount.store.BuildId;
 import io.tmount.store.StoreLocation;
 import io.tmount.store.TemplateId;
 import io.tmount.store.TemplateStore;
+import io.tmount.testing.RawImages;
 import io.tmount.testing.Trees;
 
 import java.io.BufferedReader;
@@ -101,6 +107,7 @@ public final class GuestKernelNbdChecks {
         check("mount on /dev/nbdN, read every file, write, commit, unmount", () -> mountReadWriteCommit(manager));
         check("pool exhaustion with nbds_max=2 is the clear error", () -> exhaustion(manager));
         check("server death: reads fail with EIO at once, the device is reclaimed", () -> serverDeath(manager));
+        check("an export (no mount) attached by nbd-client reads as the build, byte for byte", () -> exportToKernel(manager));
         manager.close();
         check("all devices free after close", () -> require(pool.kernelFree(0) && pool.kernelFree(1), "a device is still connected"));
         check("a device left by a killed daemon is reclaimed at the next start", this::killedDaemon);
@@ -163,6 +170,28 @@ public final class GuestKernelNbdChecks {
         }
         manager.unmountTemplate(mnt);
         require(pool.kernelFree(info.deviceSlot()), info.devicePath() + " not reclaimed after the server died");
+    }
+
+    /** The kernel as a plain NBD client of an export: nbd-client connects /dev/nbd1, the device reads as the build. */
+    private void exportToKernel(MountManager manager) throws Exception {
+        Path socket = Path.of("/run/tmp/export.sock");
+        ExportInfo info = manager.export(new ExportSource.Build(template, build),
+                new ExportOptions(NbdListen.unix(socket), true, "guest-export"));
+        Path composed = RawImages.write(manager.images().open(manager.images().layout(build)), Path.of("/run/tmp/composed.img"));
+        try {
+            Commands.check(Duration.ofSeconds(30), List.of("nbd-client", "-unix", socket.toString(), "/dev/nbd1",
+                    "-N", "guest-export", "-b", "4096"));
+            try {
+                require(!pool.kernelFree(1), "nbd1 should be connected");
+                require(Trees.sha256(Path.of("/dev/nbd1")).equals(Trees.sha256(composed)), "/dev/nbd1 differs from the build");
+            } finally {
+                Commands.check(Duration.ofSeconds(30), List.of("nbd-client", "-d", "/dev/nbd1"));
+            }
+        } finally {
+            manager.unexport(info.name());
+            Files.deleteIfExists(composed);
+        }
+        require(pool.kernelFree(1), "nbd1 not free after the disconnect");
     }
 
     /** A daemon (child JVM) mounts and writes, is killed with SIGKILL; the next start takes its device back. */

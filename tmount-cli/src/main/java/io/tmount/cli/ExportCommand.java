@@ -1,0 +1,117 @@
+package io.tmount.cli;
+
+import io.tmount.TmountException;
+import io.tmount.daemon.DaemonClient;
+import io.tmount.daemon.ExportRequest;
+import io.tmount.daemon.ExportRequests;
+import io.tmount.export.ExportInfo;
+import io.tmount.export.ExportOptions;
+import io.tmount.mount.MountManager;
+import io.tmount.store.TemplateStore;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.ParentCommand;
+import picocli.CommandLine.Spec;
+
+import java.io.PrintWriter;
+import java.util.concurrent.Callable;
+
+@Command(name = "export", description = {
+        "Serve a template build (or, with --image, a raw image file) over NBD without mounting it, until "
+                + "`tmount unexport NAME` (through the daemon) or until stopped (--foreground).",
+        "Writes go to a copy-on-write overlay unless --read-only; the build or file never changes."})
+final class ExportCommand implements Callable<Integer> {
+
+    @ParentCommand
+    Main main;
+
+    @Spec
+    CommandSpec spec;
+
+    @Parameters(index = "0", arity = "0..1", paramLabel = "TEMPLATE", description = "Template id.")
+    String template;
+
+    @Parameters(index = "1", arity = "0..1", paramLabel = "BUILD", description = "Build id.")
+    String build;
+
+    @Option(names = "--image", paramLabel = "FILE", description = "Export this raw image file instead of a build.")
+    String image;
+
+    @Option(names = "--socket", paramLabel = "PATH", description = "Listen on this unix socket (mode 0600).")
+    String socket;
+
+    @Option(names = "--tcp", paramLabel = "HOST:PORT", description = "Listen on TCP; loopback only unless --allow-remote.")
+    String tcp;
+
+    @Option(names = "--allow-remote", description = "Allow a TCP address other than loopback (NBD has no authentication).")
+    boolean allowRemote;
+
+    @Option(names = {"-r", "--read-only"}, description = "Refuse writes.")
+    boolean readOnly;
+
+    @Option(names = "--name", paramLabel = "NAME", description = "Export name (default: the build id, or the file name).")
+    String name;
+
+    @Option(names = "--foreground", description = "Serve from this process until interrupted, without a daemon "
+            + "(the state dir must not be in use by one).")
+    boolean foreground;
+
+    @Option(names = "--json", description = "Print the export's details as JSON.")
+    boolean json;
+
+    @Override
+    public Integer call() throws Exception {
+        String imagePath = image == null ? null : java.nio.file.Path.of(image).toAbsolutePath().toString();
+        String socketPath = socket == null ? null : java.nio.file.Path.of(socket).toAbsolutePath().toString();
+        if (foreground) {
+            return serveHere(imagePath, socketPath);
+        }
+        try (DaemonClient client = DaemonClient.connect(main.settings().socket())) {
+            print(client.export(new ExportRequest(template, build, imagePath, socketPath, tcp, readOnly, name,
+                    allowRemote)));
+        }
+        return 0;
+    }
+
+    private void print(ExportInfo info) {
+        PrintWriter out = spec.commandLine().getOut();
+        if (json) {
+            Output.json(out, info);
+        } else {
+            out.println(info.uri());
+        }
+        out.flush();
+    }
+
+    /** The export in this process, until SIGINT or SIGTERM; then everything is released. */
+    private int serveHere(String imagePath, String socketPath) throws Exception {
+        Settings settings = main.settings();
+        var source = ExportRequests.source(template, build, imagePath);
+        var options = new ExportOptions(ExportRequests.listen(socketPath, tcp, allowRemote), readOnly, name);
+        TemplateStore store = new TemplateStore(settings.store().open());
+        MountManager manager;
+        try {
+            manager = MountManager.open(settings.mountManagerConfig(store, settings.nbdPoolSize()));
+        } catch (TmountException e) {
+            store.close();
+            if (e.kind() == TmountException.Kind.CONFLICT) {
+                throw new TmountException(e.kind(), e.getMessage() + "; or drop --foreground to export through it", e);
+            }
+            throw e;
+        }
+        try {
+            print(manager.export(source, options));
+        } catch (RuntimeException e) {
+            manager.close();
+            store.close();
+            throw e;
+        }
+        UntilSignal.await(() -> {
+            manager.close();
+            store.close();
+        });
+        return 0;
+    }
+}

@@ -1,0 +1,9 @@
+package io.tmount.daemon;
+
+/**
+ * POST /v1/exports: a build ({@code templateId}, {@code buildId}) or a raw image file ({@code image}) to serve over
+ * NBD, on a unix {@code socket} or a {@code tcp} address ({@code HOST:PORT}, loopback unless {@code allowRemote}).
+ */
+public record ExportRequest(String templateId, String buildId, String image, String socket, String tcp,
+                            boolean readOnly, String name, boolean allowRemote) {
+}

@@ -1,0 +1,231 @@
+package io.tmount.export;
+
+import io.tmount.TmountException;
+import io.tmount.image.BlockImage;
+import io.tmount.image.BuildImages;
+import io.tmount.image.FileImage;
+import io.tmount.image.Overlay;
+import io.tmount.nbd.NbdExport;
+import io.tmount.nbd.NbdListen;
+import io.tmount.nbd.NbdServer;
+import io.tmount.os.Folders;
+import io.tmount.store.TemplateStore;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.net.UnixDomainSocketAddress;
+import java.nio.channels.SocketChannel;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ThreadLocalRandom;
+
+/**
+ * Builds (or raw image files) served over NBD without mounting them, each by an NBD server of its own: streamed
+ * through the shared chunk caches, with a copy-on-write overlay in {@code dir/ID/overlay} unless read-only. Exports
+ * live as long as the process that made them; an earlier process's leftovers (overlays, socket files) are removed
+ * at start.
+ */
+public final class Exports implements AutoCloseable {
+
+    private static final Logger log = LoggerFactory.getLogger(Exports.class);
+    private static final String SOCKET_RECORD = "socket";
+
+    private final BuildImages images;
+    private final Path dir;
+    private final Map<String, Active> byName = new LinkedHashMap<>();
+
+    /** One running export and what to release, in order. */
+    private record Active(ExportInfo info, NbdServer server, Overlay overlay, FileImage file, Path stateDir,
+                          Path socket) {
+    }
+
+    public Exports(BuildImages images, Path dir) {
+        this.images = images;
+        this.dir = dir;
+    }
+
+    public synchronized ExportInfo export(ExportSource source, ExportOptions options) {
+        String name = options.name() != null ? options.name() : switch (source) {
+            case ExportSource.Build build -> build.build().value();
+            case ExportSource.RawFile raw -> raw.image().getFileName().toString();
+        };
+        if (byName.containsKey(name)) {
+            throw TmountException.conflict("an export named '%s' already exists (%s); choose another --name", name,
+                    byName.get(name).info().uri());
+        }
+        Path socket = options.listen() instanceof NbdListen.Unix unix ? unix.socket().toAbsolutePath().normalize() : null;
+        if (socket != null) {
+            checkSocketPath(socket);
+        }
+        String id = HexFormat.of().toHexDigits(ThreadLocalRandom.current().nextLong()).substring(4);
+        Path stateDir = dir.resolve(id);
+        FileImage file = null;
+        Overlay overlay = null;
+        NbdServer server = null;
+        try {
+            Files.createDirectories(stateDir);
+            if (socket != null) {
+                Files.writeString(stateDir.resolve(SOCKET_RECORD), socket.toString()); // for cleanup after a crash
+            }
+            BlockImage image;
+            String description;
+            switch (source) {
+                case ExportSource.Build build -> {
+                    images.store().resolve(build.template(), build.build());
+                    image = images.open(images.layout(build.build()));
+                    description = "template " + build.template() + " build " + build.build();
+                }
+                case ExportSource.RawFile raw -> {
+                    if (!Files.isRegularFile(raw.image())) {
+                        throw TmountException.notFound("no image file %s", raw.image());
+                    }
+                    file = FileImage.open(raw.image(), true);
+                    image = file;
+                    description = "image " + raw.image();
+                }
+            }
+            if (!options.readOnly()) {
+                overlay = Overlay.open(image, stateDir.resolve("overlay"));
+                image = overlay;
+            }
+            NbdListen listen = socket != null ? NbdListen.unix(socket) : options.listen();
+            server = NbdServer.start(listen, List.of(new NbdExport(name, description, image, options.readOnly())),
+                    NbdServer.Limits.DEFAULT);
+            ExportInfo info = new ExportInfo(id, name,
+                    source instanceof ExportSource.Build b ? b.template() : null,
+                    source instanceof ExportSource.Build b ? b.build() : null,
+                    source instanceof ExportSource.RawFile r ? r.image().toAbsolutePath() : null,
+                    server.endpoint().uri(), options.readOnly(), overlay == null ? null : stateDir.resolve("overlay"),
+                    Instant.now());
+            byName.put(name, new Active(info, server, overlay, file, stateDir, socket));
+            log.info("exporting {} as '{}' at {} ({})", description, name, info.uri(),
+                    options.readOnly() ? "read-only" : "writable, into an overlay");
+            return info;
+        } catch (IOException | RuntimeException e) {
+            release(new Active(null, server, overlay, file, stateDir, socket), e);
+            if (e instanceof TmountException te) {
+                throw te;
+            }
+            throw TmountException.failed(e, "cannot export %s", name);
+        }
+    }
+
+    /** Refuses a path that is something other than a stale socket, or a socket someone answers on. */
+    private void checkSocketPath(Path socket) {
+        for (Active active : byName.values()) {
+            if (socket.equals(active.socket())) {
+                throw TmountException.conflict("export '%s' already listens on %s", active.info().name(), socket);
+            }
+        }
+        BasicFileAttributes attributes;
+        try {
+            attributes = Files.readAttributes(socket, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+        } catch (IOException absent) {
+            return;
+        }
+        if (!attributes.isOther()) {
+            throw TmountException.conflict("%s exists and is not a socket; choose another --socket path", socket);
+        }
+        try (SocketChannel ignored = SocketChannel.open(UnixDomainSocketAddress.of(socket))) {
+            throw TmountException.conflict("something already listens on %s", socket);
+        } catch (IOException stale) {
+            // a socket nobody answers on: the NBD server replaces it
+        }
+    }
+
+    /** Stops the export, drops its overlay and removes its socket. */
+    public synchronized void unexport(String name) {
+        Active active = byName.get(name);
+        if (active == null) {
+            throw TmountException.notFound("no export named '%s'%s", name, byName.isEmpty() ? ""
+                    : " (exports: " + String.join(", ", byName.keySet()) + ")");
+        }
+        TmountException failure = new TmountException(TmountException.Kind.FAILED, "cannot stop export " + name);
+        release(active, failure);
+        byName.remove(name);
+        if (failure.getSuppressed().length > 0) {
+            throw failure;
+        }
+        log.info("stopped export '{}' ({})", name, active.info().uri());
+    }
+
+    public synchronized List<ExportInfo> list() {
+        return byName.values().stream().map(Active::info).sorted(Comparator.comparing(ExportInfo::createdAt)).toList();
+    }
+
+    private static void release(Active active, Throwable onto) {
+        List<AutoCloseable> parts = new ArrayList<>();
+        if (active.server() != null) {
+            parts.add(active.server());
+        }
+        if (active.overlay() != null) {
+            parts.add(active.overlay());
+        }
+        if (active.file() != null) {
+            parts.add(active.file());
+        }
+        parts.add(() -> Folders.deleteTree(active.stateDir()));
+        for (AutoCloseable part : parts) {
+            try {
+                part.close();
+            } catch (Exception e) {
+                onto.addSuppressed(e);
+            }
+        }
+    }
+
+    /** Removes what exports of an earlier process left: overlays, and socket files nobody listens on any more. */
+    public void removeLeftovers() {
+        if (!Files.isDirectory(dir)) {
+            return;
+        }
+        try (DirectoryStream<Path> left = Files.newDirectoryStream(dir)) {
+            for (Path stateDir : left) {
+                try {
+                    Path record = stateDir.resolve(SOCKET_RECORD);
+                    if (Files.isRegularFile(record)) {
+                        removeStaleSocket(Path.of(Files.readString(record).strip()));
+                    }
+                    Folders.deleteTree(stateDir);
+                    log.warn("removed export {} left by an earlier run", stateDir.getFileName());
+                } catch (IOException e) {
+                    log.error("cannot remove export {} left by an earlier run: {}", stateDir, e.getMessage());
+                }
+            }
+        } catch (IOException e) {
+            log.error("cannot list the exports an earlier run left in {}: {}", dir, e.getMessage());
+        }
+    }
+
+    private static void removeStaleSocket(Path socket) throws IOException {
+        try {
+            if (Files.readAttributes(socket, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS).isOther()) {
+                Files.delete(socket);
+            }
+        } catch (java.nio.file.NoSuchFileException gone) {
+            // nothing to remove
+        }
+    }
+
+    @Override
+    public synchronized void close() {
+        for (String name : new ArrayList<>(byName.keySet())) {
+            try {
+                unexport(name);
+            } catch (TmountException e) {
+                log.warn("{}", e.getMessage());
+            }
+        }
+    }
+}

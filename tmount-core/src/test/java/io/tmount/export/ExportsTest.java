@@ -1,0 +1,152 @@
+package io.tmount.export;
+
+import io.tmount.TmountException;
+import io.tmount.device.Attachers;
+import io.tmount.mount.MountManager;
+import io.tmount.mount.MountManagerConfig;
+import io.tmount.nbd.NbdListen;
+import io.tmount.store.BuildId;
+import io.tmount.store.StoreLocation;
+import io.tmount.store.TemplateId;
+import io.tmount.store.TemplateStore;
+import io.tmount.template.TemplateCatalog;
+import io.tmount.testing.HostTool;
+import io.tmount.testing.NoLeftovers;
+import io.tmount.testing.RawImages;
+import io.tmount.testing.Run;
+import io.tmount.testing.Trees;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/** Builds and raw files served over NBD without mounting, read and written by real clients. */
+@ExtendWith(NoLeftovers.class)
+class ExportsTest {
+
+    @TempDir
+    Path dir;
+
+    private TemplateStore store;
+    private MountManager manager;
+    private BuildId build;
+    private Path composed;
+
+    @BeforeEach
+    void start() throws IOException {
+        store = new TemplateStore(new StoreLocation.Local(dir.resolve("store")).open());
+        build = new TemplateCatalog(store, dir.resolve("scratch")).create(TemplateId.of("t"), BuildId.of("b-1"),
+                Trees.sample(dir.resolve("src"), 2), null);
+        manager = open();
+        composed = RawImages.write(manager.images().open(manager.images().layout(build)), dir.resolve("composed.img"));
+    }
+
+    private MountManager open() {
+        return MountManager.open(new MountManagerConfig(dir.resolve("state"), dir.resolve("run"), store,
+                Attachers.onThisHost(4), Duration.ofMillis(500)));
+    }
+
+    @AfterEach
+    void stop() throws IOException {
+        manager.close();
+        store.close();
+    }
+
+    private ExportInfo exportBuild(Path socket, boolean readOnly, String name) {
+        return manager.export(new ExportSource.Build(TemplateId.of("t"), build),
+                new ExportOptions(NbdListen.unix(socket), readOnly, name));
+    }
+
+    @Test
+    void aReadOnlyBuildExport_isReadExactly_byNbdcopyQemuImgAndNbdinfo() {
+        ExportInfo info = exportBuild(dir.resolve("ro.sock"), true, null);
+        assertThat(info.name()).isEqualTo("b-1");
+        assertThat(info.uri()).isEqualTo("nbd+unix:///b-1?socket=" + dir.resolve("ro.sock"));
+        assertThat(manager.listExports()).containsExactly(info);
+        Path copy = dir.resolve("copy.img");
+        Run.ok(HostTool.require("nbdcopy", "libnbd-bin").toString(), "--connections=4", info.uri(), copy.toString());
+        assertThat(Trees.sha256(copy)).isEqualTo(Trees.sha256(composed));
+        Run.ok(HostTool.require("qemu-img", "qemu-utils").toString(), "compare", "-f", "raw", "-F", "raw",
+                composed.toString(), info.uri());
+        assertThat(Run.ok("nbdinfo", info.uri()).stdout()).contains("is_read_only: true")
+                .contains("template t build b-1");
+        manager.unexport("b-1");
+        assertThat(dir.resolve("ro.sock")).doesNotExist();
+        assertThat(manager.listExports()).isEmpty();
+    }
+
+    @Test
+    void aWritableExport_keepsWritesInItsOverlay_andTheBuildNeverChanges() throws IOException {
+        ExportInfo info = exportBuild(dir.resolve("rw.sock"), false, "scratch");
+        assertThat(info.overlayPath()).isDirectory();
+        String qemuIo = HostTool.require("qemu-io", "qemu-utils").toString();
+        Run.ok(qemuIo, "-f", "raw", info.uri(), "-c", "write -P 0xab 1M 64k");
+        assertThat(Run.ok(qemuIo, "-f", "raw", info.uri(), "-c", "read -P 0xab 1M 64k").stdout())
+                .doesNotContain("fail");
+        manager.unexport("scratch");
+        assertThat(info.overlayPath()).doesNotExist();
+        // a new export of the build starts from the build again
+        ExportInfo again = exportBuild(dir.resolve("rw.sock"), true, null);
+        Run.ok(HostTool.require("qemu-img", "qemu-utils").toString(), "compare", "-f", "raw", "-F", "raw",
+                composed.toString(), again.uri());
+    }
+
+    @Test
+    void aRawFile_isServedOverLoopbackTcp_andAnythingElseIsRefusedUnlessForced() throws IOException {
+        ExportInfo info = manager.export(new ExportSource.RawFile(composed),
+                new ExportOptions(NbdListen.tcp(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), false),
+                        true, null));
+        assertThat(info.uri()).startsWith("nbd://127.0.0.1:").endsWith("/composed.img");
+        assertThat(info.image()).isEqualTo(composed);
+        Path copy = dir.resolve("copy.img");
+        Run.ok(HostTool.require("nbdcopy", "libnbd-bin").toString(), info.uri(), copy.toString());
+        assertThat(Trees.sha256(copy)).isEqualTo(Trees.sha256(composed));
+        assertThatThrownBy(() -> NbdListen.tcp(new InetSocketAddress("0.0.0.0", 10809), false))
+                .hasMessageContaining("only loopback addresses");
+    }
+
+    @Test
+    void namesAndSocketsAreChecked() throws IOException {
+        exportBuild(dir.resolve("a.sock"), true, "same");
+        assertThatThrownBy(() -> exportBuild(dir.resolve("b.sock"), true, "same"))
+                .hasMessageContaining("an export named 'same' already exists");
+        assertThatThrownBy(() -> exportBuild(dir.resolve("a.sock"), true, "other"))
+                .hasMessageContaining("already listens on " + dir.resolve("a.sock"));
+        Path precious = Files.writeString(dir.resolve("precious.txt"), "keep me");
+        assertThatThrownBy(() -> exportBuild(precious, true, "third")).hasMessageContaining("is not a socket");
+        assertThat(precious).hasContent("keep me");
+        assertThatThrownBy(() -> manager.export(new ExportSource.Build(TemplateId.of("t"), BuildId.of("missing")),
+                new ExportOptions(NbdListen.unix(dir.resolve("m.sock")), true, null)))
+                .isInstanceOf(TmountException.class).hasMessageContaining("build 'missing' of template 't' not found");
+        assertThat(dir.resolve("m.sock")).doesNotExist();
+        assertThatThrownBy(() -> manager.unexport("nope")).hasMessageContaining("no export named 'nope' (exports: same)");
+    }
+
+    @Test
+    void exportsEndWithTheManager_andLeftoversOfACrashAreRemoved() throws IOException {
+        exportBuild(dir.resolve("gone.sock"), false, null);
+        manager.close();
+        assertThat(dir.resolve("gone.sock")).doesNotExist();
+        // what a killed process leaves: its export folder and a socket file nobody listens on
+        Path left = Files.createDirectories(dir.resolve("state/exports/abcdef123456/overlay"));
+        Path staleSocket = dir.resolve("stale.sock");
+        try (var channel = java.nio.channels.ServerSocketChannel.open(java.net.StandardProtocolFamily.UNIX)) {
+            channel.bind(java.net.UnixDomainSocketAddress.of(staleSocket));
+        }
+        Files.writeString(left.getParent().resolve("socket"), staleSocket.toString());
+        manager = open();
+        assertThat(left.getParent()).doesNotExist();
+        assertThat(staleSocket).doesNotExist();
+    }
+}
