@@ -2,6 +2,7 @@ package io.tmount.image;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.channels.WritableByteChannel;
 import java.util.List;
 
 /**
@@ -34,6 +35,40 @@ public interface BlockImage extends AutoCloseable {
      */
     default List<Extent> extents(long offset, long length) throws IOException {
         return List.of(new Extent(length, 0));
+    }
+
+    /**
+     * Whether reading the range needs nothing but local storage (no fetch from a store, no waiting for another
+     * reader): the NBD server then answers small reads on the connection's own thread. False when unsure.
+     */
+    default boolean readsLocally(long offset, long length) {
+        return false;
+    }
+
+    /** Whether writing the range needs nothing but local storage (as {@link #readsLocally}). */
+    default boolean writesLocally(long offset, long length) {
+        return false;
+    }
+
+    /**
+     * Whether {@link #transferTo} can send the range straight from a local file (sendfile: no copy through this
+     * process). False when unsure.
+     */
+    default boolean transfersDirectly(long offset, long length) {
+        return false;
+    }
+
+    /**
+     * Writes exactly the range's bytes to {@code target}: straight from a local file where {@link #transfersDirectly}
+     * says so, through a buffer otherwise. A failure may leave part of the range written.
+     */
+    default void transferTo(long offset, int length, WritableByteChannel target) throws IOException {
+        ByteBuffer buffer = ByteBuffer.allocate(length);
+        read(buffer, offset);
+        buffer.flip();
+        while (buffer.hasRemaining()) {
+            target.write(buffer);
+        }
     }
 
     /** Brings the range into local storage ahead of use (NBD_CMD_CACHE); local images have nothing to do. */

@@ -12,6 +12,7 @@ import java.io.InterruptedIOException;
 import java.io.RandomAccessFile;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
+import java.nio.channels.WritableByteChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
@@ -136,7 +137,30 @@ public final class ChunkCache implements AutoCloseable {
 
     /** Fills {@code dst} from object offset {@code offset}, fetching missing chunks; may fetch one chunk ahead. */
     public void read(ByteBuffer dst, long offset, ReadAhead readAhead) throws IOException {
-        int length = dst.remaining();
+        serve(offset, dst.remaining(), readAhead, () -> {
+            long position = offset;
+            while (dst.hasRemaining()) {
+                int n = data.read(dst, position);
+                if (n < 0) {
+                    throw new EOFException("cache file of " + key + " is shorter than the object");
+                }
+                position += n;
+            }
+        });
+    }
+
+    /** As {@link #read}, but sends the bytes to {@code target} straight from the cache file (sendfile). */
+    public void transferTo(long offset, int length, WritableByteChannel target, ReadAhead readAhead)
+            throws IOException {
+        serve(offset, length, readAhead, () -> Sendfile.send(data, offset, length, target, "cache file of " + key));
+    }
+
+    private interface Io {
+        void run() throws IOException;
+    }
+
+    /** Runs {@code io} on the cache file once the range's chunks are present, pinned so eviction leaves them. */
+    private void serve(long offset, int length, ReadAhead readAhead, Io io) throws IOException {
         if (length == 0) {
             return;
         }
@@ -154,14 +178,7 @@ public final class ChunkCache implements AutoCloseable {
             for (int c = first; c <= last; c++) {
                 lastUse.set(c, stamp);
             }
-            long position = offset;
-            while (dst.hasRemaining()) {
-                int n = data.read(dst, position);
-                if (n < 0) {
-                    throw new EOFException("cache file of " + key + " is shorter than the object");
-                }
-                position += n;
-            }
+            io.run();
         } finally {
             for (int c = first; c <= last; c++) {
                 pins.decrementAndGet(c);
@@ -217,6 +234,18 @@ public final class ChunkCache implements AutoCloseable {
         } finally {
             LinuxFiles.close(fd);
         }
+    }
+
+    /** Whether every chunk of the range is here already (a read of it needs no fetch, unless it is evicted first). */
+    public boolean present(long offset, long length) {
+        int first = (int) (offset / chunkSize);
+        int last = (int) ((offset + Math.max(1, length) - 1) / chunkSize);
+        for (int c = first; c <= last; c++) {
+            if (state.get(c) != PRESENT) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /** Starts fetching a chunk without waiting for it. */

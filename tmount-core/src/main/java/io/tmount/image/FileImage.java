@@ -6,6 +6,7 @@ import java.io.EOFException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
+import java.nio.channels.WritableByteChannel;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.List;
@@ -108,6 +109,26 @@ public final class FileImage implements BlockImage {
         if (!readOnly) {
             channel.force(false);
         }
+    }
+
+    @Override
+    public boolean transfersDirectly(long offset, long length) {
+        return true;
+    }
+
+    @Override
+    public void transferTo(long offset, int length, WritableByteChannel target) throws IOException {
+        Sendfile.send(channel, offset, length, target, path);
+    }
+
+    @Override
+    public boolean readsLocally(long offset, long length) {
+        return true;
+    }
+
+    @Override
+    public boolean writesLocally(long offset, long length) {
+        return !readOnly;
     }
 
     /** Holes of the sparse file are {@link Extent#SPARSE}. */

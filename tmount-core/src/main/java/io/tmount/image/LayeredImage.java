@@ -2,6 +2,7 @@ package io.tmount.image;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.channels.WritableByteChannel;
 import java.util.List;
 
 /**
@@ -103,6 +104,46 @@ public final class LayeredImage implements BlockImage {
             position += n;
         }
         return out.list();
+    }
+
+    /** Cached chunks go out straight from their cache files; nil ranges as zeros. */
+    @Override
+    public boolean transfersDirectly(long offset, long length) {
+        return readsLocally(offset, length);
+    }
+
+    @Override
+    public void transferTo(long offset, int length, WritableByteChannel target) throws IOException {
+        long position = offset;
+        long end = offset + length;
+        for (int i = segmentAt(offset); position < end; i++) {
+            Segment segment = segments[i];
+            BuildMapping m = segment.mapping();
+            int n = (int) (Math.min(end, m.end()) - position);
+            if (segment.cache() == null) {
+                Zeros.send(n, target);
+            } else {
+                segment.cache().transferTo(m.storageOffset() + (position - m.offset()), n, target, readAhead[i]);
+            }
+            position += n;
+        }
+    }
+
+    /** Local when every chunk the range maps to is cached (nil ranges need nothing). */
+    @Override
+    public boolean readsLocally(long offset, long length) {
+        long position = offset;
+        long end = offset + length;
+        for (int i = segmentAt(offset); position < end; i++) {
+            BuildMapping m = segments[i].mapping();
+            long n = Math.min(end, m.end()) - position;
+            if (segments[i].cache() != null
+                    && !segments[i].cache().present(m.storageOffset() + (position - m.offset()), n)) {
+                return false;
+            }
+            position += n;
+        }
+        return true;
     }
 
     /** Fetches the range's chunks from the store into the shared caches. */

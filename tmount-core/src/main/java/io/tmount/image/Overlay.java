@@ -7,6 +7,7 @@ import java.io.IOException;
 import java.io.RandomAccessFile;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
+import java.nio.channels.WritableByteChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
@@ -99,17 +100,8 @@ public final class Overlay implements BlockImage {
     @Override
     public void read(ByteBuffer dst, long offset) throws IOException {
         int limit = dst.limit();
-        long position = offset;
-        long end = offset + dst.remaining();
         try {
-            while (position < end) {
-                long block = position / BLOCK;
-                Source source = source(block);
-                long runEnd = Math.min(end, (block + 1) * BLOCK);
-                while (runEnd < end && source(runEnd / BLOCK) == source) {
-                    runEnd = Math.min(end, runEnd + BLOCK);
-                }
-                int n = (int) (runEnd - position);
+            forEachRun(offset, offset + dst.remaining(), (source, position, n) -> {
                 dst.limit(dst.position() + n);
                 switch (source) {
                     case ZERO -> Zeros.fill(dst, n);
@@ -117,10 +109,28 @@ public final class Overlay implements BlockImage {
                     case BELOW -> lower.read(dst, position);
                 }
                 dst.limit(limit);
-                position = runEnd;
-            }
+            });
         } finally {
             dst.limit(limit);
+        }
+    }
+
+    private interface RunAction {
+        void run(Source source, long position, int length) throws IOException;
+    }
+
+    /** Calls {@code action} on each longest run of blocks of one source in {@code [offset, end)}, in order. */
+    private void forEachRun(long offset, long end, RunAction action) throws IOException {
+        long position = offset;
+        while (position < end) {
+            long block = position / BLOCK;
+            Source source = source(block);
+            long runEnd = Math.min(end, (block + 1) * BLOCK);
+            while (runEnd < end && source(runEnd / BLOCK) == source) {
+                runEnd = Math.min(end, runEnd + BLOCK);
+            }
+            action.run(source, position, (int) (runEnd - position));
+            position = runEnd;
         }
     }
 
@@ -156,6 +166,48 @@ public final class Overlay implements BlockImage {
     @Override
     public void cache(long offset, long length) throws IOException {
         lower.cache(offset, length);
+    }
+
+    /** Whole blocks are written without reading anything; a partial block may copy up its old bytes from below. */
+    @Override
+    public boolean writesLocally(long offset, long length) {
+        return (offset % BLOCK == 0 && (length % BLOCK == 0 || offset + length == size)) || readsLocally(offset, length);
+    }
+
+    /** Own blocks go out straight from the overlay's file, zeroed ones as zeros, the rest as the image below sends it. */
+    @Override
+    public boolean transfersDirectly(long offset, long length) {
+        long below = firstBelow(offset, length);
+        return below < 0 || lower.transfersDirectly(below, offset + length - below);
+    }
+
+    @Override
+    public void transferTo(long offset, int length, WritableByteChannel target) throws IOException {
+        forEachRun(offset, offset + length, (source, position, n) -> {
+            switch (source) {
+                case ZERO -> Zeros.send(n, target);
+                case OWN -> Sendfile.send(data, position, n, target, dataFile);
+                case BELOW -> lower.transferTo(position, n, target);
+            }
+        });
+    }
+
+    /** The overlay's own and zeroed blocks are local; the rest is as local as the image below. */
+    @Override
+    public boolean readsLocally(long offset, long length) {
+        long below = firstBelow(offset, length);
+        return below < 0 || lower.readsLocally(below, offset + length - below);
+    }
+
+    /** Where the range's first block from below begins (the range's start at most), or -1 when it has none. */
+    private long firstBelow(long offset, long length) {
+        long end = offset + length;
+        for (long block = offset / BLOCK; block * BLOCK < end; block++) {
+            if (source(block) == Source.BELOW) {
+                return Math.max(offset, block * BLOCK); // the rest is asked of below at once: cheap, rarely wrong
+            }
+        }
+        return -1;
     }
 
     /** Reads the overlay's own bytes at {@code offset} (whatever the map says): for commit. */

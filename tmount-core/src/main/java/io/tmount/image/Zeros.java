@@ -1,8 +1,10 @@
 package io.tmount.image;
 
+import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.channels.WritableByteChannel;
 
-/** Filling buffers with zeros from one shared read-only block of them. */
+/** Filling buffers (and sockets) with zeros from one shared read-only block of them. */
 final class Zeros {
 
     private static final int BLOCK = 1 << 16;
@@ -17,6 +19,17 @@ final class Zeros {
             int n = (int) Math.min(BLOCK, left);
             dst.put(ZEROS.duplicate().limit(n));
             left -= n;
+        }
+    }
+
+    /** Writes {@code length} zeros to {@code target}. */
+    static void send(long length, WritableByteChannel target) throws IOException {
+        long left = length;
+        while (left > 0) {
+            ByteBuffer zeros = ZEROS.duplicate().limit((int) Math.min(BLOCK, left));
+            while (zeros.hasRemaining()) {
+                left -= target.write(zeros);
+            }
         }
     }
 }

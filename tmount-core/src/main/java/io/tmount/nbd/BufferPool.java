@@ -2,30 +2,29 @@ package io.tmount.nbd;
 
 import java.nio.ByteBuffer;
 import java.util.concurrent.ConcurrentLinkedQueue;
-import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * Direct buffers in power-of-two size classes, reused across requests so the I/O path does not allocate.
- * Each class keeps at most a bounded number of idle buffers; the rest go to the garbage collector.
+ * Direct buffers in power-of-two size classes, reused across requests so the I/O path does not allocate (a fresh
+ * direct buffer costs page faults and zeroing). Idle buffers of all classes together stay within a byte budget; the
+ * rest go to the garbage collector.
  */
 final class BufferPool {
 
     private static final int MIN_SHIFT = 12; // 4 KiB
 
     private final ConcurrentLinkedQueue<ByteBuffer>[] idle;
-    private final AtomicInteger[] idleCounts;
-    private final long retainBytesPerClass;
+    private final AtomicLong idleBytes = new AtomicLong();
+    private final long retainBytes;
 
     @SuppressWarnings("unchecked")
-    BufferPool(int maxBufferBytes, long retainBytesPerClass) {
+    BufferPool(int maxBufferBytes, long retainBytes) {
         int classes = shiftFor(maxBufferBytes) - MIN_SHIFT + 1;
         this.idle = new ConcurrentLinkedQueue[classes];
-        this.idleCounts = new AtomicInteger[classes];
         for (int i = 0; i < classes; i++) {
             idle[i] = new ConcurrentLinkedQueue<>();
-            idleCounts[i] = new AtomicInteger();
         }
-        this.retainBytesPerClass = retainBytesPerClass;
+        this.retainBytes = retainBytes;
     }
 
     /** A cleared buffer whose limit is {@code size}. */
@@ -35,19 +34,23 @@ final class BufferPool {
         if (buffer == null) {
             buffer = ByteBuffer.allocateDirect(1 << (cls + MIN_SHIFT));
         } else {
-            idleCounts[cls].decrementAndGet();
+            idleBytes.addAndGet(-buffer.capacity());
         }
         return buffer.clear().limit(size);
     }
 
     void release(ByteBuffer buffer) {
         int cls = Integer.numberOfTrailingZeros(buffer.capacity()) - MIN_SHIFT;
-        long classBytes = (long) buffer.capacity();
-        if (idleCounts[cls].incrementAndGet() * classBytes <= Math.max(retainBytesPerClass, classBytes)) {
+        if (idleBytes.addAndGet(buffer.capacity()) <= retainBytes) {
             idle[cls].offer(buffer);
         } else {
-            idleCounts[cls].decrementAndGet();
+            idleBytes.addAndGet(-buffer.capacity());
         }
+    }
+
+    /** Bytes held by idle buffers. */
+    long idleBytes() {
+        return idleBytes.get();
     }
 
     private static int shiftFor(int size) {

@@ -32,6 +32,9 @@ import java.util.concurrent.Semaphore;
 public final class NbdServer implements AutoCloseable {
 
     private static final Logger log = LoggerFactory.getLogger(NbdServer.class);
+    /** Idle payload buffers a server keeps for reuse, all sizes together: a busy export reuses, an idle one is small. */
+    private static final long RETAINED_BUFFER_BYTES = 32L << 20;
+    private static final int SEND_BUFFER_BYTES = 1 << 20;
 
     /** Limits of one server; the defaults follow the NBD spec's advice (payloads up to 32 MiB are normal). */
     public record Limits(int maxPayload, int inFlightBytes) {
@@ -64,7 +67,7 @@ public final class NbdServer implements AutoCloseable {
         this.listen = listen;
         this.exports = exports;
         this.limits = limits;
-        this.buffers = new BufferPool(limits.maxPayload(), 64L << 20);
+        this.buffers = new BufferPool(limits.maxPayload(), RETAINED_BUFFER_BYTES);
         this.budgetUnits = limits.inFlightBytes() >> 10;
         this.payloadBudget = new Semaphore(budgetUnits);
         this.acceptor = Thread.ofVirtual().name("nbd-accept").unstarted(this::acceptLoop);
@@ -171,6 +174,10 @@ public final class NbdServer implements AutoCloseable {
         try (channel) {
             if (listen instanceof NbdListen.Tcp) {
                 channel.setOption(StandardSocketOptions.TCP_NODELAY, true);
+            } else {
+                // room for a whole large read in flight: sendfile then rarely finds the socket full (the kernel caps
+                // this at net.core.wmem_max); TCP sizes its own buffers
+                channel.setOption(StandardSocketOptions.SO_SNDBUF, SEND_BUFFER_BYTES);
             }
             var chosen = new Negotiation(channel, exports, limits.maxPayload()).run();
             if (chosen.isPresent()) {

@@ -10,24 +10,33 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.ClosedChannelException;
 import java.nio.channels.SocketChannel;
-import java.nio.charset.StandardCharsets;
 import java.util.List;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.concurrent.Semaphore;
-import java.util.concurrent.locks.ReentrantLock;
 
 import static io.tmount.nbd.NbdProtocol.*;
 
 /**
- * The transmission phase of one connection. One reader decodes requests (and write payloads) in order; each request
- * then runs on its own virtual thread, so slow reads do not hold up others; replies go out one at a time under a lock.
- * Payload memory in flight is bounded by a budget shared by the server's connections. With structured replies,
+ * The transmission phase of one connection. One reader decodes requests (and write payloads) in order, from large
+ * reads of the socket. Small reads and writes of local data that are quick (the image says the data is local, and
+ * recent ones took microseconds: the page cache, not the disk) it does itself, its replies going into a batch sent
+ * with one write before it waits for more requests: no thread hand-off and few system calls for random I/O. Every
+ * other request runs on a virtual thread of its own, so a slow one (a chunk fetched from the store, a flush) holds
+ * up nothing, and answers under a lock. Payload memory of those is bounded by a budget shared by the server's
+ * connections. With structured replies,
  * reads answer with one OFFSET_DATA chunk (or an ERROR chunk), and BLOCK_STATUS reports {@code base:allocation}.
  */
 final class Transmission {
 
     private static final Logger log = LoggerFactory.getLogger(Transmission.class);
+    /** Reads up to this size are copied into the batch; larger ones are sent from the file, or by their own thread. */
+    private static final int BATCH_MAX_BYTES = 32 * 1024;
+    /** Writes up to this size are done by the reader; larger ones are worth doing in parallel. */
+    private static final int INLINE_WRITE_MAX_BYTES = 128 * 1024;
+    /**
+     * Requests are done by the reader while they take, on average, less than this beyond the time their bytes take to
+     * copy (about 0.5 ns a byte, allowed for): the page cache answers in microseconds, a disk in a hundred or more.
+     */
+    private static final long INLINE_MAX_NANOS = 40_000;
 
     private final SocketChannel channel;
     private final NbdExport export;
@@ -37,8 +46,10 @@ final class Transmission {
     private final Semaphore payloadBudget;
     private final int budgetUnits;
     private final int maxPayload;
-    private final ReentrantLock replyLock = new ReentrantLock();
-    private final ByteBuffer replyHeader = ByteBuffer.allocateDirect(STRUCTURED_REPLY_BYTES + 8);
+    private final Replies replies;
+    private final Inflight inflight = new Inflight();
+    private volatile long readNanos; // moving averages of how much longer reads and writes take than copying
+    private volatile long writeNanos;
 
     Transmission(SocketChannel channel, Session session, BufferPool buffers, Semaphore payloadBudget,
                  int budgetUnits, int maxPayload) {
@@ -50,44 +61,49 @@ final class Transmission {
         this.payloadBudget = payloadBudget;
         this.budgetUnits = budgetUnits;
         this.maxPayload = maxPayload;
+        this.replies = new Replies(channel, session.structuredReplies());
     }
 
     /** Serves requests until the client disconnects or breaks the protocol; returns once every request is answered. */
     void run() throws IOException {
-        ByteBuffer header = ByteBuffer.allocateDirect(REQUEST_BYTES);
-        try (ExecutorService requests = Executors.newVirtualThreadPerTaskExecutor()) {
+        RequestReader reader = new RequestReader(channel);
+        try {
             while (true) {
-                header.clear();
-                if (!Wire.readFully(channel, header)) {
+                Request request = reader.next(replies::flushBatch);
+                if (request == null) {
                     return;
                 }
-                header.flip();
-                int magic = header.getInt();
-                int flags = Short.toUnsignedInt(header.getShort());
-                int type = Short.toUnsignedInt(header.getShort());
-                long cookie = header.getLong();
-                long offset = header.getLong();
-                long length = Integer.toUnsignedLong(header.getInt());
-                if (magic != REQUEST_MAGIC) {
+                if (request.magic() != REQUEST_MAGIC) {
                     log.warn("NBD request with bad magic {} on export '{}'; closing the connection",
-                            Integer.toHexString(magic), export.name());
+                            Integer.toHexString(request.magic()), export.name());
                     return;
                 }
-                if (type == CMD_DISC) {
-                    return; // leaving the try waits for outstanding requests, as the protocol requires
+                if (request.type() == CMD_DISC) {
+                    return; // outstanding requests are answered first, as the protocol requires (below)
                 }
-                if (!dispatch(requests, type, flags, cookie, offset, length)) {
+                if (!dispatch(reader, request)) {
                     return;
                 }
             }
         } catch (ClosedChannelException | EOFException e) {
             log.debug("connection to export '{}' ended: {}", export.name(), e.toString());
+        } finally {
+            try {
+                replies.flushBatch();
+            } catch (IOException e) {
+                log.debug("cannot send replies on export '{}': {}", export.name(), e.toString());
+            }
+            inflight.awaitIdle();
         }
     }
 
-    /** Reads what the request carries and hands it to a worker; false when the connection must end. */
-    private boolean dispatch(ExecutorService requests, int type, int flags, long cookie, long offset, long length)
-            throws IOException {
+    /** Answers or hands off one request (reading the payload it carries); false when the connection must end. */
+    private boolean dispatch(RequestReader reader, Request request) throws IOException {
+        int type = request.type();
+        int flags = request.flags();
+        long cookie = request.cookie();
+        long offset = request.offset();
+        long length = request.length();
         int error = check(type, flags, offset, length);
         if (type == CMD_WRITE) {
             if (length > maxPayload) {
@@ -103,7 +119,7 @@ final class Transmission {
                 throw e;
             }
             try {
-                Wire.readExactly(channel, payload);
+                reader.payload(payload);
             } catch (IOException e) {
                 release(payload, units);
                 throw e;
@@ -111,43 +127,110 @@ final class Transmission {
             payload.flip();
             if (error != 0) {
                 release(payload, units);
-                reply(cookie, error, null);
+                replies.simple(cookie, error, null);
                 return true;
             }
-            requests.execute(() -> write(cookie, flags, offset, payload, units));
+            if (!writeInline(cookie, flags, offset, payload, units)) {
+                inflight.start(() -> write(cookie, flags, offset, payload, units));
+            }
             return true;
         }
         if (error != 0) {
-            if (type == CMD_READ && session.structuredReplies()) {
-                errorChunk(cookie, error, "invalid read request"); // never a simple reply to a read
+            if (type == CMD_READ) {
+                replies.readError(cookie, error, "invalid read request");
             } else {
-                reply(cookie, error, null);
+                replies.simple(cookie, error, null);
             }
             return true;
         }
         switch (type) {
-            case CMD_READ -> {
-                int units = acquire(length);
-                requests.execute(() -> read(cookie, offset, (int) length, units));
-            }
-            case CMD_FLUSH -> requests.execute(() -> complete(cookie, image::flush));
-            case CMD_TRIM -> requests.execute(() -> complete(cookie, () -> {
+            case CMD_READ -> read(cookie, offset, (int) length);
+            case CMD_FLUSH -> inflight.start(() -> complete(cookie, image::flush));
+            case CMD_TRIM -> inflight.start(() -> complete(cookie, () -> {
                 if (length > 0) {
                     image.trim(offset, length);
                 }
                 fua(flags);
             }));
-            case CMD_WRITE_ZEROES -> requests.execute(() -> complete(cookie, () -> {
+            case CMD_WRITE_ZEROES -> inflight.start(() -> complete(cookie, () -> {
                 if (length > 0) {
                     image.writeZeroes(offset, length, (flags & CMD_FLAG_NO_HOLE) != 0);
                 }
                 fua(flags);
             }));
-            case CMD_CACHE -> requests.execute(() -> complete(cookie, () -> image.cache(offset, length)));
-            case CMD_BLOCK_STATUS -> requests.execute(() -> blockStatus(cookie, flags, offset, length));
+            case CMD_CACHE -> inflight.start(() -> complete(cookie, () -> image.cache(offset, length)));
+            case CMD_BLOCK_STATUS -> inflight.start(() -> blockStatus(cookie, flags, offset, length));
             default -> throw new IllegalStateException("unchecked command " + type);
         }
         return true;
+    }
+
+    /**
+     * A read. While reads are quick (local data in the page cache): a small one is answered by the reader itself
+     * into its batch, a larger one sent by the reader straight from the image's file (sendfile). Otherwise, and for
+     * what is not local (a chunk to fetch), on a thread of its own, so slow reads overlap.
+     */
+    private void read(long cookie, long offset, int length) throws IOException {
+        if (readNanos < INLINE_MAX_NANOS) {
+            if (length <= BATCH_MAX_BYTES && image.readsLocally(offset, length)) {
+                long start = System.nanoTime();
+                if (replies.batchRead(cookie, offset, length, dst -> image.read(dst, offset))) {
+                    readNanos = average(readNanos, start, length);
+                    return;
+                } // a failing read is retried on its own thread, which reports the error
+            } else if (image.transfersDirectly(offset, length)) {
+                replies.flushBatch(); // in order: the batch's replies were ready first
+                long start = System.nanoTime();
+                transfer(cookie, offset, length);
+                readNanos = average(readNanos, start, length);
+                return;
+            }
+        }
+        int units = acquire(length);
+        inflight.start(() -> read(cookie, offset, length, units));
+    }
+
+    /** A read sent straight from the image's file; a failure midway leaves the stream broken, so it ends. */
+    private void transfer(long cookie, long offset, int length) {
+        try {
+            replies.readTransfer(cookie, offset, length, image);
+        } catch (IOException | RuntimeException e) {
+            log.warn("read of {} bytes at {} from export '{}' failed after its reply began: {}; closing the connection",
+                    length, offset, export.name(), e.toString());
+            try {
+                channel.close();
+            } catch (IOException closeFailed) {
+                log.debug("closing the connection: {}", closeFailed.toString());
+            }
+        }
+    }
+
+    /** A small write of local data without FUA, done by the reader with its reply in the batch; false to hand it off. */
+    private boolean writeInline(long cookie, int flags, long offset, ByteBuffer payload, int units) throws IOException {
+        int length = payload.remaining();
+        if (length > INLINE_WRITE_MAX_BYTES || (flags & CMD_FLAG_FUA) != 0 || writeNanos > INLINE_MAX_NANOS
+                || !image.writesLocally(offset, length)) {
+            return false;
+        }
+        long start = System.nanoTime();
+        int error = 0;
+        try {
+            image.write(payload, offset);
+        } catch (IOException | RuntimeException e) {
+            log.warn("write of {} bytes at {} on export '{}' failed: {}", length, offset, export.name(), e.toString());
+            error = EIO;
+        } finally {
+            release(payload, units);
+        }
+        writeNanos = average(writeNanos, start, length);
+        replies.batchSimple(cookie, error);
+        return true;
+    }
+
+    /** The moving average updated with a request begun at {@code start}: racy on purpose, rough is enough. */
+    private static long average(long average, long start, long bytes) {
+        long excess = System.nanoTime() - start - (bytes >> 1);
+        return average + ((excess - average) >> 3);
     }
 
     /** The error a request earns before it runs, or 0. */
@@ -189,34 +272,23 @@ final class Transmission {
             payloadBudget.release(units);
             log.warn("no memory for a read of {} bytes on export '{}': {}", length, export.name(), e.toString());
             try {
-                if (session.structuredReplies()) {
-                    errorChunk(cookie, ENOMEM, "no memory for the read");
-                } else {
-                    reply(cookie, ENOMEM, null);
-                }
+                replies.readError(cookie, ENOMEM, "no memory for the read");
             } catch (IOException sendFailed) {
                 log.debug("cannot send a reply on export '{}': {}", export.name(), sendFailed.toString());
             }
             return;
         }
         try {
+            long start = System.nanoTime();
             try {
                 image.read(data, offset);
             } catch (IOException | RuntimeException e) {
                 log.warn("read of {} bytes at {} from export '{}' failed: {}", length, offset, export.name(), e.toString());
-                if (session.structuredReplies()) {
-                    errorChunk(cookie, EIO, "read failed: " + e.getMessage());
-                } else {
-                    reply(cookie, EIO, null);
-                }
+                replies.readError(cookie, EIO, "read failed: " + e.getMessage());
                 return;
             }
-            data.flip();
-            if (session.structuredReplies()) {
-                dataChunk(cookie, offset, data);
-            } else {
-                reply(cookie, 0, data);
-            }
+            readNanos = average(readNanos, start, length);
+            replies.readData(cookie, offset, data.flip());
         } catch (IOException e) {
             log.debug("cannot send a reply on export '{}': {}", export.name(), e.toString());
         } finally {
@@ -233,7 +305,7 @@ final class Transmission {
             } catch (IOException | RuntimeException e) {
                 log.warn("block status of {} bytes at {} on export '{}' failed: {}", length, offset, export.name(),
                         e.toString());
-                errorChunk(cookie, EIO, "block status failed: " + e.getMessage());
+                replies.errorChunk(cookie, EIO, "block status failed: " + e.getMessage());
                 return;
             }
             if ((flags & CMD_FLAG_REQ_ONE) != 0) {
@@ -245,7 +317,7 @@ final class Transmission {
             for (Extent extent : extents) {
                 payload.putInt((int) extent.length()).putInt(extent.flags()); // each within the u32 request length
             }
-            chunk(cookie, REPLY_TYPE_BLOCK_STATUS, payload.flip());
+            replies.chunk(cookie, REPLY_TYPE_BLOCK_STATUS, payload.flip());
         } catch (IOException e) {
             log.debug("cannot send a reply on export '{}': {}", export.name(), e.toString());
         }
@@ -253,9 +325,15 @@ final class Transmission {
 
     private void write(long cookie, int flags, long offset, ByteBuffer payload, int units) {
         try {
+            int length = payload.remaining();
             complete(cookie, () -> {
+                long start = System.nanoTime();
                 image.write(payload, offset);
-                fua(flags);
+                if ((flags & CMD_FLAG_FUA) == 0) {
+                    writeNanos = average(writeNanos, start, length); // so inline writes can resume
+                } else {
+                    image.flush();
+                }
             });
         } finally {
             release(payload, units);
@@ -275,7 +353,7 @@ final class Transmission {
             error = EIO;
         }
         try {
-            reply(cookie, error, null);
+            replies.simple(cookie, error, null);
         } catch (IOException e) {
             log.debug("cannot send a reply on export '{}': {}", export.name(), e.toString());
         }
@@ -287,58 +365,13 @@ final class Transmission {
         }
     }
 
-    private void reply(long cookie, int error, ByteBuffer data) throws IOException {
-        replyLock.lock();
-        try {
-            replyHeader.clear();
-            replyHeader.putInt(SIMPLE_REPLY_MAGIC).putInt(error).putLong(cookie).flip();
-            if (data == null) {
-                Wire.writeFully(channel, replyHeader);
-            } else {
-                Wire.writeFully(channel, replyHeader, data);
-            }
-        } finally {
-            replyLock.unlock();
-        }
-    }
-
-    /** A read's data as one final OFFSET_DATA chunk. */
-    private void dataChunk(long cookie, long offset, ByteBuffer data) throws IOException {
-        replyLock.lock();
-        try {
-            replyHeader.clear();
-            replyHeader.putInt(STRUCTURED_REPLY_MAGIC).putShort((short) REPLY_FLAG_DONE)
-                    .putShort((short) REPLY_TYPE_OFFSET_DATA).putLong(cookie).putInt(8 + data.remaining())
-                    .putLong(offset).flip();
-            Wire.writeFully(channel, replyHeader, data);
-        } finally {
-            replyLock.unlock();
-        }
-    }
-
-    private void errorChunk(long cookie, int error, String message) throws IOException {
-        byte[] text = message.getBytes(StandardCharsets.UTF_8);
-        int length = Math.min(text.length, 4096);
-        chunk(cookie, REPLY_TYPE_ERROR, ByteBuffer.allocate(6 + length).putInt(error).putShort((short) length)
-                .put(text, 0, length).flip());
-    }
-
-    /** One final structured reply chunk. */
-    private void chunk(long cookie, int type, ByteBuffer payload) throws IOException {
-        replyLock.lock();
-        try {
-            replyHeader.clear();
-            replyHeader.putInt(STRUCTURED_REPLY_MAGIC).putShort((short) REPLY_FLAG_DONE).putShort((short) type)
-                    .putLong(cookie).putInt(payload.remaining()).flip();
-            Wire.writeFully(channel, replyHeader, payload);
-        } finally {
-            replyLock.unlock();
-        }
-    }
-
     /** Budget units are KiB, capped so one maximal request can always proceed alone. */
     private int acquire(long length) throws IOException {
         int units = (int) Math.min(budgetUnits, Math.max(1, (length + 1023) >> 10));
+        if (payloadBudget.tryAcquire(units)) {
+            return units;
+        }
+        replies.flushBatch(); // nothing of ours waits in the batch while we wait for others
         try {
             payloadBudget.acquire(units);
         } catch (InterruptedException e) {

@@ -45,6 +45,22 @@ class FileImageTest {
     }
 
     @Test
+    void transferTo_sendsExactlyTheRange_throughAFullSocket_andAShortFileIsAnError() throws Exception {
+        Path file = randomFile();
+        byte[] data = Files.readAllBytes(file);
+        try (FileImage image = FileImage.open(file, true)) {
+            assertThat(image.transfersDirectly(0, SIZE)).isTrue();
+            assertThat(SocketCapture.transfer(image, 1000, 3 << 20, dir))
+                    .isEqualTo(Arrays.copyOfRange(data, 1000, 1000 + (3 << 20)));
+            try (var raf = new java.io.RandomAccessFile(file.toFile(), "rw")) {
+                raf.setLength(SIZE / 2); // shrunk behind the image's back
+            }
+            assertThatThrownBy(() -> SocketCapture.transfer(image, 0, SIZE, dir))
+                    .hasRootCauseInstanceOf(java.io.EOFException.class);
+        }
+    }
+
+    @Test
     void trim_punchesAHole_thatReadsAsZeros() throws IOException {
         Path file = randomFile();
         long allocatedBefore = allocatedBytes(file);

@@ -143,6 +143,29 @@ class LayeredImageTest {
     }
 
     @Test
+    void readsLocally_onlyWhenEveryChunkTheRangeMapsToIsCached() throws IOException {
+        LayeredImage image = images.open(images.layout(top));
+        assertThat(image.readsLocally(16L * B, 8L * B)).as("nil: nothing to fetch").isTrue();
+        assertThat(image.readsLocally(0, B)).isFalse();
+        image.read(ByteBuffer.allocate(B), 0); // the base's first chunk (blocks 0-15 of its object)
+        assertThat(image.readsLocally(0, 8L * B)).isTrue();
+        assertThat(image.readsLocally(7L * B, 2L * B)).as("block 8 is mid's, not fetched").isFalse();
+        assertThat(image.readsLocally(0, SIZE)).isFalse();
+        image.cache(0, SIZE);
+        assertThat(image.readsLocally(0, SIZE)).isTrue();
+    }
+
+    @Test
+    void transferTo_sendsTheComposition_fetchingWhatIsMissing() throws Exception {
+        LayeredImage image = images.open(images.layout(top));
+        byte[] expected = expectedTop();
+        assertThat(SocketCapture.transfer(image, 0, SIZE, dir)).isEqualTo(expected);
+        assertThat(image.transfersDirectly(0, SIZE)).isTrue(); // everything is cached now
+        assertThat(SocketCapture.transfer(image, 7L * B + 3, 20 * B, dir))
+                .isEqualTo(Arrays.copyOfRange(expected, 7 * B + 3, 27 * B + 3));
+    }
+
+    @Test
     void buildsShareTheirCaches_acrossChainsAndMounts() throws IOException {
         LayeredImage one = images.open(images.layout(top));
         LayeredImage two = images.open(images.layout(mid));

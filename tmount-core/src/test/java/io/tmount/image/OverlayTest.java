@@ -215,6 +215,52 @@ class OverlayTest {
         }
     }
     @Test
+    void locality_ownAndZeroedBlocksAreLocal_theRestIsAsBelow_andWholeBlockWritesNeedNothingBelow()
+            throws IOException {
+        // MemoryImage says nothing of its is local (as a build whose chunks are not fetched yet)
+        try (Overlay overlay = Overlay.open(lower, dir)) {
+            write(overlay, 0, 2 * B, 1);          // blocks 0-1 the overlay's own
+            zero(overlay, 2L * B, B, true);       // block 2 zeroed
+            assertThat(overlay.readsLocally(0, 3L * B)).isTrue();
+            assertThat(overlay.readsLocally(B + 10, 100)).isTrue();
+            assertThat(overlay.readsLocally(2L * B, B + 1)).as("reaches block 3, below").isFalse();
+            assertThat(overlay.readsLocally(5L * B, 10)).isFalse();
+            assertThat(overlay.writesLocally(5L * B, 2L * B)).as("whole blocks: nothing to copy up").isTrue();
+            assertThat(overlay.writesLocally(5L * B + 1, B)).as("partial blocks copy up from below").isFalse();
+            assertThat(overlay.writesLocally(B + 1, 10)).as("a partial write into an own block").isTrue();
+        }
+        // below a local image, everything is local
+        try (FileImage file = FileImage.open(writeFile(dir.resolve("below.img"), base), true);
+             Overlay overlay = Overlay.open(file, dir.resolve("over"))) {
+            assertThat(overlay.readsLocally(5L * B, 3)).isTrue();
+            assertThat(overlay.writesLocally(5L * B + 1, 3)).isTrue();
+        }
+    }
+
+    @Test
+    void transferTo_sendsOwnZeroedAndBelowRuns_asReadWould() throws Exception {
+        for (boolean fileBelow : List.of(true, false)) {
+            model = base.clone();
+            Path at = dir.resolve("transfer-" + fileBelow);
+            try (FileImage file = FileImage.open(writeFile(dir.resolve("below-" + fileBelow + ".img"), base), true);
+                 Overlay overlay = Overlay.open(fileBelow ? file : lower, at)) {
+                write(overlay, 3L * B + 100, 5 * B, 1);     // own blocks, partly copied up
+                zero(overlay, 20L * B, 7 * B, true);         // zeroed
+                write(overlay, 100L * B, 64 * B, 2);
+                assertThat(overlay.transfersDirectly(0, SIZE)).isEqualTo(fileBelow);
+                assertThat(SocketCapture.transfer(overlay, 0, SIZE, dir)).isEqualTo(model);
+                assertThat(SocketCapture.transfer(overlay, 3L * B + 7, 30 * B, dir))
+                        .isEqualTo(Arrays.copyOfRange(model, 3 * B + 7, 33 * B + 7));
+            }
+        }
+    }
+
+    private static Path writeFile(Path file, byte[] content) throws IOException {
+        Files.write(file, content);
+        return file;
+    }
+
+    @Test
     void extents_ownBlocksAreData_zeroedBlocksSparse_andTheRestAsBelow() throws IOException {
         // below: data except a sparse run at blocks 100-109
         BlockImage below = new MemoryImage(base).withSparse(100L * B, 110L * B);

@@ -32,14 +32,19 @@ class BufferPoolTest {
     }
 
     @Test
-    void idleBuffersPerClass_areBounded() {
-        BufferPool pool = new BufferPool(1 << 20, 2 << 20);
+    void idleBuffers_ofAllClassesTogether_stayWithinTheBudget() {
+        BufferPool pool = new BufferPool(1 << 20, (2 << 20) + 8192);
         ByteBuffer a = pool.acquire(1 << 20);
         ByteBuffer b = pool.acquire(1 << 20);
         ByteBuffer c = pool.acquire(1 << 20);
+        ByteBuffer small = pool.acquire(8192);
+        ByteBuffer tooMany = pool.acquire(4096);
         pool.release(a);
         pool.release(b);
-        pool.release(c); // over the 2 MiB retained for this class: dropped
+        pool.release(c); // over the budget: dropped
+        pool.release(small);
+        pool.release(tooMany); // so is this, though its class holds nothing
+        assertThat(pool.idleBytes()).isEqualTo((2 << 20) + 8192);
         ByteBuffer first = pool.acquire(1 << 20);
         ByteBuffer second = pool.acquire(1 << 20);
         ByteBuffer third = pool.acquire(1 << 20);
@@ -47,5 +52,8 @@ class BufferPoolTest {
         assertThat(first == a || first == b).isTrue();
         assertThat(second == a || second == b).isTrue();
         assertThat(third != a && third != b && third != c).isTrue();
+        assertThat(pool.acquire(8192)).isSameAs(small);
+        assertThat(pool.acquire(4096)).isNotSameAs(tooMany);
+        assertThat(pool.idleBytes()).isZero();
     }
 }

@@ -1,5 +1,6 @@
 package io.tmount.nbd;
 
+import io.tmount.image.BlockImage;
 import io.tmount.image.FileImage;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -49,7 +50,8 @@ class NbdServerTest {
         socket = dir.resolve("nbd.sock");
         server = NbdServer.start(NbdListen.unix(socket),
                 List.of(new NbdExport("disk", "a test disk", image, false),
-                        new NbdExport("ro", "", readOnlyImage, true)),
+                        new NbdExport("ro", "", readOnlyImage, true),
+                        new NbdExport("remote", "the disk, its data said not to be local", new NotLocal(image), false)),
                 new NbdServer.Limits(1 << 20, 4 << 20));
     }
 
@@ -94,7 +96,7 @@ class NbdServerTest {
                 names.add(new String(name, StandardCharsets.UTF_8));
             }
             assertThat(reply.type()).isEqualTo(REP_ACK);
-            assertThat(names).containsExactly("disk", "ro");
+            assertThat(names).containsExactly("disk", "ro", "remote");
         }
     }
 
@@ -397,6 +399,97 @@ class NbdServerTest {
             assertThat(client.readReply().error()).isZero();
         }
         assertThat(Files.readAllBytes(dir.resolve("disk.img"))).isEqualTo(data);
+    }
+
+    @Test
+    void manyPipelinedSmallReads_comeBackWithTheirOwnData_inlineAndThreaded_simpleAndStructured() throws Exception {
+        byte[] data = new byte[SIZE];
+        new Random(9).nextBytes(data);
+        Files.write(dir.resolve("disk.img"), data);
+        // "disk" is a local file: the reader answers these itself, in batches; "remote" runs each on its own thread
+        for (String export : List.of("disk", "remote")) {
+            for (boolean structured : List.of(false, true)) {
+                pipelineReads(export, structured, data);
+            }
+        }
+    }
+
+    private void pipelineReads(String export, boolean structured, byte[] data) throws Exception {
+        try (RawNbdClient client = RawNbdClient.connect(socket, BOTH_FLAGS)) {
+            if (structured) {
+                client.sendOption(IHAVEOPT, OPT_STRUCTURED_REPLY, new byte[0]);
+                assertThat(client.readOptionReply().type()).isEqualTo(REP_ACK);
+            }
+            client.go(export);
+            Random random = new Random(10);
+            Map<Long, long[]> asked = new java.util.concurrent.ConcurrentHashMap<>();
+            for (long cookie = 0; cookie < 600; cookie++) {
+                int length = cookie % 3 == 0 ? 4096 // small ones batched, those over 32 KiB sent from the file
+                        : cookie % 7 == 1 ? 40_000 + random.nextInt(200_000) : 1 + random.nextInt(20_000);
+                asked.put(cookie, new long[]{random.nextInt(SIZE - length), length});
+            }
+            // sent from another thread, as real clients do: replies must be read while requests still go out
+            Thread sender = Thread.ofVirtual().start(() -> {
+                try {
+                    for (long cookie = 0; cookie < 600; cookie++) {
+                        client.request(0, CMD_READ, cookie, asked.get(cookie)[0], (int) asked.get(cookie)[1], null);
+                    }
+                } catch (IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+            });
+            for (int i = 0; i < 600; i++) {
+                long cookie;
+                byte[] got;
+                if (structured) {
+                    RawNbdClient.Chunk chunk = client.readChunk();
+                    assertThat(chunk.type()).isEqualTo(REPLY_TYPE_OFFSET_DATA);
+                    cookie = chunk.cookie();
+                    assertThat(chunk.payload().getLong()).isEqualTo(asked.get(cookie)[0]);
+                    got = new byte[chunk.payload().remaining()];
+                    chunk.payload().get(got);
+                } else {
+                    RawNbdClient.SimpleReply reply = client.readReply();
+                    assertThat(reply.error()).isZero();
+                    cookie = reply.cookie();
+                    got = client.readData((int) asked.get(cookie)[1]);
+                }
+                long[] request = asked.get(cookie);
+                assertThat(got).as("%s: cookie %d", export, cookie).isEqualTo(java.util.Arrays.copyOfRange(data,
+                        (int) request[0], (int) (request[0] + request[1])));
+            }
+            sender.join();
+        }
+    }
+
+    /** An image whose data is never local, as a build not fetched yet: the server runs its requests on threads. */
+    private record NotLocal(BlockImage image) implements BlockImage {
+        public long size() {
+            return image.size();
+        }
+
+        public void read(ByteBuffer dst, long offset) throws IOException {
+            image.read(dst, offset);
+        }
+
+        public void write(ByteBuffer src, long offset) throws IOException {
+            image.write(src, offset);
+        }
+
+        public void trim(long offset, long length) throws IOException {
+            image.trim(offset, length);
+        }
+
+        public void writeZeroes(long offset, long length, boolean allocate) throws IOException {
+            image.writeZeroes(offset, length, allocate);
+        }
+
+        public void flush() throws IOException {
+            image.flush();
+        }
+
+        public void close() {
+        }
     }
 
     @Test

@@ -1,0 +1,172 @@
+package io.tmount.nbd;
+
+import io.tmount.image.BlockImage;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.GatheringByteChannel;
+import java.nio.charset.StandardCharsets;
+import java.util.concurrent.locks.ReentrantLock;
+
+import static io.tmount.nbd.NbdProtocol.*;
+
+/**
+ * What a connection sends back. Replies of requests running on their own threads go out one at a time under a
+ * lock. Replies to the reads the reader answers itself are built in place, back to back, in one buffer (header,
+ * then the data read straight into the buffer) and sent with one write when the reader is about to wait, or the
+ * buffer is full: no copy, no allocation, one system call for a whole batch.
+ */
+final class Replies {
+
+    private static final int BATCH_BYTES = 256 * 1024; // many replies to small reads; the largest inline read fits
+
+    /** Reads a request's data into a buffer. */
+    interface Source {
+        void read(ByteBuffer dst) throws IOException;
+    }
+
+    private final GatheringByteChannel channel;
+    private final boolean structured;
+    private final ReentrantLock lock = new ReentrantLock();
+    private final ByteBuffer header = ByteBuffer.allocateDirect(STRUCTURED_REPLY_BYTES + 8);
+    private final ByteBuffer batch = ByteBuffer.allocateDirect(BATCH_BYTES); // the reader thread's only
+
+    Replies(GatheringByteChannel channel, boolean structured) {
+        this.channel = channel;
+        this.structured = structured;
+    }
+
+    private int readHeaderBytes() {
+        return structured ? STRUCTURED_REPLY_BYTES + 8 : SIMPLE_REPLY_BYTES;
+    }
+
+    /**
+     * Answers a read in the batch (sending the batch first if it lacks room); false when the data could not be read,
+     * leaving the batch as it was: the caller then answers with an error.
+     */
+    boolean batchRead(long cookie, long offset, int length, Source source) throws IOException {
+        int headerBytes = readHeaderBytes();
+        if (batch.remaining() < headerBytes + length) {
+            flushBatch();
+        }
+        int start = batch.position();
+        try {
+            source.read(batch.slice(start + headerBytes, length));
+        } catch (IOException | RuntimeException e) {
+            return false;
+        }
+        if (structured) {
+            batch.putInt(start, STRUCTURED_REPLY_MAGIC).putShort(start + 4, (short) REPLY_FLAG_DONE)
+                    .putShort(start + 6, (short) REPLY_TYPE_OFFSET_DATA).putLong(start + 8, cookie)
+                    .putInt(start + 16, 8 + length).putLong(start + 20, offset);
+        } else {
+            batch.putInt(start, SIMPLE_REPLY_MAGIC).putInt(start + 4, 0).putLong(start + 8, cookie);
+        }
+        batch.position(start + headerBytes + length);
+        return true;
+    }
+
+    /** A simple reply without data (a write done by the reader), in the batch. */
+    void batchSimple(long cookie, int error) throws IOException {
+        if (batch.remaining() < SIMPLE_REPLY_BYTES) {
+            flushBatch();
+        }
+        batch.putInt(SIMPLE_REPLY_MAGIC).putInt(error).putLong(cookie);
+    }
+
+    /** Sends the batched replies, if any. Called by the reader thread only. */
+    void flushBatch() throws IOException {
+        if (batch.position() == 0) {
+            return;
+        }
+        batch.flip();
+        lock.lock();
+        try {
+            Wire.writeFully(channel, batch);
+        } finally {
+            lock.unlock();
+            batch.clear();
+        }
+    }
+
+    /** A simple reply, with data (a read without structured replies) or without. */
+    void simple(long cookie, int error, ByteBuffer data) throws IOException {
+        lock.lock();
+        try {
+            header.clear();
+            header.putInt(SIMPLE_REPLY_MAGIC).putInt(error).putLong(cookie).flip();
+            if (data == null) {
+                Wire.writeFully(channel, header);
+            } else {
+                Wire.writeFully(channel, header, data);
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** A read's data: one final OFFSET_DATA chunk, or a simple reply. */
+    void readData(long cookie, long offset, ByteBuffer data) throws IOException {
+        if (!structured) {
+            simple(cookie, 0, data);
+            return;
+        }
+        lock.lock();
+        try {
+            header.clear();
+            header.putInt(STRUCTURED_REPLY_MAGIC).putShort((short) REPLY_FLAG_DONE)
+                    .putShort((short) REPLY_TYPE_OFFSET_DATA).putLong(cookie).putInt(8 + data.remaining())
+                    .putLong(offset).flip();
+            Wire.writeFully(channel, header, data);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** A read's data sent by the image itself, straight after the header (sendfile where the image can). */
+    void readTransfer(long cookie, long offset, int length, BlockImage image) throws IOException {
+        lock.lock();
+        try {
+            header.clear();
+            if (structured) {
+                header.putInt(STRUCTURED_REPLY_MAGIC).putShort((short) REPLY_FLAG_DONE)
+                        .putShort((short) REPLY_TYPE_OFFSET_DATA).putLong(cookie).putInt(8 + length).putLong(offset);
+            } else {
+                header.putInt(SIMPLE_REPLY_MAGIC).putInt(0).putLong(cookie);
+            }
+            Wire.writeFully(channel, header.flip());
+            image.transferTo(offset, length, channel);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** A failed read: an ERROR chunk when structured replies are on (a read must never get a simple reply then). */
+    void readError(long cookie, int error, String message) throws IOException {
+        if (structured) {
+            errorChunk(cookie, error, message);
+        } else {
+            simple(cookie, error, null);
+        }
+    }
+
+    void errorChunk(long cookie, int error, String message) throws IOException {
+        byte[] text = message.getBytes(StandardCharsets.UTF_8);
+        int length = Math.min(text.length, 4096);
+        chunk(cookie, REPLY_TYPE_ERROR, ByteBuffer.allocate(6 + length).putInt(error).putShort((short) length)
+                .put(text, 0, length).flip());
+    }
+
+    /** One final structured reply chunk. */
+    void chunk(long cookie, int type, ByteBuffer payload) throws IOException {
+        lock.lock();
+        try {
+            header.clear();
+            header.putInt(STRUCTURED_REPLY_MAGIC).putShort((short) REPLY_FLAG_DONE).putShort((short) type)
+                    .putLong(cookie).putInt(payload.remaining()).flip();
+            Wire.writeFully(channel, header, payload);
+        } finally {
+            lock.unlock();
+        }
+    }
+}
