@@ -4,9 +4,9 @@ write_section() { # name section-file doc
   local name="$1" section="$2" doc="$3"
   [[ -f "$doc" ]] || printf '# tmount benchmarks\n\nEach section is written by the script it names; rerun a script to refresh its section.\n' >"$doc"
   if grep -q "<!-- $name -->" "$doc"; then
-    awk -v section="$section" -v open="<!-- $name -->" -v close="<!-- /$name -->" '
-      $0 == open {while ((getline line < section) > 0) print line; skip = 1; next}
-      $0 == close {skip = 0; next}
+    awk -v section="$section" -v opening="<!-- $name -->" -v closing="<!-- /$name -->" '
+      $0 == opening {while ((getline line < section) > 0) print line; skip = 1; next}
+      $0 == closing {skip = 0; next}
       !skip' "$doc" >"$doc.new" && mv "$doc.new" "$doc"
   else
     { echo; cat "$section"; } >>"$doc"
