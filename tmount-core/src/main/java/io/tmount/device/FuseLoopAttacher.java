@@ -99,6 +99,10 @@ public final class FuseLoopAttacher implements Attacher {
 
     @Override
     public void reclaim(DeviceRecord record) {
+        // found before the unmount, which makes nbdfuse exit: a process on its way out has no command line left to
+        // recognise it by, yet is not gone until its parent reaps it, so it is waited for below
+        Optional<ProcessHandle> helper = record.fuseDir() == null ? Optional.empty()
+                : Helpers.liveProcess(record.helperPid(), PROGRAM, record.fuseDir().toString());
         if (record.devicePath() != null && record.fuseDir() != null) {
             String backing = loops.backingFile(record.devicePath());
             if (backing != null && backing.startsWith(record.fuseDir().toString())) {
@@ -112,10 +116,7 @@ public final class FuseLoopAttacher implements Attacher {
         if (record.fuseDir() != null) {
             unmountFuse(record.fuseDir(), true);
         }
-        if (record.fuseDir() != null) {
-            Helpers.liveProcess(record.helperPid(), PROGRAM, record.fuseDir().toString())
-                    .ifPresent(p -> Helpers.stop(p, Duration.ofSeconds(5)));
-        }
+        helper.ifPresent(p -> Helpers.stop(p, Duration.ofSeconds(5)));
     }
 
     /** Unmounts the FUSE folder (which makes nbdfuse exit); lazily if it stays busy and {@code lazyFallback}. */
