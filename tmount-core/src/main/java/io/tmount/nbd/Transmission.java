@@ -37,6 +37,8 @@ final class Transmission {
      * copy (about 0.5 ns a byte, allowed for): the page cache answers in microseconds, a disk in a hundred or more.
      */
     private static final long INLINE_MAX_NANOS = 40_000;
+    /** One large read in this many goes the timed way (its own thread), so slow storage still shows in the average. */
+    private static final int SAMPLE_EVERY = 16;
 
     private final SocketChannel channel;
     private final NbdExport export;
@@ -50,6 +52,7 @@ final class Transmission {
     private final Inflight inflight = new Inflight();
     private volatile long readNanos; // moving averages of how much longer reads and writes take than copying
     private volatile long writeNanos;
+    private int largeReads; // the reader's only
 
     Transmission(SocketChannel channel, Session session, BufferPool buffers, Semaphore payloadBudget,
                  int budgetUnits, int maxPayload) {
@@ -168,7 +171,8 @@ final class Transmission {
     /**
      * A read. While reads are quick (local data in the page cache): a small one is answered by the reader itself
      * into its batch, a larger one sent by the reader straight from the image's file (sendfile). Otherwise, and for
-     * what is not local (a chunk to fetch), on a thread of its own, so slow reads overlap.
+     * what is not local (a chunk to fetch), on a thread of its own, so slow reads overlap. A sendfile's time is no
+     * measure of the storage (it waits for the client too), so a sample of large reads goes the timed way.
      */
     private void read(long cookie, long offset, int length) throws IOException {
         if (readNanos < INLINE_MAX_NANOS) {
@@ -178,11 +182,9 @@ final class Transmission {
                     readNanos = average(readNanos, start, length);
                     return;
                 } // a failing read is retried on its own thread, which reports the error
-            } else if (image.transfersDirectly(offset, length)) {
+            } else if ((++largeReads & SAMPLE_EVERY - 1) != 0 && image.transfersDirectly(offset, length)) {
                 replies.flushBatch(); // in order: the batch's replies were ready first
-                long start = System.nanoTime();
-                transfer(cookie, offset, length);
-                readNanos = average(readNanos, start, length);
+                transfer(cookie, offset, length); // untimed: it includes waiting for the client to take the bytes
                 return;
             }
         }
