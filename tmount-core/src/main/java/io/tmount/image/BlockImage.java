@@ -60,15 +60,18 @@ public interface BlockImage extends AutoCloseable {
 
     /**
      * Writes exactly the range's bytes to {@code target}: straight from a local file where {@link #transfersDirectly}
-     * says so, through a buffer otherwise. A failure may leave part of the range written.
+     * says so, through a buffer otherwise. Returns the nanoseconds it spent waiting for the target to take bytes, so
+     * the rest measures the storage. A failure may leave part of the range written.
      */
-    default void transferTo(long offset, int length, WritableByteChannel target) throws IOException {
+    default long transferTo(long offset, int length, WritableByteChannel target) throws IOException {
         ByteBuffer buffer = ByteBuffer.allocate(length);
         read(buffer, offset);
         buffer.flip();
+        long start = System.nanoTime();
         while (buffer.hasRemaining()) {
             target.write(buffer);
         }
+        return System.nanoTime() - start;
     }
 
     /** Brings the range into local storage ahead of use (NBD_CMD_CACHE); local images have nothing to do. */

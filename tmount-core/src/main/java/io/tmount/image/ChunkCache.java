@@ -149,10 +149,16 @@ public final class ChunkCache implements AutoCloseable {
         });
     }
 
-    /** As {@link #read}, but sends the bytes to {@code target} straight from the cache file (sendfile). */
-    public void transferTo(long offset, int length, WritableByteChannel target, ReadAhead readAhead)
+    /**
+     * As {@link #read}, but sends the bytes to {@code target} straight from the cache file (sendfile); returns the
+     * nanoseconds spent waiting for room in the target.
+     */
+    public long transferTo(long offset, int length, WritableByteChannel target, ReadAhead readAhead)
             throws IOException {
-        serve(offset, length, readAhead, () -> Sendfile.send(data, offset, length, target, "cache file of " + key));
+        long[] waited = {0};
+        serve(offset, length, readAhead,
+                () -> waited[0] = Sendfile.send(data, offset, length, target, "cache file of " + key));
+        return waited[0];
     }
 
     private interface Io {

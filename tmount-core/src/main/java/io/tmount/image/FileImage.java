@@ -117,8 +117,8 @@ public final class FileImage implements BlockImage {
     }
 
     @Override
-    public void transferTo(long offset, int length, WritableByteChannel target) throws IOException {
-        Sendfile.send(channel, offset, length, target, path);
+    public long transferTo(long offset, int length, WritableByteChannel target) throws IOException {
+        return Sendfile.send(channel, offset, length, target, path);
     }
 
     @Override

@@ -113,7 +113,8 @@ public final class LayeredImage implements BlockImage {
     }
 
     @Override
-    public void transferTo(long offset, int length, WritableByteChannel target) throws IOException {
+    public long transferTo(long offset, int length, WritableByteChannel target) throws IOException {
+        long waited = 0;
         long position = offset;
         long end = offset + length;
         for (int i = segmentAt(offset); position < end; i++) {
@@ -121,12 +122,14 @@ public final class LayeredImage implements BlockImage {
             BuildMapping m = segment.mapping();
             int n = (int) (Math.min(end, m.end()) - position);
             if (segment.cache() == null) {
-                Zeros.send(n, target);
+                waited += Zeros.send(n, target);
             } else {
-                segment.cache().transferTo(m.storageOffset() + (position - m.offset()), n, target, readAhead[i]);
+                waited += segment.cache().transferTo(m.storageOffset() + (position - m.offset()), n, target,
+                        readAhead[i]);
             }
             position += n;
         }
+        return waited;
     }
 
     /** Local when every chunk the range maps to is cached (nil ranges need nothing). */

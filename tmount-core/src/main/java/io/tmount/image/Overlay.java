@@ -182,14 +182,14 @@ public final class Overlay implements BlockImage {
     }
 
     @Override
-    public void transferTo(long offset, int length, WritableByteChannel target) throws IOException {
-        forEachRun(offset, offset + length, (source, position, n) -> {
-            switch (source) {
-                case ZERO -> Zeros.send(n, target);
-                case OWN -> Sendfile.send(data, position, n, target, dataFile);
-                case BELOW -> lower.transferTo(position, n, target);
-            }
+    public long transferTo(long offset, int length, WritableByteChannel target) throws IOException {
+        long[] waited = {0};
+        forEachRun(offset, offset + length, (source, position, n) -> waited[0] += switch (source) {
+            case ZERO -> Zeros.send(n, target);
+            case OWN -> Sendfile.send(data, position, n, target, dataFile);
+            case BELOW -> lower.transferTo(position, n, target);
         });
+        return waited[0];
     }
 
     /** The overlay's own and zeroed blocks are local; the rest is as local as the image below. */

@@ -12,12 +12,16 @@ final class Sendfile {
     private Sendfile() {
     }
 
-    /** Writes exactly {@code length} bytes of {@code file} from {@code position} to {@code target}. */
-    static void send(FileChannel file, long position, long length, WritableByteChannel target, Object name)
+    /**
+     * Writes exactly {@code length} bytes of {@code file} from {@code position} to {@code target}; returns the
+     * nanoseconds spent waiting for room in it (sendfile itself returns at once when there is none).
+     */
+    static long send(FileChannel file, long position, long length, WritableByteChannel target, Object name)
             throws IOException {
         long at = position;
         long end = position + length;
         ByteBuffer one = null;
+        long waited = 0;
         while (at < end) {
             long n = file.transferTo(at, end - at, target);
             if (n > 0) {
@@ -31,10 +35,13 @@ final class Sendfile {
                 throw new EOFException(name + " ends before " + at + " (sending " + length + " bytes at " + position + ")");
             }
             one.flip();
+            long start = System.nanoTime();
             while (one.hasRemaining()) {
                 target.write(one);
             }
+            waited += System.nanoTime() - start;
             at++;
         }
+        return waited;
     }
 }

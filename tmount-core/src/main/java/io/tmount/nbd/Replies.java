@@ -123,8 +123,11 @@ final class Replies {
         }
     }
 
-    /** A read's data sent by the image itself, straight after the header (sendfile where the image can). */
-    void readTransfer(long cookie, long offset, int length, BlockImage image) throws IOException {
+    /**
+     * A read's data sent by the image itself, straight after the header (sendfile where the image can); returns the
+     * nanoseconds spent waiting for room in the socket.
+     */
+    long readTransfer(long cookie, long offset, int length, BlockImage image) throws IOException {
         lock.lock();
         try {
             header.clear();
@@ -134,8 +137,10 @@ final class Replies {
             } else {
                 header.putInt(SIMPLE_REPLY_MAGIC).putInt(0).putLong(cookie);
             }
+            long start = System.nanoTime();
             Wire.writeFully(channel, header.flip());
-            image.transferTo(offset, length, channel);
+            long waited = System.nanoTime() - start;
+            return waited + image.transferTo(offset, length, channel);
         } finally {
             lock.unlock();
         }

@@ -37,8 +37,6 @@ final class Transmission {
      * copy (about 0.5 ns a byte, allowed for): the page cache answers in microseconds, a disk in a hundred or more.
      */
     private static final long INLINE_MAX_NANOS = 40_000;
-    /** One large read in this many goes the timed way (its own thread), so slow storage still shows in the average. */
-    private static final int SAMPLE_EVERY = 16;
 
     private final SocketChannel channel;
     private final NbdExport export;
@@ -52,7 +50,6 @@ final class Transmission {
     private final Inflight inflight = new Inflight();
     private volatile long readNanos; // moving averages of how much longer reads and writes take than copying
     private volatile long writeNanos;
-    private int largeReads; // the reader's only
 
     Transmission(SocketChannel channel, Session session, BufferPool buffers, Semaphore payloadBudget,
                  int budgetUnits, int maxPayload) {
@@ -171,8 +168,8 @@ final class Transmission {
     /**
      * A read. While reads are quick (local data in the page cache): a small one is answered by the reader itself
      * into its batch, a larger one sent by the reader straight from the image's file (sendfile). Otherwise, and for
-     * what is not local (a chunk to fetch), on a thread of its own, so slow reads overlap. A sendfile's time is no
-     * measure of the storage (it waits for the client too), so a sample of large reads goes the timed way.
+     * what is not local (a chunk to fetch), on a thread of its own, so slow reads overlap. A sendfile is timed
+     * without its waits for room in the socket: those are the client's pace, not the storage's.
      */
     private void read(long cookie, long offset, int length) throws IOException {
         if (readNanos < INLINE_MAX_NANOS) {
@@ -182,9 +179,11 @@ final class Transmission {
                     readNanos = average(readNanos, start, length);
                     return;
                 } // a failing read is retried on its own thread, which reports the error
-            } else if ((++largeReads & SAMPLE_EVERY - 1) != 0 && image.transfersDirectly(offset, length)) {
+            } else if (image.transfersDirectly(offset, length)) {
                 replies.flushBatch(); // in order: the batch's replies were ready first
-                transfer(cookie, offset, length); // untimed: it includes waiting for the client to take the bytes
+                long start = System.nanoTime();
+                long waited = transfer(cookie, offset, length);
+                readNanos = average(readNanos, start + waited, length); // the storage's time, not the client's
                 return;
             }
         }
@@ -192,10 +191,13 @@ final class Transmission {
         inflight.start(() -> read(cookie, offset, length, units));
     }
 
-    /** A read sent straight from the image's file; a failure midway leaves the stream broken, so it ends. */
-    private void transfer(long cookie, long offset, int length) {
+    /**
+     * A read sent straight from the image's file; returns the nanoseconds it waited for the client to take bytes. A
+     * failure midway leaves the stream broken, so the connection ends.
+     */
+    private long transfer(long cookie, long offset, int length) {
         try {
-            replies.readTransfer(cookie, offset, length, image);
+            return replies.readTransfer(cookie, offset, length, image);
         } catch (IOException | RuntimeException e) {
             log.warn("read of {} bytes at {} from export '{}' failed after its reply began: {}; closing the connection",
                     length, offset, export.name(), e.toString());
@@ -204,6 +206,7 @@ final class Transmission {
             } catch (IOException closeFailed) {
                 log.debug("closing the connection: {}", closeFailed.toString());
             }
+            return 0;
         }
     }
 
