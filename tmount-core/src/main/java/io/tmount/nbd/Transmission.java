@@ -17,13 +17,14 @@ import static io.tmount.nbd.NbdProtocol.*;
 
 /**
  * The transmission phase of one connection. One reader decodes requests (and write payloads) in order, from large
- * reads of the socket. Small reads and writes of local data that are quick (the image says the data is local, and
- * recent ones took microseconds: the page cache, not the disk) it does itself, its replies going into a batch sent
- * with one write before it waits for more requests: no thread hand-off and few system calls for random I/O. Every
- * other request runs on a virtual thread of its own, so a slow one (a chunk fetched from the store, a flush) holds
- * up nothing, and answers under a lock. Payload memory of those is bounded by a budget shared by the server's
- * connections. With structured replies,
- * reads answer with one OFFSET_DATA chunk (or an ERROR chunk), and BLOCK_STATUS reports {@code base:allocation}.
+ * reads of the socket. While the image answers quickly (its data is local, and recent requests took microseconds:
+ * the page cache, not the disk), the reader serves reads itself: small ones copied into a batch of replies sent
+ * with one write before it waits for more requests, larger ones sent straight from the image's file (sendfile);
+ * small writes without FUA it does itself too. No thread hand-off, and few system calls. Every other request runs
+ * on a virtual thread of its own, so a slow one (a chunk fetched from the store, a flush) holds up nothing, and
+ * answers under a lock; payload memory of those is bounded by a budget shared by the server's connections. With
+ * structured replies, reads answer with one OFFSET_DATA chunk (or an ERROR chunk), and BLOCK_STATUS reports
+ * {@code base:allocation}.
  */
 final class Transmission {
 
