@@ -1,5 +1,6 @@
 package io.tmount.image;
 
+import io.tmount.header.BuildMapping;
 import io.tmount.store.ObjectStore;
 import io.tmount.store.StoreLocation;
 import org.openjdk.jmh.annotations.Benchmark;

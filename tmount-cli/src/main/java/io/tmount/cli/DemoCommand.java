@@ -69,7 +69,7 @@ final class DemoCommand implements Callable<Integer> {
             BuildId build = new TemplateCatalog(store, settings.stateDir().resolve("tmp"))
                     .create(TemplateId.of("demo"), null, source, null);
             out.printf("1. created template 'demo' build %s from a sample folder (%d files, %s image) in %d ms%n",
-                    build, files.size(), ByteSize.format(store.rootfsSize(build)), millisSince(start));
+                    build, files.size(), ByteSize.format(store.info(TemplateStore.rootfsKey(build)).orElseThrow().size()), millisSince(start));
 
             try (Mounts mounts = openMounts(settings, store, out)) {
                 Path mountPath = work.resolve("mnt");

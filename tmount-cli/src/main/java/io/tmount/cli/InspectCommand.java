@@ -51,14 +51,26 @@ final class InspectCommand implements Callable<Integer> {
         out.printf("size        %s (%d bytes), block size %d%n", ByteSize.format(report.size()), report.size(),
                 report.blockSize());
         out.printf("format      %s, generation %d, %d mapping(s)%n",
-                report.headerless() ? "headerless (one whole layer)" : "layered (header version 3)",
+                report.headerless() ? "headerless (one whole layer; e2b reads it as version 1)"
+                        : "header version " + report.headerVersion(),
                 report.generation(), report.mappings());
         out.println("layers:");
-        Output.table(out, List.of("  BUILD", "BYTES", "SHARE"), report.layers().stream().map(l -> List.of(
-                "  " + (l.build() == null ? "(zeros, never fetched)" : l.build().value()
-                        + (l.build().equals(report.build()) ? " (this build)" : "")),
-                ByteSize.format(l.bytes()),
-                String.format("%.1f%%", 100.0 * l.bytes() / report.size()))).toList());
+        Output.table(out, List.of("  BUILD", "MAPPED", "SHARE", "HEADER", "DATA", "FRAMES", "STORED", "UNCOMPRESSED",
+                "SHA-256"), report.layers().stream().map(l -> l.build() == null
+                ? List.of("  (zeros, never fetched)", ByteSize.format(l.bytes()), share(l, report), "-", "-", "-", "-",
+                        "-", "-")
+                : List.of("  " + l.build().value() + (l.build().equals(report.build()) ? " (this build)" : ""),
+                        ByteSize.format(l.bytes()), share(l, report),
+                        l.headerVersion() == null ? "none" : "v" + l.headerVersion(),
+                        l.hasData() ? l.compression() : "none (header only)",
+                        l.frames() == 0 ? "-" : Integer.toString(l.frames()),
+                        l.hasData() ? ByteSize.format(l.storedBytes()) : "-",
+                        l.hasData() ? ByteSize.format(l.uncompressedBytes()) : "-",
+                        l.sha256() == null ? "unknown" : l.sha256().substring(0, 16) + "…")).toList());
         return 0;
+    }
+
+    private static String share(BuildReport.Layer layer, BuildReport report) {
+        return String.format("%.1f%%", 100.0 * layer.bytes() / report.size());
     }
 }

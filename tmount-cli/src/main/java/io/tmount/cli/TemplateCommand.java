@@ -119,9 +119,9 @@ final class TemplateCommand {
             } else if (builds.isEmpty()) {
                 out.println("no builds in the store");
             } else {
-                Output.table(out, List.of("BUILD", "TEMPLATE", "SIZE", "LAYERED", "CREATED"),
+                Output.table(out, List.of("BUILD", "TEMPLATE", "STORED", "COMPRESSION", "HEADER", "CREATED"),
                         builds.stream().map(b -> List.of(b.buildId().value(), Output.orDash(b.templateId()),
-                                ByteSize.format(b.rootfsBytes()), b.layered() ? "yes" : "no",
+                                ByteSize.format(b.storedBytes()), b.compression().label(), b.layered() ? "yes" : "no",
                                 Output.orDash(b.createdAt()))).toList());
             }
             return 0;

@@ -111,9 +111,12 @@ class CliTest {
             assertThat(tmount("unmount", mnt.toString()).status()).isZero();
 
             Result inspect = tmount("inspect", "child-1");
-            assertThat(inspect.out()).contains("parent      " + build).contains("layered (header version 3), generation 1")
+            assertThat(inspect.out()).contains("parent      " + build).contains("header version 3, generation 1")
                     .contains("child-1 (this build)").contains(build);
-            assertThat(new ObjectMapper().readTree(tmount("inspect", build, "--json").out()).path("headerless").asBoolean()).isTrue();
+            var baseReport = new ObjectMapper().readTree(tmount("inspect", build, "--json").out());
+            assertThat(baseReport.path("headerless").asBoolean()).isFalse(); // base builds get e2b's V3 header
+            assertThat(baseReport.path("generation").asLong()).isZero();
+            assertThat(baseReport.path("headerVersion").asInt()).isEqualTo(3);
             assertThat(tmount("cache").out()).contains("chunk cache:").contains(build + "/rootfs.ext4");
             assertThat(tmount("inspect", "missing").err()).contains("build 'missing' not found");
             assertThat(tmount("list").out()).isEqualTo("no mounts\n");

@@ -1,5 +1,6 @@
 package io.tmount.build;
 
+import io.tmount.image.WriteFormat;
 import io.tmount.store.BuildId;
 
 import java.io.IOException;
@@ -10,8 +11,8 @@ interface BuildRoot extends AutoCloseable {
 
     Path path();
 
-    /** Stores the root's content as the new build (its metadata naming the build's template). */
-    void commit(BuildId newBuild) throws IOException;
+    /** Stores the root's content as the new build (its metadata naming the build's template), written as {@code format} says. */
+    void commit(BuildId newBuild, WriteFormat format) throws IOException;
 
     @Override
     void close() throws IOException;

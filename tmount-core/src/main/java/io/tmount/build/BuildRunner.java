@@ -1,6 +1,7 @@
 package io.tmount.build;
 
 import io.tmount.TmountException;
+import io.tmount.image.WriteFormat;
 import io.tmount.mount.MountManager;
 import io.tmount.mount.MountOptions;
 import io.tmount.os.Commands;
@@ -45,6 +46,12 @@ public final class BuildRunner {
     }
 
     public BuildResult run(TemplateFile file, BuildId newBuild, BuildLog out) {
+        return run(file, newBuild, null, out);
+    }
+
+    /** The same, writing the new build with {@code format} (null: the mount manager's configured format). */
+    public BuildResult run(TemplateFile file, BuildId newBuild, WriteFormat format, BuildLog out) {
+        WriteFormat writeFormat = format == null ? manager.writeFormat() : format;
         long start = System.nanoTime();
         TemplateStore store = manager.store();
         BuildId id = newBuild == null ? BuildId.random() : newBuild;
@@ -64,7 +71,7 @@ public final class BuildRunner {
             BuildRoot root = file.fromEmpty()
                     ? EmptyRoot.create(store, file.template(), file.emptySize().bytes(), work.resolve("rootfs.ext4"), rootPath)
                     : MountedRoot.mount(manager, file.fromTemplate(), file.fromBuild(), rootPath, file.template());
-            runSteps(file, id, root, out);
+            runSteps(file, id, root, writeFormat, out);
             try {
                 root.close();
             } catch (IOException | RuntimeException e) {
@@ -91,7 +98,8 @@ public final class BuildRunner {
     }
 
     /** Runs the steps and commits the root; on failure takes down the root and every mount of the steps. */
-    private void runSteps(TemplateFile file, BuildId id, BuildRoot root, BuildLog out) throws IOException {
+    private void runSteps(TemplateFile file, BuildId id, BuildRoot root, WriteFormat format, BuildLog out)
+            throws IOException {
         Map<String, Path> mounts = new LinkedHashMap<>();
         int total = file.steps().size();
         try {
@@ -113,7 +121,7 @@ public final class BuildRunner {
                 manager.unmountTemplate(mounts.remove(path));
             }
             out.line("committing the build root as build " + id);
-            root.commit(id);
+            root.commit(id, format);
         } catch (IOException | RuntimeException e) {
             unmountAll(mounts, e);
             try {

@@ -1,5 +1,7 @@
 package io.tmount.build;
 
+import io.tmount.image.BuildWriter;
+import io.tmount.image.WriteFormat;
 import io.tmount.os.Commands;
 import io.tmount.os.HostTools;
 import io.tmount.os.MountTable;
@@ -18,7 +20,7 @@ import java.util.List;
 
 /**
  * A build root on a new, empty ext4 image (fromEmpty), loop-mounted; committing unmounts it and stores the image as
- * a headerless build.
+ * a base build.
  */
 final class EmptyRoot implements BuildRoot {
 
@@ -64,9 +66,10 @@ final class EmptyRoot implements BuildRoot {
     }
 
     @Override
-    public void commit(BuildId newBuild) throws IOException {
+    public void commit(BuildId newBuild, WriteFormat format) throws IOException {
         unmount();
-        store.publish(BuildMetadata.forNewBuild(newBuild, template, null, Files.size(image), Instant.now()), image);
+        new BuildWriter(store, image.getParent()).writeBase(
+                BuildMetadata.forNewBuild(newBuild, template, null, Files.size(image), Instant.now()), image, format);
     }
 
     private void unmount() throws IOException {

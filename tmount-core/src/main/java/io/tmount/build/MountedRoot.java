@@ -1,5 +1,6 @@
 package io.tmount.build;
 
+import io.tmount.image.WriteFormat;
 import io.tmount.mount.MountManager;
 import io.tmount.mount.MountOptions;
 import io.tmount.store.BuildId;
@@ -32,8 +33,8 @@ final class MountedRoot implements BuildRoot {
     }
 
     @Override
-    public void commit(BuildId newBuild) {
-        manager.commit(path, newBuild, template, true);
+    public void commit(BuildId newBuild, WriteFormat format) {
+        manager.commit(path, newBuild, template, true, format);
     }
 
     @Override

@@ -1,5 +1,6 @@
 package io.tmount.image;
 
+import io.tmount.header.BuildMapping;
 import io.tmount.TmountException;
 import io.tmount.store.BuildId;
 import io.tmount.store.TemplateStore;
@@ -8,7 +9,9 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.HashMap;
 import java.util.Map;
+import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
@@ -21,7 +24,7 @@ public final class BuildImages implements AutoCloseable {
     private final Path cacheRoot;
     private final int chunkSize;
     private final CacheBudget budget;
-    private final Map<BuildId, ChunkCache> caches = new ConcurrentHashMap<>();
+    private final Map<String, ChunkCache> caches = new ConcurrentHashMap<>();
 
     public BuildImages(TemplateStore store, Path cacheRoot, int chunkSize, CacheBudget budget) {
         this.store = store;
@@ -41,21 +44,44 @@ public final class BuildImages implements AutoCloseable {
     /** The build's device, read lazily through the shared caches. */
     public LayeredImage open(BuildLayout layout) {
         List<LayeredImage.Segment> segments = new ArrayList<>();
+        Map<UUID, ChunkCache> opened = new HashMap<>();
         for (BuildMapping m : layout.mappings()) {
-            segments.add(new LayeredImage.Segment(m, m.zeros() ? null : cache(layout.folderOf(m.buildId()))));
+            ChunkCache cache = m.zeros() ? null : opened.computeIfAbsent(m.buildId(), uuid -> cache(layout.layer(uuid)));
+            segments.add(new LayeredImage.Segment(m, cache));
         }
         return new LayeredImage(layout.header().size(), segments);
     }
 
-    private ChunkCache cache(BuildId folder) {
-        return caches.computeIfAbsent(folder, build -> {
+    /**
+     * The shared cache of a build's data object. A compressed object's cache learns the frames each header lists
+     * (headers trim their tables to what they map).
+     */
+    private ChunkCache cache(LayerData layer) {
+        ChunkCache cache = caches.computeIfAbsent(layer.key(), key -> {
             try {
-                return ChunkCache.open(store.objects(), TemplateStore.rootfsKey(build), store.rootfsInfo(build),
-                        chunkSize, cacheRoot.resolve(build.value()), budget);
+                ChunkSource source = layer.compressed()
+                        ? new FramedObject(store.objects(), key, layer.object(), layer.size(), layer.frames())
+                        : new StoredObject(store.objects(), key, layer.object());
+                // a compressed object's cache sits beside the stored one: '@' is never part of a build id
+                String dir = layer.folder().value() + (layer.compressed() ? "@" + layer.compression().label() : "");
+                return ChunkCache.open(source, chunkSize, cacheRoot.resolve(dir), budget);
             } catch (IOException e) {
-                throw TmountException.failed(e, "cannot open the chunk cache of build %s", build);
+                throw TmountException.failed(e, "cannot open the chunk cache of build %s", layer.folder());
             }
         });
+        if (cache.source() instanceof FramedObject framed) {
+            try {
+                if (framed.size() != layer.size()) {
+                    throw new IllegalArgumentException("headers disagree on its uncompressed size (" + framed.size()
+                            + " and " + layer.size() + ")");
+                }
+                framed.addFrames(layer.frames());
+            } catch (IllegalArgumentException e) {
+                throw TmountException.failed(e, "build %s (%s) is described differently by the headers that map to it",
+                        layer.folder(), layer.key());
+            }
+        }
+        return cache;
     }
 
     public List<CacheStats> stats() {

@@ -1,10 +1,15 @@
 package io.tmount.image;
 
 import io.tmount.TmountException;
+import io.tmount.header.BuildMapping;
+import io.tmount.header.Header;
+import io.tmount.header.HeaderCodec;
 import io.tmount.store.BuildId;
 import io.tmount.store.BuildMetadata;
+import io.tmount.store.ObjectInfo;
 import io.tmount.store.TemplateStore;
 
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -12,29 +17,45 @@ import java.util.Map;
 import java.util.UUID;
 
 /**
- * How a build's device is made of build objects: its header, or for a headerless build one mapping of the whole
- * device onto its own rootfs; and the store folder of every build the mappings name. Checked against the store
- * when it is read, so a bad header is an error at mount time, not a wrong byte later.
+ * How a build's device is made of build objects: its header (for a headerless build, the one e2b assumes: version
+ * 1, generation 1, the whole device on its own rootfs), and where each build the mappings name keeps its data. Read
+ * and checked against the store in one go, so a bad header or a missing object is an error at mount time, not a
+ * wrong byte later.
  */
-public record BuildLayout(BuildId build, Header header, boolean headerless, Map<UUID, BuildId> folders) {
+public record BuildLayout(BuildId build, Header header, boolean headerless, Map<UUID, LayerData> layers) {
 
     public static final int BLOCK_SIZE = 4096;
 
     public BuildLayout {
-        folders = Map.copyOf(folders);
+        layers = Map.copyOf(layers);
     }
 
+    /**
+     * The mappings as the device is served: the header's, the last cut at the device size (e2b pads the last
+     * mapping to a whole page).
+     */
     public List<BuildMapping> mappings() {
-        return header.mappings();
+        return clipped(header);
     }
 
     /** The store folder of a build the header names. */
     public BuildId folderOf(UUID uuid) {
-        BuildId folder = folders.get(uuid);
-        if (folder == null) {
+        return layer(uuid).folder();
+    }
+
+    public LayerData layer(UUID uuid) {
+        LayerData layer = layers.get(uuid);
+        if (layer == null) {
             throw new IllegalArgumentException("build " + uuid + " is not in the layout of " + build);
         }
-        return folder;
+        return layer;
+    }
+
+    /** The store folder of every build the device reads from. */
+    public Map<UUID, BuildId> folders() {
+        Map<UUID, BuildId> folders = new HashMap<>();
+        layers.forEach((uuid, layer) -> folders.put(uuid, layer.folder()));
+        return folders;
     }
 
     /** Bytes each build contributes to the device, in the order builds first appear; nil UUID for zeros. */
@@ -48,47 +69,61 @@ public record BuildLayout(BuildId build, Header header, boolean headerless, Map<
 
     /** Reads and checks the layout of a build from the store. */
     public static BuildLayout read(TemplateStore store, BuildId build) {
-        long ownSize = store.rootfsSizeOrMissing(build);
-        if (ownSize < 0) {
-            throw TmountException.notFound("build '%s' not found in template store %s (no %s)", build, store.url(),
-                    TemplateStore.rootfsKey(build));
-        }
-        var headerBytes = store.headerBytes(build);
+        var headerBytes = store.headerBytes(build, HeaderCodec.MAX_HEADER_BYTES);
         if (headerBytes.isEmpty()) {
-            Header header = new Header(Header.VERSION, BLOCK_SIZE, ownSize, 0, build.uuid(), build.uuid(),
-                    List.of(new BuildMapping(0, ownSize, build.uuid(), 0)));
-            return new BuildLayout(build, header, true, Map.of(build.uuid(), build));
+            return headerless(store, build);
         }
         String what = "the header of build " + build;
         Header header = HeaderCodec.read(headerBytes.get(), what);
-        Map<UUID, BuildId> aliases = new HashMap<>(store.metadata(build).map(BuildMetadata::buildAliases).orElse(Map.of()));
-        aliases.put(build.uuid(), build);
         if (!header.buildId().equals(build.uuid())) {
             throw new TmountException(TmountException.Kind.FAILED, what + " names build " + header.buildId()
                     + ", not " + build.uuid());
         }
-        Map<UUID, BuildId> folders = new HashMap<>();
-        Map<UUID, Long> needed = new HashMap<>();
-        for (BuildMapping m : header.mappings()) {
+        Map<UUID, BuildId> aliases = new HashMap<>(store.metadata(build).map(BuildMetadata::buildAliases).orElse(Map.of()));
+        aliases.put(build.uuid(), build);
+        Map<UUID, List<long[]>> used = new LinkedHashMap<>();
+        for (BuildMapping m : clipped(header)) {
             if (!m.zeros()) {
-                needed.merge(m.buildId(), m.storageOffset() + m.length(), Math::max);
+                used.computeIfAbsent(m.buildId(), k -> new ArrayList<>())
+                        .add(new long[]{m.storageOffset(), m.storageOffset() + m.length()});
             }
         }
-        for (var entry : needed.entrySet()) {
-            UUID uuid = entry.getKey();
-            BuildId folder = aliases.getOrDefault(uuid, BuildId.of(uuid.toString()));
-            long size = store.rootfsSizeOrMissing(folder);
-            if (size < 0) {
-                throw new TmountException(TmountException.Kind.FAILED, what + " maps bytes to build " + folder
-                        + ", whose " + TemplateStore.ROOTFS + " is missing from the store");
-            }
-            if (entry.getValue() > size) {
-                throw new TmountException(TmountException.Kind.FAILED, what + " maps bytes up to offset "
-                        + entry.getValue() + " of build " + folder + ", whose " + TemplateStore.ROOTFS + " has only "
-                        + size + " bytes");
-            }
-            folders.put(uuid, folder);
+        LayerResolver resolver = new LayerResolver(store, header, build, what);
+        Map<UUID, LayerData> layers = new HashMap<>();
+        used.forEach((uuid, ranges) -> layers.put(uuid,
+                resolver.resolve(uuid, aliases.getOrDefault(uuid, BuildId.of(uuid.toString())), ranges)));
+        return new BuildLayout(build, header, false, layers);
+    }
+
+    private static BuildLayout headerless(TemplateStore store, BuildId build) {
+        String key = TemplateStore.rootfsKey(build);
+        ObjectInfo object = store.info(key).orElseThrow(() -> TmountException.notFound(
+                "build '%s' not found in template store %s (no %s or %s)", build, store.url(),
+                TemplateStore.headerKey(build), key));
+        if (object.size() == 0) {
+            throw new TmountException(TmountException.Kind.FAILED, "build " + build + " has an empty " + key);
         }
-        return new BuildLayout(build, header, false, folders);
+        long padded = (object.size() + BLOCK_SIZE - 1) / BLOCK_SIZE * BLOCK_SIZE;
+        Header header = new Header(1, BLOCK_SIZE, object.size(), 1, build.uuid(), build.uuid(),
+                List.of(new BuildMapping(0, padded, build.uuid(), 0)));
+        LayerData self = new LayerData(build.uuid(), build, key, object, io.tmount.compress.Compression.NONE,
+                io.tmount.compress.FrameTable.NONE, object.size(), null);
+        return new BuildLayout(build, header, true, Map.of(build.uuid(), self));
+    }
+
+    private static List<BuildMapping> clipped(Header header) {
+        List<BuildMapping> mappings = header.mappings();
+        if (mappings.getLast().end() <= header.size()) {
+            return mappings;
+        }
+        List<BuildMapping> out = new ArrayList<>(mappings.size());
+        for (BuildMapping m : mappings) {
+            if (m.offset() >= header.size()) {
+                break;
+            }
+            out.add(m.end() <= header.size() ? m
+                    : new BuildMapping(m.offset(), header.size() - m.offset(), m.buildId(), m.storageOffset()));
+        }
+        return out;
     }
 }

@@ -17,7 +17,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.BitSet;
-import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
@@ -28,8 +27,8 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicLongArray;
 
 /**
- * One store object (a build's rootfs), fetched in chunks on first touch with ranged reads and kept in a sparse local
- * file, shared by every mount that reads it. Concurrent readers of a missing chunk share one fetch. Readers pin the
+ * One build's data (its stored object, or the uncompressed bytes of its compressed object), fetched in chunks on
+ * first touch from a {@link ChunkSource} and kept in a sparse local file, shared by every mount that reads it. Concurrent readers of a missing chunk share one fetch. Readers pin the
  * chunks they read; eviction skips pinned chunks.
  *
  * <p>Durability is batched off the read path: a fetched chunk serves readers at once (from the page cache), and
@@ -53,7 +52,7 @@ public final class ChunkCache implements AutoCloseable {
     private static final int PRESENT = 1;
     private static final int EVICTING = -1;
 
-    private final ObjectStore store;
+    private final ChunkSource source;
     private final String key;
     private final long size;
     private final int chunkSize;
@@ -76,11 +75,11 @@ public final class ChunkCache implements AutoCloseable {
     private final AtomicLong fetches = new AtomicLong();
     private final AtomicLong hits = new AtomicLong();
 
-    private ChunkCache(ObjectStore store, String key, long size, int chunkSize, CacheBudget budget, Path dataFile,
-                       FileChannel data, int holeFd, ChunkIndex index) {
-        this.store = store;
-        this.key = key;
-        this.size = size;
+    private ChunkCache(ChunkSource source, int chunkSize, CacheBudget budget, Path dataFile, FileChannel data,
+                       int holeFd, ChunkIndex index) {
+        this.source = source;
+        this.key = source.name();
+        this.size = source.size();
         this.chunkSize = chunkSize;
         this.chunkCount = (int) ((size + chunkSize - 1) / chunkSize);
         this.budget = budget;
@@ -94,20 +93,24 @@ public final class ChunkCache implements AutoCloseable {
         this.durable = new BitSet(chunkCount);
     }
 
-    /**
-     * Opens the cache of object {@code key} in {@code dir}, keeping the chunks a previous run saved in its index when
-     * they were fetched from this very object (same store, key and version) with the same chunk size.
-     */
+    /** Opens the cache of a stored (uncompressed) object; see {@link #open(ChunkSource, int, Path, CacheBudget)}. */
     public static ChunkCache open(ObjectStore store, String key, ObjectInfo object, int chunkSize, Path dir,
                                   CacheBudget budget) throws IOException {
+        return open(new StoredObject(store, key, object), chunkSize, dir, budget);
+    }
+
+    /**
+     * Opens the cache of {@code source} in {@code dir}, keeping the chunks a previous run saved in its index when
+     * they were fetched from this very object (same store, key and version) with the same chunk size.
+     */
+    static ChunkCache open(ChunkSource source, int chunkSize, Path dir, CacheBudget budget) throws IOException {
         if (chunkSize < 4096 || Integer.bitCount(chunkSize) != 1) {
             throw new IllegalArgumentException("chunk size (" + chunkSize + ") must be a power of two >= 4096");
         }
         Files.createDirectories(dir);
         Path dataFile = dir.resolve("data");
-        long size = object.size();
-        ChunkIndex index = new ChunkIndex(dir.resolve("index"), size, chunkSize,
-                store.url() + " " + key + " " + object.version());
+        long size = source.size();
+        ChunkIndex index = new ChunkIndex(dir.resolve("index"), size, chunkSize, source.identity());
         BitSet saved = index.load();
         if (saved == null || !Files.exists(dataFile) || Files.size(dataFile) != size) {
             saved = null;
@@ -120,7 +123,7 @@ public final class ChunkCache implements AutoCloseable {
         FileChannel data = FileChannel.open(dataFile, StandardOpenOption.READ, StandardOpenOption.WRITE);
         try {
             int holeFd = LinuxFiles.openReadWrite(dataFile);
-            ChunkCache cache = new ChunkCache(store, key, size, chunkSize, budget, dataFile, data, holeFd, index);
+            ChunkCache cache = new ChunkCache(source, chunkSize, budget, dataFile, data, holeFd, index);
             long present = 0;
             if (saved != null) {
                 for (int c = saved.nextSetBit(0); c >= 0 && c < cache.chunkCount; c = saved.nextSetBit(c + 1)) {
@@ -147,6 +150,10 @@ public final class ChunkCache implements AutoCloseable {
 
     /** Fills {@code dst} from object offset {@code offset}, fetching missing chunks; may fetch one chunk ahead. */
     public void read(ByteBuffer dst, long offset, ReadAhead readAhead) throws IOException {
+        if (!complete(offset, dst.remaining())) {
+            source.read(offset, dst); // a chunk the source cannot fill whole is never cached
+            return;
+        }
         serve(offset, dst.remaining(), readAhead, file -> {
             long position = offset;
             while (dst.hasRemaining()) {
@@ -165,6 +172,16 @@ public final class ChunkCache implements AutoCloseable {
      */
     public long transferTo(long offset, int length, WritableByteChannel target, ReadAhead readAhead)
             throws IOException {
+        if (!complete(offset, length)) {
+            ByteBuffer bytes = ByteBuffer.allocate(length);
+            source.read(offset, bytes);
+            long start = System.nanoTime();
+            bytes.flip();
+            while (bytes.hasRemaining()) {
+                target.write(bytes);
+            }
+            return System.nanoTime() - start;
+        }
         long[] waited = {0};
         serve(offset, length, readAhead,
                 file -> waited[0] = Sendfile.send(file, offset, length, target, "cache file of " + key));
@@ -230,6 +247,9 @@ public final class ChunkCache implements AutoCloseable {
                 prefetch(c);
             }
             for (int c = from; c <= to; c++) {
+                if (!complete(c)) {
+                    continue; // never cached: reads of it go to the source
+                }
                 pin(c);
                 try {
                     ensurePresent(c, c);
@@ -242,20 +262,16 @@ public final class ChunkCache implements AutoCloseable {
     }
 
     /**
-     * How the object is allocated in {@code [offset, offset + length)}: where the store is a folder on this host,
-     * the holes of its sparse file (chunks never fetched included); elsewhere all of it is data.
+     * How the object is allocated in {@code [offset, offset + length)}: where the store is a folder on this host and
+     * the object is stored as it is, the holes of its sparse file (chunks never fetched included); elsewhere all of
+     * it is data.
      */
     public boolean extents(long offset, long length, Extents out) throws IOException {
-        Optional<Path> root = store.localRoot();
-        if (root.isEmpty()) {
-            return out.add(length, 0);
-        }
-        int fd = LinuxFiles.openReadOnly(root.get().resolve(key));
-        try {
-            return SparseFiles.extents(fd, offset, length, out);
-        } finally {
-            LinuxFiles.close(fd);
-        }
+        return source.extents(offset, length, out);
+    }
+
+    ChunkSource source() {
+        return source;
     }
 
     /** Whether every chunk of the range is here already (a read of it needs no fetch, unless it is evicted first). */
@@ -272,7 +288,7 @@ public final class ChunkCache implements AutoCloseable {
 
     /** Starts fetching a chunk without waiting for it. */
     public void prefetch(int chunk) {
-        if (state.get(chunk) != PRESENT) {
+        if (state.get(chunk) != PRESENT && complete(chunk)) {
             fetching.computeIfAbsent(chunk, this::startFetch);
         }
     }
@@ -311,7 +327,7 @@ public final class ChunkCache implements AutoCloseable {
             throw new InterruptedIOException("interrupted while fetching a chunk of " + key);
         } catch (ExecutionException e) {
             Throwable cause = e.getCause() instanceof CompletionException ce ? ce.getCause() : e.getCause();
-            throw new IOException("cannot fetch a chunk of " + key + " from the store: " + cause.getMessage(), cause);
+            throw new IOException("cannot fetch a chunk of " + key + ": " + cause.getMessage(), cause);
         }
     }
 
@@ -356,14 +372,7 @@ public final class ChunkCache implements AutoCloseable {
         ByteBuffer buffer = budget.buffers().take(chunkSize);
         try {
             buffer.limit(length);
-            int got = 0;
-            while (buffer.hasRemaining()) {
-                int n = store.read(key, start + got, buffer);
-                if (n < 0) {
-                    throw new EOFException(key + " ended at " + (start + got) + ", before its size " + size);
-                }
-                got += n;
-            }
+            source.read(start, buffer);
             buffer.flip();
             long position = start;
             while (buffer.hasRemaining()) {
@@ -463,6 +472,25 @@ public final class ChunkCache implements AutoCloseable {
         } finally {
             pins.set(chunk, 0);
         }
+    }
+
+    /** Whether the source can fill every chunk the range touches (a compressed object's table may have gaps). */
+    private boolean complete(long offset, long length) {
+        if (length <= 0) {
+            return true;
+        }
+        int first = (int) (offset / chunkSize);
+        int last = (int) ((offset + length - 1) / chunkSize);
+        for (int c = first; c <= last; c++) {
+            if (!complete(c)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private boolean complete(int chunk) {
+        return source.covers((long) chunk * chunkSize, chunkLength(chunk));
     }
 
     private int chunkLength(int chunk) {

@@ -1,5 +1,6 @@
 package io.tmount.image;
 
+import io.tmount.header.BuildMapping;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
@@ -10,7 +11,9 @@ import java.util.UUID;
 /**
  * Turns an overlay into a new layer: its own blocks packed back to back into the new build's object, and the
  * mappings of the new header: the overlay's blocks onto the new build, its zero blocks onto the nil build, and
- * the parent's mappings everywhere else, with adjacent compatible ranges merged.
+ * the parent's mappings everywhere else, with adjacent compatible ranges merged. Every range is whole 4 KiB blocks,
+ * as e2b's reader requires: a device whose size is not a multiple of the block has its last block padded with
+ * zeros (only a parent that itself ends short keeps its short last mapping).
  */
 public final class LayerDiff {
 
@@ -23,7 +26,10 @@ public final class LayerDiff {
     private LayerDiff() {
     }
 
-    /** Writes the overlay's own blocks to {@code packed} and returns the new mappings. The overlay must be quiet. */
+    /**
+     * Writes the overlay's own blocks to {@code packed} and returns the new mappings over {@code parent} (the
+     * parent header's mappings, sorted). The overlay must be quiet.
+     */
     public static Result write(Overlay overlay, List<BuildMapping> parent, UUID newBuild, FileChannel packed)
             throws IOException {
         List<BuildMapping> out = new ArrayList<>();
@@ -31,6 +37,7 @@ public final class LayerDiff {
         long storage = 0;
         long zeroBytes = 0;
         ByteBuffer buffer = ByteBuffer.allocateDirect(COPY);
+        int below = 0; // the first parent mapping that may still overlap: runs and mappings both go forwards
         long block = 0;
         while (block < overlay.blocks()) {
             Overlay.Source source = overlay.source(block);
@@ -39,21 +46,11 @@ public final class LayerDiff {
                 runEnd++;
             }
             long start = block * Overlay.BLOCK;
-            long end = Math.min(size, runEnd * Overlay.BLOCK);
+            long end = runEnd * Overlay.BLOCK;
             switch (source) {
                 case OWN -> {
                     add(out, new BuildMapping(start, end - start, newBuild, storage));
-                    for (long pos = start; pos < end; ) {
-                        int n = (int) Math.min(COPY, end - pos);
-                        buffer.clear().limit(n);
-                        overlay.readOwn(buffer, pos);
-                        buffer.flip();
-                        long at = storage + (pos - start);
-                        while (buffer.hasRemaining()) {
-                            at += packed.write(buffer, at);
-                        }
-                        pos += n;
-                    }
+                    copyOwn(overlay, start, Math.min(size, end), buffer, packed, storage);
                     storage += end - start;
                 }
                 case ZERO -> {
@@ -61,13 +58,15 @@ public final class LayerDiff {
                     zeroBytes += end - start;
                 }
                 case BELOW -> {
-                    for (BuildMapping p : parent) {
+                    while (below < parent.size() && parent.get(below).end() <= start) {
+                        below++;
+                    }
+                    for (int i = below; i < parent.size() && parent.get(i).offset() < end; i++) {
+                        BuildMapping p = parent.get(i);
                         long s = Math.max(start, p.offset());
                         long e = Math.min(end, p.end());
-                        if (s < e) {
-                            long storageOffset = p.zeros() ? 0 : p.storageOffset() + (s - p.offset());
-                            add(out, new BuildMapping(s, e - s, p.buildId(), storageOffset));
-                        }
+                        long storageOffset = p.zeros() ? 0 : p.storageOffset() + (s - p.offset());
+                        add(out, new BuildMapping(s, e - s, p.buildId(), storageOffset));
                     }
                 }
             }
@@ -75,6 +74,26 @@ public final class LayerDiff {
         }
         packed.force(true);
         return new Result(out, storage, zeroBytes);
+    }
+
+    /** Copies own bytes {@code [start, end)} to {@code at} in the packed file, zeros up to the block boundary. */
+    private static void copyOwn(Overlay overlay, long start, long end, ByteBuffer buffer, FileChannel packed, long at)
+            throws IOException {
+        long target = at;
+        for (long pos = start; pos < end; ) {
+            int n = (int) Math.min(COPY, end - pos);
+            buffer.clear().limit(n);
+            overlay.readOwn(buffer, pos);
+            buffer.flip();
+            while (buffer.hasRemaining()) {
+                target += packed.write(buffer, target);
+            }
+            pos += n;
+        }
+        long padding = (Overlay.BLOCK - (end - start) % Overlay.BLOCK) % Overlay.BLOCK;
+        if (padding > 0) {
+            packed.write(ByteBuffer.allocate((int) padding), target);
+        }
     }
 
     /** Appends, merging with the previous mapping when it continues it (same build, contiguous storage). */

@@ -1,5 +1,6 @@
 package io.tmount.image;
 
+import io.tmount.header.BuildMapping;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.WritableByteChannel;

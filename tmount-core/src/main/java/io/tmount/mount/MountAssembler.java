@@ -130,7 +130,7 @@ final class MountAssembler {
     /** The seed's way: the whole build in one local file (for a layered build, its layers composed). */
     private void copyWhole(BuildLayout layout, Path target) throws IOException {
         if (layout.headerless()) {
-            images.store().downloadRootfs(layout.build(), target);
+            images.store().objects().download(TemplateStore.rootfsKey(layout.build()), target);
             return;
         }
         LayeredImage image = images.open(layout);

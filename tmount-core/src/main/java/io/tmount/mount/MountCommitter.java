@@ -1,9 +1,9 @@
 package io.tmount.mount;
 
 import io.tmount.image.BuildLayout;
-import io.tmount.image.Header;
-import io.tmount.image.HeaderCodec;
+import io.tmount.image.BuildWriter;
 import io.tmount.image.LayerDiff;
+import io.tmount.image.WriteFormat;
 import io.tmount.image.Overlay;
 import io.tmount.store.BuildId;
 import io.tmount.store.BuildMetadata;
@@ -24,8 +24,9 @@ import java.util.UUID;
 
 /**
  * Persists a mount's changes as a new layered build: freezes the filesystem (so every change is on the device and
- * nothing moves), syncs the overlay, packs its blocks into the new build's object, writes a version 3 header over
- * the parent's mappings and the metadata, and thaws. The parent build and the mount are left as they were.
+ * nothing moves), syncs the overlay, packs its blocks, stores them (plain or compressed) with a header over the
+ * parent's mappings and the metadata through {@link BuildWriter}, and thaws. The parent build and the mount are left
+ * as they were.
  */
 final class MountCommitter {
 
@@ -40,14 +41,14 @@ final class MountCommitter {
     }
 
     CommitResult commit(ActiveMount mount, BuildId newBuild, TemplateId template, boolean evenWithoutChanges,
-                        Path workDir) throws IOException {
+                        Path workDir, WriteFormat format) throws IOException {
         long start = System.nanoTime();
         MountInfo info = mount.info();
         Overlay overlay = mount.overlay();
         Path packed = workDir.resolve("commit-" + newBuild + ".data");
         filesystems.sync(info.mountPath()); // changes still in the page cache must reach the device to count
         if (!mount.changedSinceCommit() && !evenWithoutChanges) {
-            return new CommitResult(null, info.buildId(), template, 0, 0, 0, millisSince(start));
+            return CommitResult.unchanged(info.buildId(), template, millisSince(start));
         }
         trimFreeSpace(info.mountPath());
         filesystems.freeze(info.mountPath());
@@ -55,7 +56,7 @@ final class MountCommitter {
             // nothing writes while frozen: what is written from here on is not in this commit
             long committing = overlay.mutationsBeyondFirstBlock();
             overlay.flush();
-            CommitResult result = publish(mount, newBuild, template, packed, start);
+            CommitResult result = publish(mount, newBuild, template, packed, format, workDir, start);
             mount.committedMutations().set(committing); // only once the build is stored: a failed commit commits nothing
             return result;
         } finally {
@@ -67,24 +68,24 @@ final class MountCommitter {
         }
     }
 
-    private CommitResult publish(ActiveMount mount, BuildId newBuild, TemplateId template, Path packed, long start)
-            throws IOException {
+    private CommitResult publish(ActiveMount mount, BuildId newBuild, TemplateId template, Path packed,
+                                 WriteFormat format, Path workDir, long start) throws IOException {
         MountInfo info = mount.info();
         BuildLayout parent = mount.layout();
         LayerDiff.Result diff;
         try (FileChannel out = FileChannel.open(packed, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
-            diff = LayerDiff.write(mount.overlay(), parent.mappings(), newBuild.uuid(), out);
+            diff = LayerDiff.write(mount.overlay(), parent.header().mappings(), newBuild.uuid(), out);
         }
-        Header header = new Header(Header.VERSION, BuildLayout.BLOCK_SIZE, parent.header().size(),
-                parent.header().generation() + 1, newBuild.uuid(), parent.header().baseBuildId(), diff.mappings());
         BuildMetadata metadata = BuildMetadata.forNewBuild(newBuild, template, info.buildId(),
                 parent.header().size(), Instant.now()).withBuildAliases(aliases(parent, newBuild));
-        store.publishLayer(metadata, packed, HeaderCodec.write(header));
+        BuildWriter.Written written = new BuildWriter(store, workDir).writeLayer(parent, metadata, diff, packed, format);
         CommitResult result = new CommitResult(newBuild, info.buildId(), template, diff.ownBytes(),
-                diff.zeroBytes(), diff.mappings().size(), millisSince(start));
-        log.info("committed mount {} at {} as build {} (parent {}, {} bytes of its own, {} bytes zeroed) in {} ms",
-                info.id(), info.mountPath(), newBuild, info.buildId(), result.ownBytes(), result.zeroBytes(),
-                result.millis());
+                diff.zeroBytes(), diff.mappings().size(), millisSince(start), written.headerVersion(),
+                written.compression().label(), written.storedBytes());
+        log.info("committed mount {} at {} as build {} (parent {}, {} bytes of its own stored as {} in {} bytes, {} "
+                        + "bytes zeroed, header version {}) in {} ms", info.id(), info.mountPath(), newBuild,
+                info.buildId(), result.ownBytes(), result.compression(), result.storedBytes(), result.zeroBytes(),
+                result.headerVersion(), result.millis());
         return result;
     }
 

@@ -7,6 +7,7 @@ import io.tmount.export.ExportOptions;
 import io.tmount.export.ExportSource;
 import io.tmount.export.Exports;
 import io.tmount.image.BuildImages;
+import io.tmount.image.WriteFormat;
 import io.tmount.image.CacheBudget;
 import io.tmount.image.CacheStats;
 import io.tmount.os.MountTable;
@@ -115,6 +116,11 @@ public final class MountManager implements AutoCloseable {
 
     public Path stateDir() {
         return config.stateDir();
+    }
+
+    /** How commits write new builds unless told otherwise. */
+    public WriteFormat writeFormat() {
+        return config.writeFormat();
     }
 
     public BuildImages images() {
@@ -344,6 +350,15 @@ public final class MountManager implements AutoCloseable {
      * {@code evenWithoutChanges}, a new build also when nothing changed (a layer holding none of its own blocks).
      */
     public CommitResult commit(Path mountPath, BuildId newBuild, TemplateId template, boolean evenWithoutChanges) {
+        return commit(mountPath, newBuild, template, evenWithoutChanges, null);
+    }
+
+    /**
+     * The same, writing the new build with {@code format} (compression and header version; null: the configured
+     * {@link MountManagerConfig#writeFormat()}).
+     */
+    public CommitResult commit(Path mountPath, BuildId newBuild, TemplateId template, boolean evenWithoutChanges,
+                               WriteFormat format) {
         lifecycle.readLock().lock();
         try {
             checkOpen();
@@ -362,7 +377,8 @@ public final class MountManager implements AutoCloseable {
                     throw TmountException.conflict("build '%s' already exists in template store %s", id, config.store().url());
                 }
                 return committer.commit(mount, id, template == null ? mount.info().templateId() : template,
-                        evenWithoutChanges, journal.dirOf(mount.info().id()));
+                        evenWithoutChanges, journal.dirOf(mount.info().id()),
+                        format == null ? config.writeFormat() : format);
             } catch (IOException e) {
                 throw TmountException.failed(e, "cannot commit %s", path);
             } finally {

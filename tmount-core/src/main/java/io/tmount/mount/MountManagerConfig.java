@@ -1,6 +1,7 @@
 package io.tmount.mount;
 
 import io.tmount.device.Attachers;
+import io.tmount.image.WriteFormat;
 import io.tmount.store.TemplateStore;
 
 import java.io.IOException;
@@ -12,10 +13,11 @@ import java.util.Objects;
 /**
  * What a {@link MountManager} works with: its state dir (journal, overlays, chunk cache, local copies), runtime dir
  * (sockets, FUSE folders), the template store, the attach backends, how long an unmount retries while busy, the
- * chunk size of lazy fetches and the disk budget of the chunk cache.
+ * chunk size of lazy fetches, the disk budget of the chunk cache, and how commits write new builds unless told
+ * otherwise (compression and header version).
  */
 public record MountManagerConfig(Path stateDir, Path runtimeDir, TemplateStore store, Attachers attachers,
-                                 Duration unmountBusyRetry, int chunkSize, long cacheMaxBytes) {
+                                 Duration unmountBusyRetry, int chunkSize, long cacheMaxBytes, WriteFormat writeFormat) {
 
     public static final Path DEFAULT_STATE_DIR = Path.of("/var/lib/tmount");
     public static final Path DEFAULT_RUNTIME_DIR = Path.of("/run/tmount");
@@ -27,6 +29,7 @@ public record MountManagerConfig(Path stateDir, Path runtimeDir, TemplateStore s
     public MountManagerConfig {
         Objects.requireNonNull(store, "store");
         Objects.requireNonNull(attachers, "attachers");
+        Objects.requireNonNull(writeFormat, "writeFormat");
         stateDir = absolute("stateDir", stateDir);
         runtimeDir = absolute("runtimeDir", runtimeDir);
         if (unmountBusyRetry == null || unmountBusyRetry.isNegative()) {
@@ -44,7 +47,8 @@ public record MountManagerConfig(Path stateDir, Path runtimeDir, TemplateStore s
     /** Default chunk size and a cache budget sized for the state dir's disk. */
     public MountManagerConfig(Path stateDir, Path runtimeDir, TemplateStore store, Attachers attachers,
                               Duration unmountBusyRetry) {
-        this(stateDir, runtimeDir, store, attachers, unmountBusyRetry, DEFAULT_CHUNK_SIZE, defaultCacheMax(stateDir));
+        this(stateDir, runtimeDir, store, attachers, unmountBusyRetry, DEFAULT_CHUNK_SIZE, defaultCacheMax(stateDir),
+                WriteFormat.DEFAULT);
     }
 
     /** Default dirs, this host's backends with e2b's default pool size, 3 s of unmount retries. */
@@ -68,19 +72,25 @@ public record MountManagerConfig(Path stateDir, Path runtimeDir, TemplateStore s
     }
 
     public MountManagerConfig withDirs(Path state, Path runtime) {
-        return new MountManagerConfig(state, runtime, store, attachers, unmountBusyRetry, chunkSize, cacheMaxBytes);
+        return new MountManagerConfig(state, runtime, store, attachers, unmountBusyRetry, chunkSize, cacheMaxBytes, writeFormat);
     }
 
     public MountManagerConfig withAttachers(Attachers value) {
-        return new MountManagerConfig(stateDir, runtimeDir, store, value, unmountBusyRetry, chunkSize, cacheMaxBytes);
+        return new MountManagerConfig(stateDir, runtimeDir, store, value, unmountBusyRetry, chunkSize, cacheMaxBytes, writeFormat);
     }
 
     public MountManagerConfig withUnmountBusyRetry(Duration value) {
-        return new MountManagerConfig(stateDir, runtimeDir, store, attachers, value, chunkSize, cacheMaxBytes);
+        return new MountManagerConfig(stateDir, runtimeDir, store, attachers, value, chunkSize, cacheMaxBytes, writeFormat);
     }
 
     public MountManagerConfig withCache(int chunk, long maxBytes) {
-        return new MountManagerConfig(stateDir, runtimeDir, store, attachers, unmountBusyRetry, chunk, maxBytes);
+        return new MountManagerConfig(stateDir, runtimeDir, store, attachers, unmountBusyRetry, chunk, maxBytes,
+                writeFormat);
+    }
+
+    public MountManagerConfig withWriteFormat(WriteFormat value) {
+        return new MountManagerConfig(stateDir, runtimeDir, store, attachers, unmountBusyRetry, chunkSize,
+                cacheMaxBytes, value);
     }
 
     private static Path absolute(String name, Path path) {

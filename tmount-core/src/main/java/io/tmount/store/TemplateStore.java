@@ -2,6 +2,7 @@ package io.tmount.store;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.tmount.TmountException;
+import io.tmount.compress.Compression;
 
 import java.io.IOException;
 import java.nio.file.Path;
@@ -12,14 +13,18 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * Builds in a template store, in e2b's layout: {@code {buildId}/rootfs.ext4}, {@code {buildId}/rootfs.ext4.header}
- * (layered builds) and {@code {buildId}/metadata.json}.
+ * Builds in a template store, in e2b's layout: {@code {buildId}/rootfs.ext4.header} (optional for a base build), the
+ * data object ({@code rootfs.ext4}, or {@code rootfs.ext4.zstd} / {@code .lz4} when compressed; absent for a layer
+ * with no blocks of its own) and {@code {buildId}/metadata.json}. A build exists when it has a header or, for e2b's
+ * oldest builds, a headerless {@code rootfs.ext4}.
  */
 public final class TemplateStore implements AutoCloseable {
 
     public static final String ROOTFS = "rootfs.ext4";
     public static final String HEADER = "rootfs.ext4.header";
     public static final String METADATA = "metadata.json";
+    /** e2b's local-filesystem backend keeps the uncompressed size of a compressed object in this sidecar. */
+    public static final String SIZE_SIDECAR = ".uncompressed-size";
 
     private final ObjectStore objects;
     private final MetadataJson metadataJson;
@@ -42,6 +47,11 @@ public final class TemplateStore implements AutoCloseable {
         return build.value() + "/" + ROOTFS;
     }
 
+    /** The data object: {@code rootfs.ext4} plus the compression's suffix, as e2b names it. */
+    public static String dataKey(BuildId build, Compression compression) {
+        return rootfsKey(build) + compression.suffix();
+    }
+
     public static String headerKey(BuildId build) {
         return build.value() + "/" + HEADER;
     }
@@ -50,11 +60,35 @@ public final class TemplateStore implements AutoCloseable {
         return build.value() + "/" + METADATA;
     }
 
+    /** Whether the build is there: a header, or (e2b's oldest builds, with no header) a rootfs. */
     public boolean exists(BuildId build) {
         try {
-            return objects.exists(rootfsKey(build));
+            return objects.exists(headerKey(build)) || objects.exists(rootfsKey(build));
         } catch (IOException e) {
             throw TmountException.failed(e, "cannot reach template store %s", url());
+        }
+    }
+
+    /** The object's size and version, or empty when it is absent. */
+    public Optional<ObjectInfo> info(String key) {
+        try {
+            return Optional.of(objects.info(key));
+        } catch (NoSuchObjectException e) {
+            return Optional.empty();
+        } catch (IOException e) {
+            throw TmountException.failed(e, "cannot read the size of %s in store %s", key, url());
+        }
+    }
+
+    /** The uncompressed size e2b's local backend records beside a compressed object, if there is one. */
+    public Optional<Long> uncompressedSizeSidecar(String dataKey) {
+        try {
+            String text = new String(objects.get(dataKey + SIZE_SIDECAR), java.nio.charset.StandardCharsets.US_ASCII);
+            return Optional.of(Long.parseLong(text.trim()));
+        } catch (NoSuchObjectException | NumberFormatException e) {
+            return Optional.empty();
+        } catch (IOException e) {
+            throw TmountException.failed(e, "cannot read %s in store %s", dataKey + SIZE_SIDECAR, url());
         }
     }
 
@@ -79,8 +113,8 @@ public final class TemplateStore implements AutoCloseable {
      */
     public Optional<BuildMetadata> resolve(TemplateId template, BuildId build) {
         if (!exists(build)) {
-            throw TmountException.notFound("build '%s' of template '%s' not found in template store %s (no %s)",
-                    build, template, url(), rootfsKey(build));
+            throw TmountException.notFound("build '%s' of template '%s' not found in template store %s (no %s or %s)",
+                    build, template, url(), headerKey(build), rootfsKey(build));
         }
         Optional<BuildMetadata> metadata = metadata(build);
         metadata.map(BuildMetadata::templateId).ifPresent(recorded -> {
@@ -92,11 +126,22 @@ public final class TemplateStore implements AutoCloseable {
         return metadata;
     }
 
-    /** The raw bytes of the build's header, or empty for a headerless build. */
-    public Optional<byte[]> headerBytes(BuildId build) {
+    /**
+     * The raw bytes of the build's header, or empty for a headerless build. A header larger than any e2b writes is
+     * refused before it is fetched.
+     */
+    public Optional<byte[]> headerBytes(BuildId build, long maxBytes) {
         String key = headerKey(build);
         try {
-            return objects.exists(key) ? Optional.of(objects.get(key)) : Optional.empty();
+            Optional<ObjectInfo> info = info(key);
+            if (info.isEmpty()) {
+                return Optional.empty();
+            }
+            if (info.get().size() > maxBytes) {
+                throw TmountException.invalid("%s in store %s has %d bytes, more than any header tmount reads (%d)",
+                        key, url(), info.get().size(), maxBytes);
+            }
+            return Optional.of(objects.get(key));
         } catch (NoSuchObjectException e) {
             return Optional.empty();
         } catch (IOException e) {
@@ -104,20 +149,37 @@ public final class TemplateStore implements AutoCloseable {
         }
     }
 
+    /** A build's data object as it is to be stored: the file, its compression and its uncompressed size. */
+    public record StoredData(Path file, Compression compression, long uncompressedBytes) {
+    }
+
     /**
-     * Stores a new layered build: its header first, then its own blocks packed back to back, then its metadata (last,
-     * so a build is listed only once it is whole). The order matters because a rootfs object is what makes a build
-     * exist: a header without its rootfs reads as no build at all, while a rootfs without its header would read as a
-     * whole headerless build made of packed blocks. Every object is created only if absent, so two writers of one id
-     * (in this process or not) cannot overwrite each other. On failure what was written goes again, rootfs first.
+     * Stores a new build with a header: the header first (it is what makes the build exist), then its data object
+     * when it has one (a layer with no blocks of its own has none, as in e2b), with e2b's size sidecar beside a
+     * compressed object in a local store, then its metadata (last, so a build is listed only once it is whole).
+     * Every object is created only if absent, so two writers of one id (in this process or not) cannot overwrite
+     * each other. On failure what was written goes again, the data object first: a rootfs left without its header
+     * would read as a whole headerless build made of packed blocks.
      */
-    public void publishLayer(BuildMetadata metadata, Path packedBlocks, byte[] header) {
+    public void publishBuild(BuildMetadata metadata, byte[] header, StoredData data) {
         BuildId build = metadata.buildId();
         publishing(build, written -> {
             create(headerKey(build), header, written);
-            createFrom(rootfsKey(build), packedBlocks, written);
+            if (data != null) {
+                String key = dataKey(build, data.compression());
+                createFrom(key, data.file(), written);
+                if (data.compression() != Compression.NONE && objects.localRoot().isPresent()) {
+                    create(key + SIZE_SIDECAR, Long.toString(data.uncompressedBytes())
+                            .getBytes(java.nio.charset.StandardCharsets.US_ASCII), written);
+                }
+            }
             create(metadataKey(build), metadataJson.write(metadata), written);
         });
+    }
+
+    /** A layered build whose own blocks are stored uncompressed in {@code packedBlocks}. */
+    public void publishLayer(BuildMetadata metadata, Path packedBlocks, byte[] header) throws IOException {
+        publishBuild(metadata, header, new StoredData(packedBlocks, Compression.NONE, java.nio.file.Files.size(packedBlocks)));
     }
 
     /** Stores a new headerless build: the image first, then its metadata; as {@link #publishLayer} otherwise. */
@@ -139,7 +201,7 @@ public final class TemplateStore implements AutoCloseable {
         }
         List<String> written = new ArrayList<>();
         try {
-            if (exists(build)) {
+            if (exists(build) || anyDataObject(build)) {
                 throw TmountException.conflict("build '%s' already exists in template store %s", build, url());
             }
             publication.write(written);
@@ -165,49 +227,42 @@ public final class TemplateStore implements AutoCloseable {
         written.add(key);
     }
 
-    /** Deletes what a failed publication wrote, its rootfs first: from then on the build does not exist. */
+    private boolean anyDataObject(BuildId build) throws IOException {
+        for (Compression c : Compression.values()) {
+            if (objects.exists(dataKey(build, c))) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** Deletes what a failed publication wrote, its data object first, then its header: then the build is gone. */
     private void removeWritten(BuildId build, List<String> written, IOException failure) {
         List<String> order = new ArrayList<>(written);
-        if (order.remove(rootfsKey(build))) {
-            order.addFirst(rootfsKey(build));
+        for (Compression c : Compression.values()) {
+            if (order.remove(dataKey(build, c))) {
+                order.addFirst(dataKey(build, c));
+            }
         }
         for (String key : order) {
             try {
                 objects.delete(key);
             } catch (IOException cleanup) {
                 failure.addSuppressed(cleanup);
-                if (key.equals(rootfsKey(build))) {
+                if (key.startsWith(rootfsKey(build)) && !key.equals(headerKey(build))) {
                     return; // keep the header: without it a leftover rootfs would read as a headerless build
                 }
             }
         }
     }
 
-    /** The size of a build's rootfs object, or -1 when it is missing. */
-    public long rootfsSizeOrMissing(BuildId build) {
+    /** The size of the object stored at {@code key}, or 0 when there is none. */
+    private long sizeOrZero(String key) throws IOException {
         try {
-            return objects.size(rootfsKey(build));
+            return objects.size(key);
         } catch (NoSuchObjectException e) {
-            return -1;
-        } catch (IOException e) {
-            throw TmountException.failed(e, "cannot read the size of %s", rootfsKey(build));
+            return 0;
         }
-    }
-
-    public long rootfsSize(BuildId build) {
-        return rootfsInfo(build).size();
-    }
-
-    public ObjectInfo rootfsInfo(BuildId build) {
-        try {
-            return objects.info(rootfsKey(build));
-        } catch (IOException e) {
-            throw TmountException.failed(e, "cannot read the size of %s", rootfsKey(build));
-        }
-    }
-
-    public void downloadRootfs(BuildId build, Path target) throws IOException {
-        objects.download(rootfsKey(build), target);
     }
 
     public List<BuildSummary> list() {
@@ -220,14 +275,24 @@ public final class TemplateStore implements AutoCloseable {
                 } catch (TmountException notABuild) {
                     continue;
                 }
-                if (!objects.exists(rootfsKey(build))) {
+                boolean layered = objects.exists(headerKey(build));
+                if (!layered && !objects.exists(rootfsKey(build))) {
                     continue;
+                }
+                long stored = 0;
+                Compression compression = Compression.NONE;
+                for (Compression c : Compression.values()) {
+                    long size = sizeOrZero(dataKey(build, c));
+                    if (size > 0) {
+                        stored = size;
+                        compression = c;
+                        break;
+                    }
                 }
                 Optional<BuildMetadata> metadata = metadata(build);
                 builds.add(new BuildSummary(build,
                         metadata.map(BuildMetadata::templateId).orElse(null),
-                        objects.size(rootfsKey(build)),
-                        objects.exists(headerKey(build)),
+                        stored, compression, layered,
                         metadata.map(BuildMetadata::createdAt).orElse(null)));
             }
         } catch (IOException e) {

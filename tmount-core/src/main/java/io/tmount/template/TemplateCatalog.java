@@ -2,6 +2,8 @@ package io.tmount.template;
 
 import io.tmount.ByteSize;
 import io.tmount.TmountException;
+import io.tmount.image.BuildWriter;
+import io.tmount.image.WriteFormat;
 import io.tmount.store.BuildId;
 import io.tmount.store.BuildMetadata;
 import io.tmount.store.BuildSummary;
@@ -32,6 +34,11 @@ public final class TemplateCatalog {
 
     /** Makes an ext4 image of the folder and stores it as a new build; {@code build} null picks a new UUID. */
     public BuildId create(TemplateId template, BuildId build, Path fromDir, ByteSize size) {
+        return create(template, build, fromDir, size, WriteFormat.DEFAULT);
+    }
+
+    /** The same, stored as {@code format} says (compression, header version). */
+    public BuildId create(TemplateId template, BuildId build, Path fromDir, ByteSize size, WriteFormat format) {
         if (!Files.isDirectory(fromDir)) {
             throw TmountException.invalid("--from-dir %s is not a directory", fromDir);
         }
@@ -43,7 +50,8 @@ public final class TemplateCatalog {
             image = Files.createTempFile(scratchDir, "create-", ".ext4");
             long bytes = size == null ? Ext4Images.defaultSizeFor(fromDir) : size.bytes();
             Ext4Images.makeFromDirectory(fromDir, bytes, image);
-            store.publish(BuildMetadata.forNewBuild(id, template, null, bytes, Instant.now()), image);
+            new BuildWriter(store, scratchDir).writeBase(BuildMetadata.forNewBuild(id, template, null, bytes,
+                    Instant.now()), image, format);
             log.info("created template {} build {} ({}) from {}", template, id, ByteSize.format(bytes), fromDir);
             return id;
         } catch (IOException e) {
@@ -55,6 +63,14 @@ public final class TemplateCatalog {
 
     /** Stores an existing ext4 image as a new build. */
     public BuildId importImage(TemplateId template, BuildId build, Path image) {
+        return importImage(template, build, image, WriteFormat.DEFAULT);
+    }
+
+    /**
+     * The same, stored as {@code format} says. An image whose size is not a whole number of 4 KiB blocks is stored
+     * padded with zeros to the next block, as e2b's reader needs.
+     */
+    public BuildId importImage(TemplateId template, BuildId build, Path image, WriteFormat format) {
         if (!Files.isRegularFile(image)) {
             throw TmountException.invalid("image %s is not a file", image);
         }
@@ -63,7 +79,8 @@ public final class TemplateCatalog {
         try {
             Ext4Images.requireExt4(image);
             long bytes = Files.size(image);
-            store.publish(BuildMetadata.forNewBuild(id, template, null, bytes, Instant.now()), image);
+            new BuildWriter(store, scratchDir).writeBase(BuildMetadata.forNewBuild(id, template, null, bytes,
+                    Instant.now()), image, format);
             log.info("imported {} as template {} build {} ({})", image, template, id, ByteSize.format(bytes));
             return id;
         } catch (IOException e) {

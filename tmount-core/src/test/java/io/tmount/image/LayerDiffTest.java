@@ -1,5 +1,8 @@
 package io.tmount.image;
 
+import io.tmount.header.BuildMapping;
+import io.tmount.header.HeaderCodec;
+import io.tmount.header.Header;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 

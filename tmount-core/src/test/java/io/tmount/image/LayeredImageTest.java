@@ -1,5 +1,8 @@
 package io.tmount.image;
 
+import io.tmount.header.BuildMapping;
+import io.tmount.header.HeaderCodec;
+import io.tmount.header.Header;
 import io.tmount.TmountException;
 import io.tmount.store.BuildId;
 import io.tmount.store.BuildMetadata;
@@ -177,11 +180,13 @@ class LayeredImageTest {
     }
 
     @Test
-    void layout_ofAHeaderlessBuild_isOneWholeLayer() {
+    void layout_ofAHeaderlessBuild_isOneWholeLayer_withTheHeaderE2bAssumes() {
         BuildLayout layout = images.layout(base);
         assertThat(layout.headerless()).isTrue();
         assertThat(layout.mappings()).containsExactly(new BuildMapping(0, SIZE, base.uuid(), 0));
-        assertThat(layout.header().generation()).isZero();
+        // e2b reads a build without a header as version 1, generation 1 (so a layer over it is generation 2)
+        assertThat(layout.header().format()).isEqualTo(1);
+        assertThat(layout.header().generation()).isEqualTo(1);
     }
 
     @Test
@@ -213,7 +218,8 @@ class LayeredImageTest {
         put(orphan, new byte[B], new Header(3, B, SIZE, 1, orphan.uuid(), gone, List.of(
                 new BuildMapping(0, SIZE, gone, 0))), Map.of(orphan.uuid(), orphan));
         assertThatThrownBy(() -> images.layout(orphan))
-                .hasMessageContaining("maps bytes to build " + gone + ", whose rootfs.ext4 is missing from the store");
+                .hasMessageContaining("maps bytes to build " + gone + ", whose data object " + gone
+                        + "/rootfs.ext4 is missing from the store");
     }
 
     @Test

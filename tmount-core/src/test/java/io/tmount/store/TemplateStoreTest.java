@@ -161,7 +161,7 @@ class TemplateStoreTest {
         assertThat(store.list()).singleElement().satisfies(b -> {
             assertThat(b.buildId()).isEqualTo(BuildId.of("b1"));
             assertThat(b.templateId()).isEqualTo(TemplateId.of("alpha"));
-            assertThat(b.rootfsBytes()).isEqualTo(8192);
+            assertThat(b.storedBytes()).isEqualTo(8192);
             assertThat(b.layered()).isFalse();
         });
     }

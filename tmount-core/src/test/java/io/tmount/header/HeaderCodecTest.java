@@ -1,4 +1,4 @@
-package io.tmount.image;
+package io.tmount.header;
 
 import io.tmount.TmountException;
 import org.junit.jupiter.api.Test;
@@ -62,16 +62,24 @@ class HeaderCodecTest {
     }
 
     @Test
-    void compressedVersions_areRefusedSayingSo() {
-        for (int version : new int[]{4, 5}) {
-            byte[] bytes = HeaderCodec.write(new Header(version, 4096, 16 * MIB, 2, TOP, BASE, chain().mappings()));
+    void unknownVersions_areRefusedSayingSo() {
+        for (int version : new int[]{0, 6, 9}) {
+            byte[] bytes = HeaderCodec.write(new Header(3, 4096, 16 * MIB, 2, TOP, BASE, chain().mappings()));
+            java.nio.ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN).putLong(0, version);
             assertThatThrownBy(() -> HeaderCodec.read(bytes, "the header of build x"))
                     .isInstanceOf(TmountException.class)
-                    .hasMessageContaining("the header of build x has version " + version)
-                    .hasMessageContaining("compressed").hasMessageContaining("versions 1 to 3 only");
+                    .hasMessageContaining("the header of build x has unknown version " + version);
         }
-        byte[] unknown = HeaderCodec.write(new Header(9, 4096, 16 * MIB, 2, TOP, BASE, chain().mappings()));
-        assertThatThrownBy(() -> HeaderCodec.read(unknown, "h")).hasMessageContaining("unknown version 9");
+    }
+
+    @Test
+    void versionsFourAndFive_roundTripMappingsAndBuilds() {
+        for (int version : new int[]{4, 5}) {
+            Header h = new Header(version, 4096, 16 * MIB, 2, TOP, BASE, chain().mappings(), java.util.Map.of(
+                    TOP, new BuildData(MIB, "ab".repeat(32), io.tmount.compress.FrameTable.NONE),
+                    BASE, BuildData.UNKNOWN));
+            assertThat(HeaderCodec.read(HeaderCodec.write(h), "h")).isEqualTo(h);
+        }
     }
 
     @Test
@@ -84,6 +92,35 @@ class HeaderCodecTest {
         // a whole mapping missing: the device is not covered
         assertThatThrownBy(() -> HeaderCodec.read(java.util.Arrays.copyOf(bytes, bytes.length - 40), "h"))
                 .hasMessageContaining("maps 10485760 bytes, but the device has 16777216");
+    }
+
+    @Test
+    void versionsOneAndTwo_readOverlapsAsE2bDoes_theLaterMappingWins() {
+        for (int version : new int[]{1, 2}) {
+            Header h = HeaderCodec.read(HeaderCodec.write(new Header(version, 4096, 16 * MIB, 1, TOP, BASE, List.of(
+                    new BuildMapping(0, 8 * MIB, BASE, 0),
+                    new BuildMapping(4 * MIB, 0, MID, 0),
+                    new BuildMapping(4 * MIB, 2 * MIB, TOP, 0),
+                    new BuildMapping(5 * MIB, 11 * MIB, MID, 0)))), "h");
+            assertThat(h.mappings()).containsExactly(
+                    new BuildMapping(0, 4 * MIB, BASE, 0),
+                    new BuildMapping(4 * MIB, MIB, TOP, 0),
+                    new BuildMapping(5 * MIB, 11 * MIB, MID, 0));
+        }
+        // version 3 is strict
+        assertThatThrownBy(() -> read(new BuildMapping(0, 8 * MIB, BASE, 0), new BuildMapping(4 * MIB, 12 * MIB, TOP, 0)))
+                .hasMessageContaining("overlaps");
+    }
+
+    @Test
+    void aDeviceSizeOffThePageGrid_mayBeCoveredToTheNextPage_asE2bPadsIt() {
+        long size = 16 * MIB - 1000;
+        Header padded = new Header(3, 4096, size, 0, TOP, TOP, List.of(new BuildMapping(0, 16 * MIB, TOP, 0)));
+        assertThat(HeaderCodec.read(HeaderCodec.write(padded), "h").mappings()).hasSize(1);
+        Header exact = new Header(3, 4096, size, 0, TOP, TOP, List.of(new BuildMapping(0, size, TOP, 0)));
+        assertThat(HeaderCodec.read(HeaderCodec.write(exact), "h").mappings()).hasSize(1);
+        Header beyond = new Header(3, 4096, size, 0, TOP, TOP, List.of(new BuildMapping(0, 16 * MIB + 4096, TOP, 0)));
+        assertThatThrownBy(() -> HeaderCodec.read(HeaderCodec.write(beyond), "h")).hasMessageContaining("but the device has");
     }
 
     @Test

@@ -1,4 +1,4 @@
-package io.tmount.image;
+package io.tmount.header;
 
 import java.util.UUID;
 

@@ -1,0 +1,34 @@
+package io.tmount.compress;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+
+/**
+ * Encodes and decodes one frame of a compressed data object: an independently decodable unit of at most a few MiB
+ * (a zstd frame, or an LZ4 frame-format stream). Implementations are safe for concurrent use.
+ */
+public interface FrameCodec {
+
+    Compression compression();
+
+    /**
+     * Decodes the frame in {@code src} (all of its remaining bytes) into {@code dst}, which must then have received
+     * exactly {@code expected} bytes; anything else (a corrupt or truncated frame, a failed checksum, more or fewer
+     * bytes) is an {@link IOException} and {@code dst}'s content is undefined. Advances both buffers.
+     */
+    void decode(ByteBuffer src, ByteBuffer dst, int expected) throws IOException;
+
+    /** The most bytes {@link #encode} can produce for {@code length} input bytes. */
+    int maxEncodedLength(int length);
+
+    /** Encodes all remaining bytes of {@code src} as one frame into {@code dst}; advances both buffers. */
+    void encode(ByteBuffer src, ByteBuffer dst) throws IOException;
+
+    static FrameCodec of(Compression compression, int level) {
+        return switch (compression) {
+            case ZSTD -> new ZstdCodec(level);
+            case LZ4 -> new Lz4Codec(false);
+            case NONE -> throw new IllegalArgumentException("uncompressed data has no frame codec");
+        };
+    }
+}
