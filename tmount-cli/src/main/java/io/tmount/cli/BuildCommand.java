@@ -2,7 +2,9 @@ package io.tmount.cli;
 
 import io.tmount.build.BuildResult;
 import io.tmount.daemon.DaemonClient;
+import io.tmount.daemon.BuildRequest;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParentCommand;
@@ -33,16 +35,22 @@ final class BuildCommand implements Callable<Integer> {
     @Option(names = "--build", paramLabel = "NEW", description = "The new build's id (default: a new UUID).")
     String build;
 
+    @Mixin
+    FormatOptions format;
+
     @Override
     public Integer call() throws IOException {
         Path absolute = file.toAbsolutePath();
         String text = Files.readString(absolute);
         PrintWriter err = spec.commandLine().getErr();
+        Output.warnIfNotUuid(err, build);
         try (DaemonClient client = DaemonClient.connect(main.settings().socket())) {
-            BuildResult result = client.build(text, absolute.getParent(), build, line -> {
+            BuildRequest request = new BuildRequest(text, absolute.getParent().toString(), build, format.compression,
+                    format.level, format.frameSize(), format.headerVersion);
+            BuildResult result = client.build(request, line -> {
                 err.println(line);
                 err.flush();
-            });
+            }, DaemonClient.BUILD_SILENCE_LIMIT);
             spec.commandLine().getOut().println(result.build());
         }
         return 0;

@@ -1,9 +1,11 @@
 package io.tmount.cli;
 
 import io.tmount.ByteSize;
+import io.tmount.daemon.CommitRequest;
 import io.tmount.daemon.DaemonClient;
 import io.tmount.mount.CommitResult;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -34,10 +36,15 @@ final class CommitCommand implements Callable<Integer> {
     @Option(names = "--json", description = "Print the result as JSON.")
     boolean json;
 
+    @Mixin
+    FormatOptions format;
+
     @Override
     public Integer call() {
+        Output.warnIfNotUuid(spec.commandLine().getErr(), build);
         try (DaemonClient client = DaemonClient.connect(main.settings().socket())) {
-            CommitResult result = client.commit(path, build);
+            CommitResult result = client.commit(new CommitRequest(path, build, format.compression, format.level,
+                    format.frameSize(), format.headerVersion));
             PrintWriter out = spec.commandLine().getOut();
             if (json) {
                 Output.json(out, result);
@@ -46,11 +53,20 @@ final class CommitCommand implements Callable<Integer> {
                         + " has no changes since it was mounted or last committed");
             } else {
                 out.println(result.build());
-                spec.commandLine().getErr().printf("committed %s as build %s over %s (%s of its own, %s zeroed)%n",
-                        path, result.build(), result.parent(), ByteSize.format(result.ownBytes()),
-                        ByteSize.format(result.zeroBytes()));
+                spec.commandLine().getErr().printf("committed %s as build %s over %s (%s of its own%s, %s zeroed, "
+                                + "header version %d)%n", path, result.build(), result.parent(),
+                        ByteSize.format(result.ownBytes()), stored(result), ByteSize.format(result.zeroBytes()),
+                        result.headerVersion());
             }
         }
         return 0;
+    }
+
+    private static String stored(CommitResult result) {
+        if (result.storedBytes() == 0) {
+            return ", stored as a header alone";
+        }
+        return "none".equals(result.compression()) ? "" : ", stored " + result.compression() + "-compressed in "
+                + ByteSize.format(result.storedBytes());
     }
 }

@@ -58,7 +58,7 @@ final class DemoCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         Settings settings = main.settings();
         Path work = Files.createTempDirectory("tmount-demo-");
-        try (TemplateStore store = new TemplateStore(settings.store().open())) {
+        try (TemplateStore store = settings.openStore()) {
             out.println("tmount demo: look inside a template without booting it");
             out.println("  template store: " + store.url());
             out.println("  state dir:      " + settings.stateDir());

@@ -90,7 +90,7 @@ final class ExportCommand implements Callable<Integer> {
         Settings settings = main.settings();
         var source = ExportRequests.source(template, build, imagePath);
         var options = new ExportOptions(ExportRequests.listen(socketPath, tcp, allowRemote), readOnly, name);
-        TemplateStore store = new TemplateStore(settings.store().open());
+        TemplateStore store = settings.openStore();
         MountManager manager;
         try {
             manager = MountManager.open(settings.mountManagerConfig(store, settings.nbdPoolSize()));

@@ -25,6 +25,11 @@ final class GlobalOptions {
                     + "with LOCAL_TEMPLATE_STORAGE_BASE_PATH, else STATE_DIR/templates).")
     String store;
 
+    @Option(names = "--strict-build-ids", scope = ScopeType.INHERIT,
+            description = "Refuse to store builds whose ids are not UUIDs, which e2b cannot read (env "
+                    + "TMOUNT_STRICT_BUILD_IDS=true; default: store them with a warning).")
+    boolean strictBuildIds;
+
     @Option(names = "--debug", scope = ScopeType.INHERIT, description = "Log debug detail to stderr.")
     boolean debug;
 }

@@ -37,7 +37,7 @@ final class InspectCommand implements Callable<Integer> {
     public Integer call() throws IOException {
         BuildId id = BuildId.of(build);
         BuildReport report;
-        try (TemplateStore store = new TemplateStore(main.settings().store().open())) {
+        try (TemplateStore store = main.settings().openStore()) {
             report = BuildReport.of(store, id);
         }
         PrintWriter out = spec.commandLine().getOut();

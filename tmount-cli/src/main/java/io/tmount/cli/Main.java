@@ -16,7 +16,8 @@ import java.util.Map;
         description = "Mount VM template root filesystems (ext4 images in a template store) onto host paths through NBD.",
         subcommands = {ServeCommand.class, MountCommand.class, UnmountCommand.class, ExportCommand.class,
                 UnexportCommand.class, ListCommand.class,
-                CommitCommand.class, BuildCommand.class, InspectCommand.class, CacheCommand.class, TemplateCommand.class,
+                CommitCommand.class, BuildCommand.class, InspectCommand.class, VerifyCommand.class, CacheCommand.class,
+                TemplateCommand.class,
                 StoreReadCommand.class,
                 DemoCommand.class, CommandLine.HelpCommand.class},
         footer = {"", "Exit status: 0 on success, 1 on an error (one line on stderr), 2 on a usage error."})

@@ -44,6 +44,10 @@ final class MountCommand implements Callable<Integer> {
             description = "builtin (tmount's NBD server) or qemu-nbd (the seed's engine). Default: ${DEFAULT-VALUE}.")
     String engine;
 
+    @Option(names = "--verify", description = "Check the build's chain first (sizes, frames, SHA-256, read from the "
+            + "store; see `tmount verify`) and refuse to mount it if it fails.")
+    boolean verify;
+
     @Option(names = "--json", description = "Print the mount's details as JSON.")
     boolean json;
 
@@ -51,7 +55,7 @@ final class MountCommand implements Callable<Integer> {
     public Integer call() {
         MountOptions options = MountOptions.defaults().withReadOnly(readOnly)
                 .withAttach(attach == null ? null : AttachBackend.parse(attach))
-                .withEngine(Engine.parse(engine));
+                .withEngine(Engine.parse(engine)).withVerify(verify);
         try (DaemonClient client = DaemonClient.connect(main.settings().socket())) {
             MountInfo info = client.mount(template, build, path, options);
             PrintWriter out = spec.commandLine().getOut();

@@ -41,6 +41,15 @@ final class Output {
         }
     }
 
+    /** Says on stderr that e2b cannot read a build stored under a non-UUID id (the daemon logs it too). */
+    static void warnIfNotUuid(PrintWriter err, String build) {
+        if (build != null && !io.tmount.store.BuildId.of(build).isUuid()) {
+            err.println("tmount: warning: build id '" + build + "' is not a lower-case UUID: e2b cannot read this "
+                    + "build (tmount can); --strict-build-ids refuses such ids");
+            err.flush();
+        }
+    }
+
     static String orDash(Object value) {
         return value == null ? "-" : value.toString();
     }

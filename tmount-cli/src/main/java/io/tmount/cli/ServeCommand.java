@@ -45,7 +45,7 @@ final class ServeCommand implements Callable<Integer> {
         int poolSize = nbdPoolSize != null ? nbdPoolSize : settings.nbdPoolSize();
         ByteSize max = cacheMax != null ? ByteSize.parse(cacheMax) : settings.cacheMax();
         ByteSize chunk = chunkSize == null ? null : ByteSize.parse(chunkSize);
-        TemplateStore store = new TemplateStore(settings.store().open());
+        TemplateStore store = settings.openStore();
         Daemon daemon;
         try {
             MountManager manager = MountManager.open(settings.mountManagerConfig(store, poolSize, chunk, max));

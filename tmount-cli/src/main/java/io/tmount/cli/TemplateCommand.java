@@ -1,6 +1,7 @@
 package io.tmount.cli;
 
 import io.tmount.ByteSize;
+import io.tmount.image.WriteFormat;
 import io.tmount.store.BuildId;
 import io.tmount.store.BuildSummary;
 import io.tmount.store.TemplateId;
@@ -30,7 +31,7 @@ final class TemplateCommand {
     /** Runs an action against the configured store, closing it afterwards. */
     <T> T withCatalog(CatalogAction<T> action) throws IOException {
         Settings settings = main.settings();
-        try (TemplateStore store = new TemplateStore(settings.store().open())) {
+        try (TemplateStore store = settings.openStore()) {
             return action.run(new TemplateCatalog(store, settings.stateDir().resolve("tmp")));
         }
     }
@@ -45,6 +46,8 @@ final class TemplateCommand {
         String template;
         @Option(names = "--build", paramLabel = "B", description = "Build id (default: a new UUID).")
         String build;
+        @Mixin
+        FormatOptions format;
 
         TemplateId template() {
             return TemplateId.of(template);
@@ -74,7 +77,10 @@ final class TemplateCommand {
             TemplateId templateId = ids.template();
             BuildId buildId = ids.build();
             ByteSize bytes = size == null ? null : ByteSize.parse(size);
-            BuildId created = parent.withCatalog(c -> c.create(templateId, buildId, fromDir.toAbsolutePath(), bytes));
+            Output.warnIfNotUuid(spec.commandLine().getErr(), ids.build);
+            WriteFormat writeFormat = ids.format.over(parent.main.settings().writeFormat());
+            BuildId created = parent.withCatalog(c -> c.create(templateId, buildId, fromDir.toAbsolutePath(), bytes,
+                    writeFormat));
             spec.commandLine().getOut().println(created);
             return 0;
         }
@@ -95,7 +101,10 @@ final class TemplateCommand {
         public Integer call() throws IOException {
             TemplateId templateId = ids.template();
             BuildId buildId = ids.build();
-            BuildId created = parent.withCatalog(c -> c.importImage(templateId, buildId, image.toAbsolutePath()));
+            Output.warnIfNotUuid(spec.commandLine().getErr(), ids.build);
+            WriteFormat writeFormat = ids.format.over(parent.main.settings().writeFormat());
+            BuildId created = parent.withCatalog(c -> c.importImage(templateId, buildId, image.toAbsolutePath(),
+                    writeFormat));
             spec.commandLine().getOut().println(created);
             return 0;
         }

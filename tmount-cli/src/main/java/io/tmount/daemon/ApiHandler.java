@@ -7,6 +7,7 @@ import io.tmount.TmountException;
 import io.tmount.build.BuildRunner;
 import io.tmount.export.ExportInfo;
 import io.tmount.export.ExportOptions;
+import io.tmount.image.WriteFormat;
 import io.tmount.mount.CommitResult;
 import io.tmount.mount.MountInfo;
 import io.tmount.mount.MountManager;
@@ -164,7 +165,7 @@ final class ApiHandler extends Handler.Abstract.NonBlocking {
             throw e;
         }
         MountOptions options = MountOptions.defaults().withReadOnly(req.readOnly()).withAttach(req.attach())
-                .withEngine(req.engine());
+                .withEngine(req.engine()).withVerify(req.verify());
         return manager.mountTemplate(req.templateId(), req.buildId(), req.mountPath(), options);
     }
 
@@ -181,13 +182,17 @@ final class ApiHandler extends Handler.Abstract.NonBlocking {
 
     private CommitResult commit(String body) throws JsonProcessingException {
         if (body == null || body.isBlank()) {
-            throw TmountException.invalid("POST /v1/commits needs a JSON body {mountPath, buildId}");
+            throw TmountException.invalid("POST /v1/commits needs a JSON body {mountPath, buildId, compression, "
+                    + "compressionLevel, frameSize, headerVersion}");
         }
         CommitRequest req = json.readValue(body, CommitRequest.class);
         if (req.mountPath() == null) {
             throw TmountException.invalid("POST /v1/commits needs mountPath");
         }
-        return manager.commit(Path.of(req.mountPath()), req.buildId() == null ? null : BuildId.of(req.buildId()));
+        WriteFormat format = manager.writeFormat().overriding(req.compression(), req.compressionLevel(),
+                req.frameSize(), req.headerVersion());
+        return manager.commit(Path.of(req.mountPath()), req.buildId() == null ? null : BuildId.of(req.buildId()),
+                null, false, format);
     }
 
     private static void requireMethod(String method, String allowed, String path) {

@@ -7,6 +7,7 @@ import io.tmount.build.BuildResult;
 import io.tmount.build.BuildRunner;
 import io.tmount.build.TemplateFile;
 import io.tmount.build.TemplateFileParser;
+import io.tmount.image.WriteFormat;
 import io.tmount.store.BuildId;
 import org.eclipse.jetty.http.HttpHeader;
 import org.eclipse.jetty.io.Content;
@@ -52,6 +53,7 @@ final class BuildEndpoint {
     void serve(Request request, Response response, Callback callback) {
         TemplateFile file;
         BuildId buildId;
+        WriteFormat format;
         try {
             BuildRequest body = json.readValue(Content.Source.asString(request, StandardCharsets.UTF_8), BuildRequest.class);
             if (body.templateFile() == null || body.directory() == null || !Path.of(body.directory()).isAbsolute()) {
@@ -59,6 +61,8 @@ final class BuildEndpoint {
             }
             file = parser.parse(body.templateFile(), Path.of(body.directory()));
             buildId = body.buildId() == null ? null : BuildId.of(body.buildId());
+            format = runner.writeFormat().overriding(body.compression(), body.compressionLevel(), body.frameSize(),
+                    body.headerVersion());
         } catch (TmountException e) {
             respond(response, callback, e.kind().httpStatus(), new ApiError(e.getMessage(), e.kind()));
             return;
@@ -73,7 +77,8 @@ final class BuildEndpoint {
         Thread beats = Thread.ofVirtual().name("build-heartbeat").start(() -> stream.beat(heartbeat));
         String last;
         try {
-            BuildResult result = runner.run(file, buildId, text -> text.lines().forEach(line -> stream.send(LOG + line)));
+            BuildResult result = runner.run(file, buildId, format,
+                    text -> text.lines().forEach(line -> stream.send(LOG + line)));
             last = OK + json.writeValueAsString(result);
         } catch (TmountException e) {
             last = error(new ApiError(e.getMessage(), e.kind()));

@@ -37,7 +37,7 @@ public final class DaemonClient implements AutoCloseable {
     /** Mounts with the full-copy engine and commits of large overlays can take long. */
     private static final long TIMEOUT_SECONDS = 3600;
     /** Six missed heartbeats: the daemon is gone or stuck. */
-    static final Duration BUILD_SILENCE_LIMIT = Duration.ofSeconds(60);
+    public static final Duration BUILD_SILENCE_LIMIT = Duration.ofSeconds(60);
 
     private final Path socket;
     private final HttpClient http;
@@ -80,7 +80,7 @@ public final class DaemonClient implements AutoCloseable {
 
     public MountInfo mount(String templateId, String buildId, String mountPath, MountOptions options) {
         MountRequest body = new MountRequest(templateId, buildId, mountPath, options.readOnly(), options.attach(),
-                options.engine());
+                options.engine(), options.verify());
         try {
             Request request = http.newRequest(uri("/v1/mounts")).method(HttpMethod.POST)
                     .body(new StringRequestContent("application/json", json.writeValueAsString(body)));
@@ -96,10 +96,13 @@ public final class DaemonClient implements AutoCloseable {
     }
 
     public CommitResult commit(String mountPath, String buildId) {
+        return commit(new CommitRequest(mountPath, buildId));
+    }
+
+    public CommitResult commit(CommitRequest body) {
         try {
             Request request = http.newRequest(uri("/v1/commits")).method(HttpMethod.POST)
-                    .body(new StringRequestContent("application/json",
-                            json.writeValueAsString(new CommitRequest(mountPath, buildId))));
+                    .body(new StringRequestContent("application/json", json.writeValueAsString(body)));
             return call(request, new TypeReference<>() { });
         } catch (IOException e) {
             throw TmountException.failed(e, "cannot encode the commit request");
@@ -108,21 +111,20 @@ public final class DaemonClient implements AutoCloseable {
 
     /** Runs a build in the daemon, passing each log line to {@code log} as it comes. */
     public BuildResult build(String templateFile, Path directory, String buildId, Consumer<String> log) {
-        return build(templateFile, directory, buildId, log, BUILD_SILENCE_LIMIT);
+        return build(new BuildRequest(templateFile, directory.toAbsolutePath().toString(), buildId), log,
+                BUILD_SILENCE_LIMIT);
     }
 
     /**
      * The same, giving up when the daemon sends nothing at all (not even its WAIT heartbeat) for {@code silenceLimit}:
      * a build may run for hours, a daemon that stopped answering should not hold the CLI that long.
      */
-    public BuildResult build(String templateFile, Path directory, String buildId, Consumer<String> log,
-                             Duration silenceLimit) {
+    public BuildResult build(BuildRequest body, Consumer<String> log, Duration silenceLimit) {
         InputStreamResponseListener listener = new InputStreamResponseListener();
         try {
             http.newRequest(uri("/v1/builds")).method(HttpMethod.POST).transport(transport)
                     .idleTimeout(silenceLimit.toMillis(), TimeUnit.MILLISECONDS)
-                    .body(new StringRequestContent("application/json", json.writeValueAsString(
-                            new BuildRequest(templateFile, directory.toAbsolutePath().toString(), buildId))))
+                    .body(new StringRequestContent("application/json", json.writeValueAsString(body)))
                     .send(listener);
             org.eclipse.jetty.client.Response response = listener.get(60, TimeUnit.SECONDS);
             try (BufferedReader lines = new BufferedReader(new InputStreamReader(listener.getInputStream(),

@@ -3,7 +3,10 @@ package io.tmount.daemon;
 import io.tmount.device.AttachBackend;
 import io.tmount.mount.Engine;
 
-/** POST /v1/mounts: what to mount where, and how (attach null: automatic; engine null: builtin). */
+/**
+ * POST /v1/mounts: what to mount where, and how (attach null: automatic; engine null: builtin; verify: check the
+ * build's chain first).
+ */
 public record MountRequest(String templateId, String buildId, String mountPath, boolean readOnly,
-                           AttachBackend attach, Engine engine) {
+                           AttachBackend attach, Engine engine, boolean verify) {
 }

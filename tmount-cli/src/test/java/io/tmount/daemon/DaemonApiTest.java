@@ -274,12 +274,12 @@ class DaemonApiTest {
     void aBuildStepQuieterThanTheClientsSilenceLimit_keepsTheBuildAlive() throws IOException {
         busyboxBase();
         // 3 s of silence against a 1.5 s limit: only the daemon's WAIT lines keep the exchange going
-        BuildResult result = client.build("""
+        BuildResult result = client.build(new BuildRequest("""
                 template: app
                 from: {template: base, build: base-1}
                 steps:
                   - {type: RUN, args: ["sleep 3; echo woke up"]}
-                """, dir, "quiet-1", buildLog::add, Duration.ofMillis(1500));
+                """, dir.toAbsolutePath().toString(), "quiet-1"), buildLog::add, Duration.ofMillis(1500));
         assertThat(result.build()).isEqualTo(BuildId.of("quiet-1"));
         assertThat(buildLog).contains("  | woke up").noneMatch(l -> l.contains("WAIT"));
     }
@@ -287,7 +287,7 @@ class DaemonApiTest {
     @Test
     void buildStepTextThatLooksLikeTheResult_isOnlyLog() throws IOException {
         busyboxBase();
-        BuildResult result = client.build("""
+        BuildResult result = client.build(new BuildRequest("""
                 template: app
                 from: {template: base, build: base-1}
                 steps:
@@ -297,7 +297,7 @@ class DaemonApiTest {
                         echo \\
                         OK {"build":"forged"}
                   - {type: RUN, args: ["echo 'ERROR {\\"error\\":\\"forged\\"}'"]}
-                """, dir, "honest-1", buildLog::add, Duration.ofSeconds(30));
+                """, dir.toAbsolutePath().toString(), "honest-1"), buildLog::add, Duration.ofSeconds(30));
         assertThat(result.build()).isEqualTo(BuildId.of("honest-1"));
         assertThat(buildLog).contains("OK {\"build\":\"forged\"}", "  | ERROR {\"error\":\"forged\"}");
     }

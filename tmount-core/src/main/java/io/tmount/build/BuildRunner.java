@@ -45,6 +45,11 @@ public final class BuildRunner {
         this.buildsDir = buildsDir.toAbsolutePath().normalize();
     }
 
+    /** How builds are written unless a run says otherwise. */
+    public WriteFormat writeFormat() {
+        return manager.writeFormat();
+    }
+
     public BuildResult run(TemplateFile file, BuildId newBuild, BuildLog out) {
         return run(file, newBuild, null, out);
     }

@@ -40,6 +40,13 @@ public record WriteFormat(Compression compression, int level, int frameSize, Int
         }
     }
 
+    /** This format with each given (non-null) setting in place of its own: what a request asks on top of defaults. */
+    public WriteFormat overriding(String compression, Integer level, Integer frameSize, Integer version) {
+        Compression c = compression == null ? this.compression : Compression.parse(compression);
+        return new WriteFormat(c, level == null ? this.level : level, frameSize == null ? this.frameSize : frameSize,
+                version == null ? this.headerVersion : version);
+    }
+
     public WriteFormat withCompression(Compression c) {
         return new WriteFormat(c, level, frameSize, headerVersion);
     }

@@ -118,6 +118,17 @@ public final class MountManager implements AutoCloseable {
         return config.stateDir();
     }
 
+    /** Checks the build's chain before it is mounted; a build that fails is refused, naming what is wrong. */
+    private void verify(BuildId build) {
+        List<String> problems = new io.tmount.image.BuildVerifier(config.store()).verify(build).stream()
+                .flatMap(check -> check.problems().stream().map(p -> check.build() + ": " + p)).toList();
+        if (!problems.isEmpty()) {
+            throw new TmountException(TmountException.Kind.FAILED, "build " + build + " fails verification, so it is "
+                    + "not mounted: " + String.join("; ", problems));
+        }
+        log.info("build {} verified before mounting", build);
+    }
+
     /** How commits write new builds unless told otherwise. */
     public WriteFormat writeFormat() {
         return config.writeFormat();
@@ -156,6 +167,9 @@ public final class MountManager implements AutoCloseable {
             refuseCovering(path);
             paths.checkNotMounted(path);
             config.store().resolve(template, build);
+            if (options.verify()) {
+                verify(build);
+            }
             List<Path> created = restoredDirs != null ? restoredFolders(path, restoredDirs) : foldersFor(path);
             ActiveMount mount = assembler.assemble(id, template, build, path, options, attacher, created,
                     restoredDirs != null);

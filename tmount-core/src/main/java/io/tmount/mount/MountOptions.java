@@ -6,36 +6,41 @@ import io.tmount.device.AttachBackend;
  * How to mount: read-only or writable, which attach backend (null: choose automatically, kernel-nbd where the
  * host has the nbd module, else fuse-loop) and which engine serves the image. An {@code ephemeral} mount is not
  * brought back after a crash but taken apart and discarded with its overlay: template builds mount their roots this
- * way, since a build cut off by a crash has failed anyway.
+ * way, since a build cut off by a crash has failed anyway. With {@code verify} the build's chain is checked first
+ * (sizes, frames, SHA-256, read from the store): a build that fails is not mounted.
  */
-public record MountOptions(boolean readOnly, AttachBackend attach, Engine engine, boolean ephemeral) {
+public record MountOptions(boolean readOnly, AttachBackend attach, Engine engine, boolean ephemeral, boolean verify) {
 
     public MountOptions {
         engine = engine == null ? Engine.BUILTIN : engine;
     }
 
     public MountOptions(boolean readOnly, AttachBackend attach, Engine engine) {
-        this(readOnly, attach, engine, false);
+        this(readOnly, attach, engine, false, false);
     }
 
     /** Writable, automatic attach, built-in engine, restored after a crash. */
     public static MountOptions defaults() {
-        return new MountOptions(false, null, Engine.BUILTIN, false);
+        return new MountOptions(false, null, Engine.BUILTIN, false, false);
     }
 
     public MountOptions withReadOnly(boolean value) {
-        return new MountOptions(value, attach, engine, ephemeral);
+        return new MountOptions(value, attach, engine, ephemeral, verify);
     }
 
     public MountOptions withAttach(AttachBackend value) {
-        return new MountOptions(readOnly, value, engine, ephemeral);
+        return new MountOptions(readOnly, value, engine, ephemeral, verify);
     }
 
     public MountOptions withEngine(Engine value) {
-        return new MountOptions(readOnly, attach, value, ephemeral);
+        return new MountOptions(readOnly, attach, value, ephemeral, verify);
     }
 
     public MountOptions withEphemeral(boolean value) {
-        return new MountOptions(readOnly, attach, engine, value);
+        return new MountOptions(readOnly, attach, engine, value, verify);
+    }
+
+    public MountOptions withVerify(boolean value) {
+        return new MountOptions(readOnly, attach, engine, ephemeral, value);
     }
 }

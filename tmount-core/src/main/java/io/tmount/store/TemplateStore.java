@@ -26,13 +26,41 @@ public final class TemplateStore implements AutoCloseable {
     /** e2b's local-filesystem backend keeps the uncompressed size of a compressed object in this sidecar. */
     public static final String SIZE_SIDECAR = ".uncompressed-size";
 
+    private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(TemplateStore.class);
+
     private final ObjectStore objects;
+    private final boolean strictIds;
     private final MetadataJson metadataJson;
     private final Set<BuildId> publishing = ConcurrentHashMap.newKeySet();
 
     public TemplateStore(ObjectStore objects) {
+        this(objects, false);
+    }
+
+    /**
+     * {@code strictIds}: refuse to store builds whose ids are not UUIDs, which e2b cannot find (its headers name
+     * builds by UUID and it looks for a build's objects under that UUID); otherwise they are stored with a warning.
+     */
+    public TemplateStore(ObjectStore objects, boolean strictIds) {
         this.objects = objects;
+        this.strictIds = strictIds;
         this.metadataJson = new MetadataJson(new ObjectMapper());
+    }
+
+    /**
+     * Checks a new build's id: a non-UUID id is refused in a strict store and warned about otherwise. Returns the
+     * warning, for callers that tell a user (empty for a UUID).
+     */
+    public Optional<String> checkNewBuildId(BuildId build) {
+        if (build.isUuid()) {
+            return Optional.empty();
+        }
+        String why = "build id '" + build + "' is not a lower-case UUID: e2b cannot read this build (tmount can)";
+        if (strictIds) {
+            throw TmountException.invalid("%s, and store %s is strict (TMOUNT_STRICT_BUILD_IDS); use a UUID", why, url());
+        }
+        log.warn("{}", why);
+        return Optional.of(why);
     }
 
     public String url() {
@@ -196,6 +224,7 @@ public final class TemplateStore implements AutoCloseable {
     }
 
     private void publishing(BuildId build, Publication publication) {
+        checkNewBuildId(build);
         if (!publishing.add(build)) {
             throw TmountException.conflict("build '%s' is being stored in template store %s right now", build, url());
         }

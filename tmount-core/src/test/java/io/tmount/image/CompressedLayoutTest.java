@@ -179,6 +179,26 @@ class CompressedLayoutTest {
     }
 
     @Test
+    void aColdRead_fetchesEachChunksFrameRunWithOneRangedRead() throws IOException {
+        compressedChain(4, FRAME);
+        java.util.Map<String, java.util.concurrent.atomic.AtomicInteger> reads = new java.util.concurrent.ConcurrentHashMap<>();
+        TemplateStore counted = new TemplateStore(new io.tmount.testing.ForwardingStore(store.objects()) {
+            @Override
+            public int read(String key, long offset, ByteBuffer dst) throws IOException {
+                reads.computeIfAbsent(key, k -> new java.util.concurrent.atomic.AtomicInteger()).incrementAndGet();
+                return super.read(key, offset, dst);
+            }
+        });
+        try (BuildImages own = new BuildImages(counted, dir.resolve("cache2"), 16 * B, new CacheBudget(1 << 30))) {
+            LayeredImage image = own.open(own.layout(top));
+            image.read(ByteBuffer.allocate(SIZE), 0);
+            // the base is 4 chunks of 4 frames each; the device maps bytes of all 4: 4 ranged reads, not 16
+            assertThat(reads.get(base + "/rootfs.ext4.zstd")).hasValue(4);
+            assertThat(reads.get(top + "/rootfs.ext4.lz4")).hasValue(1);
+        }
+    }
+
+    @Test
     void framesLargerThanAChunk_areCutToTheChunk() throws IOException {
         compressedChain(4, 32 * B); // 128 KiB frames over 64 KiB chunks
         assertThat(device(top)).isEqualTo(expectedTop());

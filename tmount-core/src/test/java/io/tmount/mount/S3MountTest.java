@@ -125,6 +125,39 @@ class S3MountTest {
     }
 
     @Test
+    void compressedBuilds_inABucket_streamFrameByFrame_andCommitCompressed() throws IOException {
+        store = new TemplateStore(new StoreLocation.S3(server.settings(newBucket())).open());
+        source = Trees.sample(dir.resolve("src"), 2);
+        big = new byte[12 << 20];
+        new Random(6).nextBytes(big);
+        Files.write(source.resolve("big.bin"), big);
+        Path image = dir.resolve("image.ext4");
+        Ext4Images.makeFromDirectory(source, 96L << 20, image);
+        BuildId base = new TemplateCatalog(store, dir.resolve("scratch")).importImage(TEMPLATE, null, image,
+                new io.tmount.image.WriteFormat(io.tmount.compress.Compression.ZSTD, 0, 0, null));
+        manager = MountManager.open(new MountManagerConfig(dir.resolve("state"), dir.resolve("run"), store,
+                Attachers.onThisHost(4), Duration.ofMillis(500)).withCache(CHUNK, 1L << 30));
+        Path mnt = dir.resolve("mnt");
+        manager.mountTemplate(TEMPLATE, base, mnt, MountOptions.defaults().withVerify(true));
+        assertThat(Trees.checksums(mnt)).isEqualTo(Trees.checksums(source));
+        Files.writeString(mnt.resolve("etc/hostname"), "compressed layer\n");
+        BuildId layer = manager.commit(mnt, null, null, false,
+                new io.tmount.image.WriteFormat(io.tmount.compress.Compression.LZ4, 0, 0, null)).build();
+        manager.unmountTemplate(mnt);
+        manager.mountTemplate(TEMPLATE, layer, mnt, MountOptions.defaults().withReadOnly(true));
+        try {
+            assertThat(mnt.resolve("etc/hostname")).hasContent("compressed layer");
+            assertThat(Files.readAllBytes(mnt.resolve("big.bin"))).isEqualTo(big);
+        } finally {
+            manager.unmountTemplate(mnt);
+        }
+        assertThat(store.info(base + "/rootfs.ext4.zstd")).isPresent();
+        assertThat(store.info(layer + "/rootfs.ext4.lz4")).isPresent();
+        assertThat(store.info(base + "/rootfs.ext4.zstd.uncompressed-size")).isEmpty(); // a local-store sidecar only
+        assertThat(new io.tmount.image.BuildVerifier(store).verify(layer)).allSatisfy(c -> assertThat(c.problems()).isEmpty());
+    }
+
+    @Test
     void theServerStoppingMidRead_failsReadsWithEio_thenTheyWorkAgain_andTheMountSurvives() throws IOException {
         BuildId build = importTemplate(server.settings(newBucket()));
         Path mnt = dir.resolve("mnt");

@@ -1,0 +1,194 @@
+package io.tmount.image;
+
+import io.tmount.TmountException;
+import io.tmount.compress.FrameCodec;
+import io.tmount.compress.FrameTable;
+import io.tmount.header.BuildData;
+import io.tmount.header.Header;
+import io.tmount.header.HeaderCodec;
+import io.tmount.store.BuildId;
+import io.tmount.store.ObjectStore;
+import io.tmount.store.TemplateStore;
+
+import java.io.EOFException;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * Re-reads every build of a chain from the store (never from a cache) and checks it against what the headers say:
+ * the layout (each header parses, every mapped byte is in a data object or a frame), each data object's size, each
+ * frame's decoding to its recorded size, and the SHA-256 of each build's uncompressed data where a header records
+ * one (e2b's {@code inspect-build validate}).
+ */
+public final class BuildVerifier {
+
+    private static final int READ = 8 << 20;
+
+    /** What was checked of one build of the chain, and what is wrong with it (nothing: intact). */
+    public record LayerCheck(BuildId build, String object, String compression, long storedBytes,
+                             long uncompressedBytes, int frames, String expectedSha256, String actualSha256,
+                             List<String> problems) {
+
+        public boolean intact() {
+            return problems.isEmpty();
+        }
+    }
+
+    private final TemplateStore store;
+
+    public BuildVerifier(TemplateStore store) {
+        this.store = store;
+    }
+
+    /** Checks the chain; a layout that cannot be read at all is one problem of the build itself. */
+    public List<LayerCheck> verify(BuildId build) {
+        BuildLayout layout;
+        try {
+            layout = BuildLayout.read(store, build);
+        } catch (TmountException e) {
+            return List.of(new LayerCheck(build, null, null, 0, 0, 0, null, null, List.of(e.getMessage())));
+        }
+        List<LayerCheck> checks = new ArrayList<>();
+        layout.layers().values().stream().sorted(Comparator.comparing(l -> l.folder().value()))
+                .forEach(layer -> checks.add(check(layer)));
+        return checks;
+    }
+
+    private LayerCheck check(LayerData layer) {
+        List<String> problems = new ArrayList<>();
+        BuildData self = ownRecord(layer.folder(), problems);
+        String expected = layer.sha256() != null ? layer.sha256() : self == null ? null : self.sha256();
+        if (self != null && layer.sha256() != null && self.sha256() != null && !self.sha256().equals(layer.sha256())) {
+            problems.add("its own header records SHA-256 " + self.sha256() + ", a descendant's " + layer.sha256());
+        }
+        String actual;
+        FrameTable frames = layer.frames();
+        try {
+            if (layer.compressed()) {
+                if (self != null && self.compressed()) {
+                    frames = self.frames(); // the whole table: a descendant's may be trimmed
+                }
+                actual = framed(layer, frames, problems);
+            } else {
+                actual = plain(layer, problems);
+            }
+        } catch (IOException e) {
+            problems.add("cannot read " + layer.key() + ": " + e.getMessage());
+            actual = null;
+        }
+        if (expected != null && actual != null && !expected.equals(actual)) {
+            problems.add("SHA-256 mismatch: the header records " + expected + ", the data is " + actual);
+        }
+        return new LayerCheck(layer.folder(), layer.key(), layer.compression().label(), layer.object().size(),
+                layer.size(), frames.count(), expected, actual, problems);
+    }
+
+    /** The build's own header's record of itself, when it has one. */
+    private BuildData ownRecord(BuildId folder, List<String> problems) {
+        try {
+            Optional<Header> own = store.headerBytes(folder, HeaderCodec.MAX_HEADER_BYTES)
+                    .map(b -> HeaderCodec.read(b, "the header of build " + folder));
+            return own.map(h -> h.build(h.buildId())).orElse(null);
+        } catch (TmountException e) {
+            problems.add(e.getMessage());
+            return null;
+        }
+    }
+
+    private String plain(LayerData layer, List<String> problems) throws IOException {
+        long size = layer.object().size();
+        if (layer.size() != size) {
+            problems.add("a header records " + layer.size() + " bytes, but " + layer.key() + " has " + size);
+        }
+        MessageDigest sha = sha256();
+        ByteBuffer buffer = ByteBuffer.allocateDirect(READ);
+        for (long position = 0; position < size; ) {
+            buffer.clear().limit((int) Math.min(READ, size - position));
+            fill(store.objects(), layer.key(), position, buffer);
+            buffer.flip();
+            position += buffer.remaining();
+            sha.update(buffer);
+        }
+        return HexFormat.of().formatHex(sha.digest());
+    }
+
+    /** Decodes every frame in order; the hash is only known when the table covers the data from 0 without a gap. */
+    private String framed(LayerData layer, FrameTable frames, List<String> problems) throws IOException {
+        boolean whole = frames.count() > 0 && frames.startU(0) == 0 && frames.covers(0, frames.endU())
+                && frames.endU() == layer.size();
+        if (!whole) {
+            problems.add("the frame table known for " + layer.key() + " does not cover its " + layer.size()
+                    + " bytes from 0 without a gap (the build's own header is missing or trimmed): its SHA-256 "
+                    + "cannot be checked");
+        }
+        if (frames.endC() > layer.object().size()) {
+            problems.add(layer.key() + " has " + layer.object().size() + " bytes, its frame table needs "
+                    + frames.endC() + " (a short object)");
+            return null;
+        }
+        FrameCodec codec = FrameCodec.of(frames.compression(), 0);
+        MessageDigest sha = sha256();
+        boolean hashable = whole;
+        ByteBuffer out = ByteBuffer.allocateDirect(maxSize(frames, true));
+        ByteBuffer run = ByteBuffer.allocateDirect(Math.max(READ, maxSize(frames, false)));
+        for (int first = 0; first < frames.count(); ) {
+            int last = first;
+            while (last + 1 < frames.count() && frames.startC(last + 1) == frames.endC(last)
+                    && frames.endC(last + 1) - frames.startC(first) <= READ) {
+                last++;
+            }
+            ByteBuffer compressed = run.clear().limit((int) (frames.endC(last) - frames.startC(first))).slice();
+            fill(store.objects(), layer.key(), frames.startC(first), compressed);
+            for (int f = first; f <= last; f++) {
+                ByteBuffer src = compressed.duplicate();
+                src.limit((int) (frames.endC(f) - frames.startC(first))).position((int) (frames.startC(f) - frames.startC(first)));
+                out.clear();
+                try {
+                    codec.decode(src, out, frames.sizeU(f));
+                    sha.update(out.flip());
+                } catch (IOException e) {
+                    problems.add("frame " + f + " (uncompressed offset " + frames.startU(f) + ", stored at "
+                            + frames.startC(f) + ") is damaged: " + e.getMessage());
+                    hashable = false;
+                }
+            }
+            first = last + 1;
+        }
+        return hashable ? HexFormat.of().formatHex(sha.digest()) : null;
+    }
+
+    private static int maxSize(FrameTable frames, boolean uncompressed) {
+        int max = 4096;
+        for (int i = 0; i < frames.count(); i++) {
+            max = Math.max(max, uncompressed ? frames.sizeU(i) : frames.sizeC(i));
+        }
+        return max;
+    }
+
+    private static void fill(ObjectStore objects, String key, long offset, ByteBuffer buffer) throws IOException {
+        long position = offset;
+        while (buffer.hasRemaining()) {
+            int n = objects.read(key, position, buffer);
+            if (n < 0) {
+                throw new EOFException(key + " ends at " + position + ", before the " + buffer.remaining()
+                        + " more bytes its header says it holds");
+            }
+            position += n;
+        }
+    }
+
+    private static MessageDigest sha256() {
+        try {
+            return MessageDigest.getInstance("SHA-256");
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}
