@@ -77,7 +77,8 @@ final class MountCommitter {
             diff = LayerDiff.write(mount.overlay(), parent.header().mappings(), newBuild.uuid(), out);
         }
         BuildMetadata metadata = BuildMetadata.forNewBuild(newBuild, template, info.buildId(),
-                parent.header().size(), Instant.now()).withBuildAliases(aliases(parent, newBuild));
+                parent.header().size(), Instant.now()).withBuildAliases(aliases(parent, newBuild))
+                .withE2bFrom(store.metadata(info.buildId()).orElse(null));
         BuildWriter.Written written = new BuildWriter(store, workDir).writeLayer(parent, metadata, diff, packed, format);
         CommitResult result = new CommitResult(newBuild, info.buildId(), template, diff.ownBytes(),
                 diff.zeroBytes(), diff.mappings().size(), millisSince(start), written.headerVersion(),

@@ -21,16 +21,23 @@ final class MetadataJson {
         this.mapper = mapper;
     }
 
+    /**
+     * The document of a new build: its parent's e2b document when it has one (what e2b recorded of the template
+     * carries over), with this build's ids, and {@code filesystem_only}: a tmount build is a root filesystem without
+     * memory snapshot, which e2b's orchestrator boots afresh (its reboot path) instead of resuming.
+     */
     byte[] write(BuildMetadata metadata) throws IOException {
-        ObjectNode root = mapper.createObjectNode();
-        root.put("version", E2B_VERSION);
-        ObjectNode template = root.putObject("template");
+        ObjectNode root = metadata.e2b() != null ? metadata.e2b().deepCopy() : mapper.createObjectNode();
+        root.remove("tmount");
+        root.put("version", Math.max(E2B_VERSION, root.path("version").asInt(0)));
+        ObjectNode template = root.path("template") instanceof ObjectNode existing ? existing : root.putObject("template");
         template.put("build_id", metadata.buildId().value());
         template.put("kernel_version", nullToEmpty(metadata.kernelVersion()));
         template.put("firecracker_version", nullToEmpty(metadata.firecrackerVersion()));
         if (metadata.templateId() != null) {
             template.put("template_id", metadata.templateId().value());
         }
+        root.put("filesystem_only", true);
         ObjectNode tmount = root.putObject("tmount");
         if (metadata.templateId() != null) {
             tmount.put("template_id", metadata.templateId().value());
@@ -72,6 +79,8 @@ final class MetadataJson {
             Map<UUID, BuildId> aliases = new HashMap<>();
             tmount.path("build_ids").properties().forEach(e ->
                     aliases.put(UUID.fromString(e.getKey()), BuildId.of(e.getValue().asText())));
+            ObjectNode e2b = ((ObjectNode) root).deepCopy();
+            e2b.remove("tmount");
             return new BuildMetadata(
                     buildId == null ? folderBuildId : BuildId.of(buildId),
                     templateId == null ? null : TemplateId.of(templateId),
@@ -80,7 +89,8 @@ final class MetadataJson {
                     size.isNumber() ? size.asLong() : null,
                     text(template, "kernel_version"),
                     text(template, "firecracker_version"),
-                    aliases);
+                    aliases,
+                    e2b);
         } catch (RuntimeException e) {
             throw new IOException("metadata.json has an invalid field: " + e.getMessage(), e);
         }

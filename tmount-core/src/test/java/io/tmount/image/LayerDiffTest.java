@@ -74,6 +74,27 @@ class LayerDiffTest {
     }
 
     @Test
+    void aDeviceOffTheBlockGrid_getsWholeBlockMappings_andItsLastOwnBlockIsPaddedWithZeros() throws IOException {
+        int size = 8 * B + 1000; // an old tmount build could have such a size
+        List<BuildMapping> parent = List.of(new BuildMapping(0, 9L * B, PARENT, 0));
+        try (Overlay overlay = Overlay.open(new MemoryImage(new byte[size]), dir.resolve("ov"))) {
+            byte[] tail = filled(1000, 0x7e);
+            overlay.write(ByteBuffer.wrap(tail), 8L * B);
+            Path packed = dir.resolve("packed");
+            LayerDiff.Result result;
+            try (FileChannel out = FileChannel.open(packed, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+                result = LayerDiff.write(overlay, parent, NEW, out);
+            }
+            assertThat(result.mappings()).containsExactly(new BuildMapping(0, 8L * B, PARENT, 0),
+                    new BuildMapping(8L * B, B, NEW, 0));
+            byte[] expected = new byte[B];
+            System.arraycopy(tail, 0, expected, 0, 1000);
+            assertThat(Files.readAllBytes(packed)).isEqualTo(expected);
+            assertThat(result.ownBytes()).isEqualTo(B);
+        }
+    }
+
+    @Test
     void adjacentMappingsOfOneBuild_mergeOnlyWhenTheirStorageIsContiguous() {
         List<BuildMapping> out = new ArrayList<>();
         LayerDiff.add(out, new BuildMapping(0, B, PARENT, 0));

@@ -123,6 +123,32 @@ class TemplateStoreTest {
     }
 
     @Test
+    void aNewLayer_keepsWhatE2bRecordedOfItsParent_andIsMarkedFilesystemOnly() throws IOException {
+        Files.createDirectories(dir.resolve("store/e2b"));
+        Files.copy(image, dir.resolve("store/e2b/rootfs.ext4"));
+        Files.writeString(dir.resolve("store/e2b/metadata.json"), """
+                {"version":3,"template":{"build_id":"e2b","kernel_version":"vmlinux-6.1","firecracker_version":"v1.12"},
+                 "context":{"user":"user","workdir":"/home/user","env_vars":{"A":"1"}},
+                 "start":{"start_command":"npm start"},"from_template":{"alias":"base"},"future_field":[1,2]}""");
+        BuildMetadata parent = store.metadata(BuildId.of("e2b")).orElseThrow();
+        store.publish(BuildMetadata.forNewBuild(BuildId.of("child"), TemplateId.of("t"), BuildId.of("e2b"), 8192,
+                Instant.now()).withE2bFrom(parent), image);
+        var written = new com.fasterxml.jackson.databind.ObjectMapper()
+                .readTree(Files.readString(dir.resolve("store/child/metadata.json")));
+        assertThat(written.path("version").asInt()).isEqualTo(3);
+        assertThat(written.path("template").path("build_id").asText()).isEqualTo("child");
+        assertThat(written.path("template").path("kernel_version").asText()).isEqualTo("vmlinux-6.1");
+        assertThat(written.path("template").path("firecracker_version").asText()).isEqualTo("v1.12");
+        assertThat(written.path("context").path("workdir").asText()).isEqualTo("/home/user");
+        assertThat(written.path("start").path("start_command").asText()).isEqualTo("npm start");
+        assertThat(written.path("future_field")).hasSize(2);
+        // no memory snapshot: e2b's orchestrator boots it afresh instead of resuming it
+        assertThat(written.path("filesystem_only").asBoolean()).isTrue();
+        assertThat(written.path("tmount").path("parent_build_id").asText()).isEqualTo("e2b");
+        assertThat(store.metadata(BuildId.of("child")).orElseThrow().templateId()).isEqualTo(TemplateId.of("t"));
+    }
+
+    @Test
     void buildWithoutMetadata_isAccepted() throws IOException {
         Files.createDirectories(dir.resolve("store/bare"));
         Files.copy(image, dir.resolve("store/bare/rootfs.ext4"));

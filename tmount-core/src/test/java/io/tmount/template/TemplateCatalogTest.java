@@ -54,6 +54,24 @@ class TemplateCatalogTest {
     }
 
     @Test
+    void import_ofAnImageOffTheBlockGrid_isPaddedToWholeBlocks_asE2bsReaderNeeds() throws IOException {
+        Path image = dir.resolve("odd.ext4");
+        Ext4Images.makeFromDirectory(Trees.sample(dir.resolve("src"), 4), 40L << 20, image);
+        try (var file = new java.io.RandomAccessFile(image.toFile(), "rw")) {
+            file.setLength((40L << 20) + 1000);
+        }
+        BuildId build = catalog.importImage(TemplateId.of("t"), null, image);
+        assertThat(Files.size(dir.resolve("store/" + build + "/rootfs.ext4"))).isEqualTo((40L << 20) + 4096);
+        var header = io.tmount.image.BuildLayout.read(store, build).header();
+        assertThat(header.size()).isEqualTo((40L << 20) + 4096);
+        assertThat(header.mappings()).allSatisfy(m -> {
+            assertThat(m.offset() % 4096).isZero();
+            assertThat(m.length() % 4096).isZero();
+        });
+        assertThat(dir.resolve("scratch")).isEmptyDirectory(); // the padded copy is gone
+    }
+
+    @Test
     void create_withSizeAndBuildId() throws IOException {
         BuildId build = catalog.create(TemplateId.of("t"), BuildId.of("build-abc123"),
                 Trees.sample(dir.resolve("src"), 2), ByteSize.parse("64M"));
