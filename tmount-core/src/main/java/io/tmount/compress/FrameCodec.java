@@ -24,6 +24,20 @@ public interface FrameCodec {
     /** Encodes all remaining bytes of {@code src} as one frame into {@code dst}; advances both buffers. */
     void encode(ByteBuffer src, ByteBuffer dst) throws IOException;
 
+    /**
+     * Loads the native codecs now. The first use of zstd-jni unpacks and loads its library, which takes about half a
+     * second: a daemon does it while it starts, not inside the first mount of a compressed build.
+     */
+    static void preloadQuietly() {
+        try {
+            new ZstdCodec(0);
+            new Lz4Codec(false);
+        } catch (LinkageError e) {
+            // the first real use reports it, with the build it was for
+            org.slf4j.LoggerFactory.getLogger(FrameCodec.class).warn("cannot load the native codecs: {}", e.toString());
+        }
+    }
+
     static FrameCodec of(Compression compression, int level) {
         return switch (compression) {
             case ZSTD -> new ZstdCodec(level);

@@ -64,7 +64,7 @@ public final class BuildImages implements AutoCloseable {
                         : new StoredObject(store.objects(), key, layer.object());
                 // a compressed object's cache sits beside the stored one: '@' is never part of a build id
                 String dir = layer.folder().value() + (layer.compressed() ? "@" + layer.compression().label() : "");
-                return ChunkCache.open(source, chunkSize, cacheRoot.resolve(dir), budget);
+                return ChunkCache.open(source, chunkSizeFor(layer), cacheRoot.resolve(dir), budget);
             } catch (IOException e) {
                 throw TmountException.failed(e, "cannot open the chunk cache of build %s", layer.folder());
             }
@@ -82,6 +82,25 @@ public final class BuildImages implements AutoCloseable {
             }
         }
         return cache;
+    }
+
+    /**
+     * The chunk size of a build's cache: for a compressed one whose frames are all one power-of-two size below the
+     * chunk size (e2b's 2 MiB), a frame per chunk, so a small read decodes one frame rather than all in a chunk.
+     */
+    private int chunkSizeFor(LayerData layer) {
+        var frames = layer.frames();
+        if (!layer.compressed() || frames.count() == 0) {
+            return chunkSize;
+        }
+        int frame = frames.sizeU(0);
+        for (int i = 0; i < frames.count() - 1; i++) {
+            if (frames.sizeU(i) != frame) {
+                return chunkSize;
+            }
+        }
+        return frame < chunkSize && frame >= 4096 && Integer.bitCount(frame) == 1
+                && frames.startU(0) % frame == 0 ? frame : chunkSize;
     }
 
     public List<CacheStats> stats() {

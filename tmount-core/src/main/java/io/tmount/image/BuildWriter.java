@@ -63,7 +63,7 @@ public final class BuildWriter {
             if (padded != size) {
                 Files.createDirectories(scratch);
                 copy = Files.createTempFile(scratch, "padded-", ".ext4");
-                Files.copy(image, copy, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+                io.tmount.os.SparseCopy.copy(image, copy);
                 try (RandomAccessFile file = new RandomAccessFile(copy.toFile(), "rw")) {
                     file.setLength(padded);
                 }

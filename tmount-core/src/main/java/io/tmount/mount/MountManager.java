@@ -93,6 +93,8 @@ public final class MountManager implements AutoCloseable {
             throw e instanceof TmountException te ? te : TmountException.failed(e, "cannot lock %s", config.stateDir());
         }
         MountManager manager = null;
+        // off the caller's path: loading the native codecs takes half a second, the first compressed mount need not
+        Thread.ofVirtual().name("codec-preload").start(io.tmount.compress.FrameCodec::preloadQuietly);
         try {
             MountTable mountTable = MountTable.ofThisProcess();
             manager = new MountManager(config, locks, mountTable);

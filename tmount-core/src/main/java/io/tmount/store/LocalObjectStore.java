@@ -72,7 +72,7 @@ final class LocalObjectStore implements ObjectStore {
     @Override
     public void download(String key, Path target) throws IOException {
         try {
-            Files.copy(file(key), target, StandardCopyOption.REPLACE_EXISTING);
+            io.tmount.os.SparseCopy.copy(file(key), target);
         } catch (NoSuchFileException e) {
             if (!exists(key)) {
                 throw new NoSuchObjectException(url(), key);
@@ -83,7 +83,7 @@ final class LocalObjectStore implements ObjectStore {
 
     @Override
     public void upload(String key, Path source) throws IOException {
-        write(key, part -> Files.copy(source, part, StandardCopyOption.REPLACE_EXISTING), false);
+        write(key, part -> io.tmount.os.SparseCopy.copy(source, part), false);
     }
 
     @Override
@@ -93,7 +93,7 @@ final class LocalObjectStore implements ObjectStore {
 
     @Override
     public void create(String key, Path source) throws IOException {
-        write(key, part -> Files.copy(source, part, StandardCopyOption.REPLACE_EXISTING), true);
+        write(key, part -> io.tmount.os.SparseCopy.copy(source, part), true); // holes stay holes
     }
 
     @Override

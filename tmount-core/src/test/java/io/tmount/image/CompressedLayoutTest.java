@@ -46,6 +46,8 @@ class CompressedLayoutTest {
     private static final int B = 4096;
     private static final int SIZE = 64 * B;
     private static final int FRAME = 4 * B;
+    /** Frames that are not a power of two: the cache keeps its 64 KiB chunks, each spanning several frames. */
+    private static final int ODD_FRAME = 3 * B;
 
     @TempDir
     Path dir;
@@ -180,7 +182,7 @@ class CompressedLayoutTest {
 
     @Test
     void aColdRead_fetchesEachChunksFrameRunWithOneRangedRead() throws IOException {
-        compressedChain(4, FRAME);
+        compressedChain(4, ODD_FRAME);
         java.util.Map<String, java.util.concurrent.atomic.AtomicInteger> reads = new java.util.concurrent.ConcurrentHashMap<>();
         TemplateStore counted = new TemplateStore(new io.tmount.testing.ForwardingStore(store.objects()) {
             @Override
@@ -192,7 +194,7 @@ class CompressedLayoutTest {
         try (BuildImages own = new BuildImages(counted, dir.resolve("cache2"), 16 * B, new CacheBudget(1 << 30))) {
             LayeredImage image = own.open(own.layout(top));
             image.read(ByteBuffer.allocate(SIZE), 0);
-            // the base is 4 chunks of 4 frames each; the device maps bytes of all 4: 4 ranged reads, not 16
+            // the base is 4 chunks of 5-6 frames each; the device maps bytes of all 4: 4 ranged reads, not 22
             assertThat(reads.get(base + "/rootfs.ext4.zstd")).hasValue(4);
             assertThat(reads.get(top + "/rootfs.ext4.lz4")).hasValue(1);
         }
@@ -264,9 +266,9 @@ class CompressedLayoutTest {
 
     @Test
     void trimmedTablesWithoutTheBuildsOwnHeader_stillRead_chunksOverGapsGoStraightToTheStore() throws IOException {
-        compressedChain(4, FRAME);
+        compressedChain(4, ODD_FRAME);
         Files.delete(dir.resolve("store").resolve(TemplateStore.headerKey(base)));
-        // top's table of the base holds frames 0-1, 6-15 only: chunk 0 (frames 0-3) and 1 (4-7) cannot be cached
+        // top's table of the base holds frames 0-2, 8-21 only: chunk 0 (frames 0-5) and 1 (5-10) cannot be cached
         assertThat(device(top)).isEqualTo(expectedTop());
         assertThat(device(top)).isEqualTo(expectedTop());
         CacheStats base = images.stats().stream().filter(c -> c.object().endsWith(".zstd")).findFirst().orElseThrow();
@@ -305,15 +307,17 @@ class CompressedLayoutTest {
         FrameTable t = stored.get(base).frames();
         whole[(int) (t.startC(2) + t.sizeC(2) / 2)] ^= 0x5a; // inside frame 2: device bytes 32 KiB to 48 KiB
         Files.write(object, whole);
-        LayeredImage image = images.open(images.layout(top));
-        // the chunk 0..64 KiB holds frames 0-3: it fails as a whole, again on every try, rather than serve frame 2
+        LayeredImage image = images.open(images.layout(base));
+        // frame 2 holds device bytes 32-48 KiB: a read there fails, again on every try, rather than serve it
         for (int attempt = 0; attempt < 2; attempt++) {
-            assertThatThrownBy(() -> image.read(ByteBuffer.allocate(B), 0)).isInstanceOf(IOException.class)
+            assertThatThrownBy(() -> image.read(ByteBuffer.allocate(B), 9L * B)).isInstanceOf(IOException.class)
                     .hasMessageContaining("frame 2 of " + base + "/rootfs.ext4.zstd").hasMessageContaining("damaged");
         }
-        ByteBuffer later = ByteBuffer.allocate(B);
-        image.read(later, 40L * B); // another chunk of the same object is fine
-        assertThat(later.array()).isEqualTo(Arrays.copyOfRange(baseBytes, 40 * B, 41 * B));
+        for (long at : new long[]{0, 40L * B}) { // other frames of the same object are fine
+            ByteBuffer other = ByteBuffer.allocate(B);
+            image.read(other, at);
+            assertThat(other.array()).isEqualTo(Arrays.copyOfRange(baseBytes, (int) at, (int) at + B));
+        }
     }
 
     private static byte[] compressible(int length, long seed) {
