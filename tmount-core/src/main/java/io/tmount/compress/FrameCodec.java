@@ -25,14 +25,18 @@ public interface FrameCodec {
     void encode(ByteBuffer src, ByteBuffer dst) throws IOException;
 
     /**
-     * Loads the native codecs now. The first use of zstd-jni unpacks and loads its library, which takes about half a
-     * second: a daemon does it while it starts, not inside the first mount of a compressed build.
+     * Loads the native codecs now and runs each once. The first use of zstd-jni unpacks and loads its library, which
+     * takes about half a second: a daemon does it while it starts, not inside the first mount of a compressed build.
      */
     static void preloadQuietly() {
         try {
-            new ZstdCodec(0);
-            new Lz4Codec(false);
-        } catch (LinkageError e) {
+            for (FrameCodec codec : new FrameCodec[]{new ZstdCodec(0), new Lz4Codec(true)}) {
+                java.nio.ByteBuffer plain = java.nio.ByteBuffer.allocateDirect(4096);
+                java.nio.ByteBuffer frame = java.nio.ByteBuffer.allocateDirect(codec.maxEncodedLength(4096));
+                codec.encode(plain, frame);
+                codec.decode(frame.flip(), plain.clear(), 4096);
+            }
+        } catch (java.io.IOException | LinkageError e) {
             // the first real use reports it, with the build it was for
             org.slf4j.LoggerFactory.getLogger(FrameCodec.class).warn("cannot load the native codecs: {}", e.toString());
         }
