@@ -28,8 +28,10 @@ import java.util.concurrent.atomic.AtomicLongArray;
 
 /**
  * One build's data (its stored object, or the uncompressed bytes of its compressed object), fetched in chunks on
- * first touch from a {@link ChunkSource} and kept in a sparse local file, shared by every mount that reads it. Concurrent readers of a missing chunk share one fetch. Readers pin the
- * chunks they read; eviction skips pinned chunks.
+ * first touch from a {@link ChunkSource} and kept in a sparse local file, shared by every mount that reads it.
+ * Concurrent readers of a missing chunk share one fetch. Readers pin the chunks they read; eviction skips pinned
+ * chunks. A chunk the source cannot fill whole (a compressed object known only by a trimmed frame table) is never
+ * cached: reads of it go straight to the source.
  *
  * <p>Durability is batched off the read path: a fetched chunk serves readers at once (from the page cache), and
  * within a second a flush syncs the data file and only then adds the chunk to the saved index. The saved index thus

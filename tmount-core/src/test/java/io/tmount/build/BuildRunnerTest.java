@@ -1,6 +1,8 @@
 package io.tmount.build;
 
 import io.tmount.ByteSize;
+import io.tmount.compress.Compression;
+import io.tmount.image.WriteFormat;
 import io.tmount.TmountException;
 import io.tmount.device.Attachers;
 import io.tmount.mount.MountManager;
@@ -239,6 +241,34 @@ class BuildRunnerTest {
         assertThat(mine).doesNotExist();
         assertThat(theirs.resolve("owner")).exists();
         assertThat(HostState.loopDevices()).noneMatch(l -> l.contains(mine.toString()));
+    }
+
+    @Test
+    void aBuildOverACompressedBase_mountingACompressedTemplate_isWrittenInTheFormatAsked() throws IOException {
+        TemplateCatalog catalog = new TemplateCatalog(store, dir.resolve("scratch"));
+        Path base = BusyboxTree.create(dir.resolve("zbase"));
+        Files.createDirectories(base.resolve("current-build/config"));
+        catalog.create(TemplateId.of("zbase"), BuildId.of("zbase-1"), base, ByteSize.parse("48M"),
+                new WriteFormat(Compression.ZSTD, 0, 0, null));
+        Path source = Files.createDirectories(dir.resolve("zsource/config"));
+        Files.writeString(source.resolve("app.conf"), "port = 9090\n");
+        catalog.create(TemplateId.of("zsource"), BuildId.of("zsource-1"), dir.resolve("zsource"), null,
+                new WriteFormat(Compression.LZ4, 0, 0, null));
+        BuildResult result = runner.run(new TemplateFileParser().parse("""
+                template: my-template
+                from: {template: zbase, build: zbase-1}
+                steps:
+                  - {type: MOUNT, args: [zsource, zsource-1, /mnt/source]}
+                  - {type: RUN, args: ["cat /mnt/source/config/app.conf > /current-build/config/imported.conf"]}
+                  - {type: UNMOUNT, args: [/mnt/source]}
+                """, dir), null, new WriteFormat(Compression.LZ4, 0, 0, 5), log::add);
+        assertThat(read(result.build(), "/current-build/config/imported.conf")).isEqualTo("port = 9090\n");
+        var report = io.tmount.image.BuildReport.of(store, result.build());
+        assertThat(report.headerVersion()).isEqualTo(5);
+        assertThat(report.layers()).filteredOn(l -> result.build().equals(l.build())).singleElement()
+                .satisfies(l -> assertThat(l.compression()).isEqualTo("lz4"));
+        assertThat(report.layers()).filteredOn(l -> BuildId.of("zbase-1").equals(l.build())).singleElement()
+                .satisfies(l -> assertThat(l.compression()).isEqualTo("zstd"));
     }
 
     @Test

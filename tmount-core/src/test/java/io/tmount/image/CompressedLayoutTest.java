@@ -300,6 +300,35 @@ class CompressedLayoutTest {
     }
 
     @Test
+    void verify_namesEveryDamagedBuild_aBadFrame_aShaMismatch_andPassesAnIntactChain() throws IOException {
+        compressedChain(4, FRAME);
+        BuildVerifier verifier = new BuildVerifier(store);
+        assertThat(verifier.verify(top)).hasSize(3).allSatisfy(c -> {
+            assertThat(c.problems()).isEmpty();
+            assertThat(c.actualSha256()).isEqualTo(c.expectedSha256()).isNotNull();
+        });
+        // mid's plain data changed in place: it still reads, but not as its header recorded it
+        Path midObject = dir.resolve("store").resolve(TemplateStore.rootfsKey(mid));
+        byte[] plain = Files.readAllBytes(midObject);
+        plain[5] ^= 1;
+        Files.write(midObject, plain);
+        // one of the base's frames damaged
+        Path baseObject = dir.resolve("store").resolve(TemplateStore.dataKey(base, Compression.ZSTD));
+        byte[] framed = Files.readAllBytes(baseObject);
+        FrameTable t = stored.get(base).frames();
+        framed[(int) (t.startC(5) + t.sizeC(5) / 2)] ^= 0x11;
+        Files.write(baseObject, framed);
+        var checks = verifier.verify(top);
+        assertThat(checks).filteredOn(c -> c.build().equals(mid)).singleElement()
+                .satisfies(c -> assertThat(c.problems()).singleElement().asString().contains("SHA-256 mismatch"));
+        assertThat(checks).filteredOn(c -> c.build().equals(base)).singleElement()
+                .satisfies(c -> assertThat(c.problems()).singleElement().asString()
+                        .contains("frame 5 (uncompressed offset 81920").contains("is damaged"));
+        assertThat(checks).filteredOn(c -> c.build().equals(top)).singleElement()
+                .satisfies(c -> assertThat(c.problems()).isEmpty());
+    }
+
+    @Test
     void aDamagedFrame_failsTheRead_andIsNeverServed() throws IOException {
         compressedChain(4, FRAME);
         Path object = dir.resolve("store").resolve(TemplateStore.dataKey(base, Compression.ZSTD));
