@@ -17,12 +17,9 @@ import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.HashMap;
 import java.util.Map;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -37,6 +34,7 @@ class CliFormatsTest {
     @TempDir
     Path dir;
 
+    private CliRunner cli;
     private Map<String, String> env;
     private Path source;
 
@@ -45,18 +43,14 @@ class CliFormatsTest {
 
     @BeforeEach
     void environment() {
-        env = new HashMap<>();
-        env.put("TMOUNT_STATE_DIR", dir.resolve("state").toString());
-        env.put("TMOUNT_RUNTIME_DIR", dir.resolve("run").toString());
-        env.put("TEMPLATE_STORAGE_URL", "file://" + dir.resolve("store"));
+        cli = new CliRunner(dir);
+        env = cli.env;
         source = Trees.sample(dir.resolve("src"), 3);
     }
 
     private Result tmount(String... args) {
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        int status = Main.run(args, new PrintWriter(out), new PrintWriter(err), env);
-        return new Result(status, out.toString(), err.toString());
+        CliRunner.Result r = cli.run(args);
+        return new Result(r.status(), r.out(), r.err());
     }
 
     private JsonNode json(Result result) throws IOException {

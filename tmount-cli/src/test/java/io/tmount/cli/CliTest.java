@@ -17,11 +17,8 @@ import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.HashMap;
 import java.util.Map;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -33,24 +30,19 @@ class CliTest {
     @TempDir
     Path dir;
 
-    private Map<String, String> env;
+    private CliRunner cli;
 
     record Result(int status, String out, String err) {
     }
 
     @BeforeEach
     void environment() {
-        env = new HashMap<>();
-        env.put("TMOUNT_STATE_DIR", dir.resolve("state").toString());
-        env.put("TMOUNT_RUNTIME_DIR", dir.resolve("run").toString());
-        env.put("TEMPLATE_STORAGE_URL", "file://" + dir.resolve("store"));
+        cli = new CliRunner(dir);
     }
 
     private Result tmount(String... args) {
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        int status = Main.run(args, new PrintWriter(out), new PrintWriter(err), env);
-        return new Result(status, out.toString(), err.toString());
+        CliRunner.Result r = cli.run(args);
+        return new Result(r.status(), r.out(), r.err());
     }
 
     @Test
@@ -143,8 +135,8 @@ class CliTest {
         Result badEngine = tmount("mount", "t", "b", "/mnt/x", "--engine", "vmware");
         assertThat(badEngine.err()).isEqualTo("tmount: engine 'vmware' is unknown; accepted: builtin, qemu-nbd\n");
 
-        env.remove("TEMPLATE_STORAGE_URL");
-        env.put("STORAGE_PROVIDER", "Azure");
+        cli.env.remove("TEMPLATE_STORAGE_URL");
+        cli.env.put("STORAGE_PROVIDER", "Azure");
         Result badProvider = tmount("template", "list");
         assertThat(badProvider.status()).isEqualTo(1);
         assertThat(badProvider.err()).contains("STORAGE_PROVIDER 'Azure' is unknown; accepted: Local");
@@ -170,7 +162,7 @@ class CliTest {
     @Test
     void settings_optionsWinOverEnvironment_whichWinsOverDefaults() {
         GlobalOptions options = new GlobalOptions();
-        Settings fromEnv = Settings.resolve(options, env);
+        Settings fromEnv = Settings.resolve(options, cli.env);
         assertThat(fromEnv.stateDir()).isEqualTo(dir.resolve("state"));
         assertThat(fromEnv.socket()).isEqualTo(dir.resolve("run/tmount.sock"));
         assertThat(fromEnv.store().url()).isEqualTo("file://" + dir.resolve("store"));
@@ -178,8 +170,8 @@ class CliTest {
 
         options.stateDir = dir.resolve("other");
         options.store = "file:///srv/t";
-        env.put("NBD_POOL_SIZE", "128");
-        Settings mixed = Settings.resolve(options, env);
+        cli.env.put("NBD_POOL_SIZE", "128");
+        Settings mixed = Settings.resolve(options, cli.env);
         assertThat(mixed.stateDir()).isEqualTo(dir.resolve("other"));
         assertThat(mixed.store().url()).isEqualTo("file:///srv/t");
         assertThat(mixed.nbdPoolSize()).isEqualTo(128);

@@ -7,10 +7,8 @@ import io.tmount.header.BuildData;
 import io.tmount.header.Header;
 import io.tmount.header.HeaderCodec;
 import io.tmount.store.BuildId;
-import io.tmount.store.ObjectStore;
 import io.tmount.store.TemplateStore;
 
-import java.io.EOFException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.security.MessageDigest;
@@ -111,7 +109,7 @@ public final class BuildVerifier {
         ByteBuffer buffer = ByteBuffer.allocateDirect(READ);
         for (long position = 0; position < size; ) {
             buffer.clear().limit((int) Math.min(READ, size - position));
-            fill(store.objects(), layer.key(), position, buffer);
+            store.objects().readFully(layer.key(), position, buffer);
             buffer.flip();
             position += buffer.remaining();
             sha.update(buffer);
@@ -145,7 +143,7 @@ public final class BuildVerifier {
                 last++;
             }
             ByteBuffer compressed = run.clear().limit((int) (frames.endC(last) - frames.startC(first))).slice();
-            fill(store.objects(), layer.key(), frames.startC(first), compressed);
+            store.objects().readFully(layer.key(), frames.startC(first), compressed);
             for (int f = first; f <= last; f++) {
                 ByteBuffer src = compressed.duplicate();
                 src.limit((int) (frames.endC(f) - frames.startC(first))).position((int) (frames.startC(f) - frames.startC(first)));
@@ -170,18 +168,6 @@ public final class BuildVerifier {
             max = Math.max(max, uncompressed ? frames.sizeU(i) : frames.sizeC(i));
         }
         return max;
-    }
-
-    private static void fill(ObjectStore objects, String key, long offset, ByteBuffer buffer) throws IOException {
-        long position = offset;
-        while (buffer.hasRemaining()) {
-            int n = objects.read(key, position, buffer);
-            if (n < 0) {
-                throw new EOFException(key + " ends at " + position + ", before the " + buffer.remaining()
-                        + " more bytes its header says it holds");
-            }
-            position += n;
-        }
     }
 
     private static MessageDigest sha256() {

@@ -135,14 +135,11 @@ final class FramedObject implements ChunkSource {
 
     private void fetch(long offset, ByteBuffer buffer, int length) throws IOException {
         buffer.clear().limit(length);
-        long position = offset;
-        while (buffer.hasRemaining()) {
-            int n = store.read(key, position, buffer);
-            if (n < 0) {
-                throw new EOFException(key + " ends at " + position + ", but its frame table needs " + (offset + length)
-                        + " bytes (a short object)");
-            }
-            position += n;
+        try {
+            store.readFully(key, offset, buffer);
+        } catch (EOFException e) {
+            throw new EOFException(e.getMessage() + ": its frame table needs " + (offset + length)
+                    + " bytes (a short object)");
         }
         buffer.flip();
     }

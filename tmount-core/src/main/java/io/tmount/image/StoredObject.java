@@ -4,7 +4,6 @@ import io.tmount.os.LinuxFiles;
 import io.tmount.store.ObjectInfo;
 import io.tmount.store.ObjectStore;
 
-import java.io.EOFException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
@@ -40,14 +39,7 @@ final class StoredObject implements ChunkSource {
 
     @Override
     public void read(long offset, ByteBuffer dst) throws IOException {
-        long position = offset;
-        while (dst.hasRemaining()) {
-            int n = store.read(key, position, dst);
-            if (n < 0) {
-                throw new EOFException(key + " ended at " + position + ", before its size " + object.size());
-            }
-            position += n;
-        }
+        store.readFully(key, offset, dst);
     }
 
     /** Where the store is a folder on this host, the holes of the sparse file; elsewhere all of it is data. */

@@ -28,6 +28,19 @@ public interface ObjectStore extends AutoCloseable {
     /** Reads up to {@code dst.remaining()} bytes from {@code offset}; returns the count, -1 at the end. */
     int read(String key, long offset, ByteBuffer dst) throws IOException;
 
+    /** Fills all of {@code dst} from {@code offset}; an object that ends first is an {@link java.io.EOFException}. */
+    default void readFully(String key, long offset, ByteBuffer dst) throws IOException {
+        long position = offset;
+        while (dst.hasRemaining()) {
+            int n = read(key, position, dst);
+            if (n < 0) {
+                throw new java.io.EOFException(key + " ends at " + position + ", " + dst.remaining()
+                        + " bytes short of what was asked");
+            }
+            position += n;
+        }
+    }
+
     /** Copies the whole object to a local file (replacing it). */
     void download(String key, Path target) throws IOException;
 

@@ -76,6 +76,10 @@ class S3MountTest {
 
     /** A bucket with one imported template holding the sample tree and a 12 MiB file. */
     private BuildId importTemplate(S3Settings settings) throws IOException {
+        return importTemplate(settings, io.tmount.image.WriteFormat.DEFAULT);
+    }
+
+    private BuildId importTemplate(S3Settings settings, io.tmount.image.WriteFormat format) throws IOException {
         store = new TemplateStore(new StoreLocation.S3(settings).open());
         source = Trees.sample(dir.resolve("src"), 1);
         big = new byte[12 << 20];
@@ -83,7 +87,7 @@ class S3MountTest {
         Files.write(source.resolve("big.bin"), big);
         Path image = dir.resolve("image.ext4");
         Ext4Images.makeFromDirectory(source, 96L << 20, image);
-        BuildId build = new TemplateCatalog(store, dir.resolve("scratch")).importImage(TEMPLATE, null, image);
+        BuildId build = new TemplateCatalog(store, dir.resolve("scratch")).importImage(TEMPLATE, null, image, format);
         manager = MountManager.open(new MountManagerConfig(dir.resolve("state"), dir.resolve("run"), store,
                 Attachers.onThisHost(4), Duration.ofMillis(500)).withCache(CHUNK, 1L << 30));
         return build;
@@ -126,17 +130,8 @@ class S3MountTest {
 
     @Test
     void compressedBuilds_inABucket_streamFrameByFrame_andCommitCompressed() throws IOException {
-        store = new TemplateStore(new StoreLocation.S3(server.settings(newBucket())).open());
-        source = Trees.sample(dir.resolve("src"), 2);
-        big = new byte[12 << 20];
-        new Random(6).nextBytes(big);
-        Files.write(source.resolve("big.bin"), big);
-        Path image = dir.resolve("image.ext4");
-        Ext4Images.makeFromDirectory(source, 96L << 20, image);
-        BuildId base = new TemplateCatalog(store, dir.resolve("scratch")).importImage(TEMPLATE, null, image,
+        BuildId base = importTemplate(server.settings(newBucket()),
                 new io.tmount.image.WriteFormat(io.tmount.compress.Compression.ZSTD, 0, 0, null));
-        manager = MountManager.open(new MountManagerConfig(dir.resolve("state"), dir.resolve("run"), store,
-                Attachers.onThisHost(4), Duration.ofMillis(500)).withCache(CHUNK, 1L << 30));
         Path mnt = dir.resolve("mnt");
         manager.mountTemplate(TEMPLATE, base, mnt, MountOptions.defaults().withVerify(true));
         assertThat(Trees.checksums(mnt)).isEqualTo(Trees.checksums(source));
