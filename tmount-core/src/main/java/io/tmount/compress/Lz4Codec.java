@@ -37,10 +37,16 @@ public final class Lz4Codec implements FrameCodec {
     private static final int BD_4MB = 7 << 4;
     private static final int UNCOMPRESSED_BIT = 0x80000000;
 
-    private static final LZ4Factory LZ4 = LZ4Factory.fastestInstance();
+    /*
+     * lz4-java's native library is built for x86-64 CPUs with AVX2 and uses it unconditionally: on a CPU without it
+     * (QEMU's default model in the VM test) its first call dies with SIGILL and takes the JVM, and every mount, with
+     * it. There, the pure-Java implementation (without sun.misc.Unsafe) does the work instead.
+     */
+    private static final boolean NATIVE = CpuFeatures.runsX86Avx2Code();
+    private static final LZ4Factory LZ4 = NATIVE ? LZ4Factory.fastestInstance() : LZ4Factory.safeInstance();
     private static final LZ4SafeDecompressor DECOMPRESSOR = LZ4.safeDecompressor();
     private static final LZ4Compressor COMPRESSOR = LZ4.fastCompressor();
-    private static final XXHash32 XXH32 = XXHashFactory.fastestInstance().hash32();
+    private static final XXHash32 XXH32 = (NATIVE ? XXHashFactory.fastestInstance() : XXHashFactory.safeInstance()).hash32();
 
     private final boolean contentChecksum;
 

@@ -128,7 +128,8 @@ public final class GuestKernelNbdChecks {
         try (FileChannel channel = FileChannel.open(written, StandardOpenOption.WRITE)) {
             channel.force(true);
         }
-        CommitResult commit = manager.commit(mnt, BuildId.of("committed-in-guest"));
+        CommitResult commit = manager.commit(mnt, BuildId.of("committed-in-guest"), null, false,
+                new io.tmount.image.WriteFormat(io.tmount.compress.Compression.LZ4, 0, 0, null));
         require(commit.changed(), "nothing committed");
         manager.unmountTemplate(mnt);
         require(pool.kernelFree(info.deviceSlot()), info.devicePath() + " should be free after the unmount");
