@@ -51,8 +51,12 @@ final class FramesBenchCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
-        Compression c = Compression.parse(compression);
-        FrameCodec codec = FrameCodec.of(c, 0);
+        try (FrameCodec codec = FrameCodec.of(Compression.parse(compression), 0)) {
+            return run(codec);
+        }
+    }
+
+    private int run(FrameCodec codec) throws IOException {
         long length = Files.size(input);
         long encodeStart = System.nanoTime();
         FramedWriter.Result result;

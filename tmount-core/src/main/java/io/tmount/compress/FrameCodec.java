@@ -7,7 +7,7 @@ import java.nio.ByteBuffer;
  * Encodes and decodes one frame of a compressed data object: an independently decodable unit of at most a few MiB
  * (a zstd frame, or an LZ4 frame-format stream). Implementations are safe for concurrent use.
  */
-public interface FrameCodec {
+public interface FrameCodec extends AutoCloseable {
 
     Compression compression();
 
@@ -24,6 +24,11 @@ public interface FrameCodec {
     /** Encodes all remaining bytes of {@code src} as one frame into {@code dst}; advances both buffers. */
     void encode(ByteBuffer src, ByteBuffer dst) throws IOException;
 
+    /** Frees what the codec holds outside the heap (zstd's contexts); calls in flight finish first. */
+    @Override
+    default void close() {
+    }
+
     /**
      * Loads the native codecs now and runs each once. The first use of zstd-jni unpacks and loads its library, which
      * takes about half a second: a daemon does it while it starts, not inside the first mount of a compressed build.
@@ -31,10 +36,12 @@ public interface FrameCodec {
     static void preloadQuietly() {
         try {
             for (FrameCodec codec : new FrameCodec[]{new ZstdCodec(0), new Lz4Codec(true)}) {
-                java.nio.ByteBuffer plain = java.nio.ByteBuffer.allocateDirect(4096);
-                java.nio.ByteBuffer frame = java.nio.ByteBuffer.allocateDirect(codec.maxEncodedLength(4096));
-                codec.encode(plain, frame);
-                codec.decode(frame.flip(), plain.clear(), 4096);
+                try (codec) {
+                    java.nio.ByteBuffer plain = java.nio.ByteBuffer.allocateDirect(4096);
+                    java.nio.ByteBuffer frame = java.nio.ByteBuffer.allocateDirect(codec.maxEncodedLength(4096));
+                    codec.encode(plain, frame);
+                    codec.decode(frame.flip(), plain.clear(), 4096);
+                }
             }
         } catch (java.io.IOException | LinkageError e) {
             // the first real use reports it, with the build it was for

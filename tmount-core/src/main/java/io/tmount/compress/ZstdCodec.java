@@ -12,7 +12,8 @@ import java.util.concurrent.ConcurrentLinkedQueue;
 /**
  * zstd frames through libzstd (zstd-jni). Frames are written with a content checksum and the content size, as e2b
  * writes them, so a damaged frame fails to decode instead of yielding wrong bytes. Contexts are pooled: making one
- * allocates the decoder's tables, which costs more than decoding a small frame.
+ * allocates the decoder's tables, which costs more than decoding a small frame. They live outside the heap and
+ * nothing frees them but {@link #close}: whoever makes a codec closes it.
  */
 final class ZstdCodec implements FrameCodec {
 
@@ -22,6 +23,7 @@ final class ZstdCodec implements FrameCodec {
     private final int level;
     private final ConcurrentLinkedQueue<ZstdDecompressCtx> decoders = new ConcurrentLinkedQueue<>();
     private final ConcurrentLinkedQueue<ZstdCompressCtx> encoders = new ConcurrentLinkedQueue<>();
+    private volatile boolean closed;
 
     ZstdCodec(int level) {
         this.level = level == 0 ? DEFAULT_LEVEL : level;
@@ -61,7 +63,7 @@ final class ZstdCodec implements FrameCodec {
             ctx.close(); // its state after an error is not worth trusting
             throw new IOException("zstd frame does not decode: " + e.getMessage(), e);
         }
-        decoders.offer(ctx);
+        giveBack(decoders, ctx);
         if (n != expected) {
             throw new IOException("zstd frame decodes to " + n + " bytes, its table says " + expected);
         }
@@ -89,6 +91,31 @@ final class ZstdCodec implements FrameCodec {
             ctx.close();
             throw new IOException("zstd cannot encode a frame: " + e.getMessage(), e);
         }
-        encoders.offer(ctx);
+        giveBack(encoders, ctx);
+    }
+
+    @Override
+    public void close() {
+        closed = true;
+        drain(decoders);
+        drain(encoders);
+    }
+
+    /** Pools a context for the next call, or frees it when the codec closed meanwhile. */
+    private <T extends java.io.Closeable> void giveBack(ConcurrentLinkedQueue<T> pool, T ctx) {
+        pool.offer(ctx);
+        if (closed) {
+            drain(pool);
+        }
+    }
+
+    private static <T extends java.io.Closeable> void drain(ConcurrentLinkedQueue<T> pool) {
+        for (T ctx = pool.poll(); ctx != null; ctx = pool.poll()) {
+            try {
+                ctx.close();
+            } catch (IOException e) {
+                // zstd-jni's close does not fail; nothing to do if it did
+            }
+        }
     }
 }

@@ -131,9 +131,14 @@ public final class BuildVerifier {
                     + frames.endC() + " (a short object)");
             return null;
         }
-        FrameCodec codec = FrameCodec.of(frames.compression(), 0);
+        try (FrameCodec codec = FrameCodec.of(frames.compression(), 0)) {
+            return decodeAll(layer, frames, codec, whole, problems);
+        }
+    }
+
+    private String decodeAll(LayerData layer, FrameTable frames, FrameCodec codec, boolean hashable,
+                             List<String> problems) throws IOException {
         MessageDigest sha = sha256();
-        boolean hashable = whole;
         ByteBuffer out = ByteBuffer.allocateDirect(maxSize(frames, true));
         ByteBuffer run = ByteBuffer.allocateDirect(Math.max(READ, maxSize(frames, false)));
         for (int first = 0; first < frames.count(); ) {

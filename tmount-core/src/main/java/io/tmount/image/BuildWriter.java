@@ -141,9 +141,9 @@ public final class BuildWriter {
 
     private static FramedWriter.Result frame(Path data, long length, Path out, WriteFormat format) throws IOException {
         try (FileChannel in = FileChannel.open(data);
-             FileChannel target = FileChannel.open(out, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
-            return new FramedWriter(FrameCodec.of(format.compression(), format.level()), format.frameSize())
-                    .write(in, length, target);
+             FileChannel target = FileChannel.open(out, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING);
+             FrameCodec codec = FrameCodec.of(format.compression(), format.level())) {
+            return new FramedWriter(codec, format.frameSize()).write(in, length, target);
         }
     }
 

@@ -527,7 +527,11 @@ public final class ChunkCache implements AutoCloseable {
         try {
             data.close();
         } finally {
-            LinuxFiles.close(holeFd);
+            try {
+                LinuxFiles.close(holeFd);
+            } finally {
+                source.close();
+            }
         }
     }
 }

@@ -8,7 +8,7 @@ import java.nio.ByteBuffer;
  * with ranged reads as they are ({@link StoredObject}); compressed ones frame by frame ({@link FramedObject}). The
  * cache sees only uncompressed bytes either way.
  */
-interface ChunkSource {
+interface ChunkSource extends AutoCloseable {
 
     /** The object's key, for messages and statistics. */
     String name();
@@ -32,4 +32,9 @@ interface ChunkSource {
 
     /** How {@code [offset, offset + length)} is allocated, as {@link ChunkCache#extents} reports it. */
     boolean extents(long offset, long length, Extents out) throws IOException;
+
+    /** Frees what the source holds outside the heap (a decoder's contexts). */
+    @Override
+    default void close() {
+    }
 }

@@ -144,6 +144,11 @@ final class FramedObject implements ChunkSource {
         buffer.flip();
     }
 
+    @Override
+    public void close() {
+        codec.close();
+    }
+
     /** Buffers come in powers of two, so one kept for a run fits the next run of about the same size. */
     private static int roundUp(int n) {
         return n <= 4096 ? 4096 : Integer.highestOneBit(n - 1) << 1;

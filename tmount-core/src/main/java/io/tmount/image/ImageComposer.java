@@ -54,6 +54,8 @@ public final class ImageComposer {
                 }
             }
             out.force(true);
+        } finally {
+            sources.values().forEach(ChunkSource::close);
         }
     }
 }

@@ -79,6 +79,14 @@ class FrameCodecTest {
     }
 
     @Test
+    void aClosedZstdCodec_freesItsContexts_andStillWorksForCallsThatComeLate() throws IOException {
+        ZstdCodec codec = new ZstdCodec(0);
+        byte[] frame = encode(codec, DATA);
+        codec.close(); // what a chunk cache does when it closes: the pooled native contexts are freed
+        assertThat(decode(codec, frame, DATA.length)).isEqualTo(DATA); // a late caller gets a fresh, freed context
+    }
+
+    @Test
     void lz4_garbageAndOtherFormats_areNamed() {
         assertThatThrownBy(() -> decode(new Lz4Codec(false), new byte[]{0x28, (byte) 0xb5, 0x2f, (byte) 0xfd, 0, 0}, 10))
                 .hasMessageContaining("not an LZ4 frame");
