@@ -222,6 +222,19 @@ public final class Overlay implements BlockImage {
         }
     }
 
+    /**
+     * Whether the overlay holds a block of its own or zeroed beyond block 0: what a mount restored after a crash
+     * has written before it (its write counts start again at 0 when the overlay is reopened).
+     */
+    public boolean changedBeyondFirstBlock() {
+        for (long block = 1; block < blocks; block++) {
+            if (source(block) != Source.BELOW) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     /** How many writes, trims and zeroings this overlay has taken since it was opened. */
     public long mutations() {
         return mutations.get();

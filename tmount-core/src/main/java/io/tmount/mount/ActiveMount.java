@@ -14,7 +14,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * the next start to reclaim. {@code overlay} is null for read-only and qemu-nbd mounts; {@code createdDirs} are the
  * folders of the mount path tmount made (or that another of its mounts made and may leave behind).
  * {@code committedMutations} is the overlay's count of writes beyond the superblock's block when the mount was made
- * or last committed: a commit with nothing written since has nothing to store.
+ * or last committed: a commit with nothing written since has nothing to store. A mount restored after a crash whose
+ * overlay holds changes starts at -1: what it holds was never committed, whatever the count says.
  */
 record ActiveMount(MountInfo info, BuildLayout layout, Overlay overlay, List<Path> createdDirs, Teardown resources,
                    Teardown bookkeeping, AtomicLong committedMutations)
@@ -24,6 +25,13 @@ record ActiveMount(MountInfo info, BuildLayout layout, Overlay overlay, List<Pat
                 Teardown bookkeeping) {
         this(info, layout, overlay, createdDirs, resources, bookkeeping,
                 new AtomicLong(overlay == null ? 0 : overlay.mutationsBeyondFirstBlock()));
+    }
+
+    /** A mount brought back after a crash: changed if its overlay holds anything of its own. */
+    static ActiveMount restored(MountInfo info, BuildLayout layout, Overlay overlay, List<Path> createdDirs,
+                                Teardown resources, Teardown bookkeeping) {
+        long mark = overlay == null ? 0 : overlay.changedBeyondFirstBlock() ? -1 : overlay.mutationsBeyondFirstBlock();
+        return new ActiveMount(info, layout, overlay, createdDirs, resources, bookkeeping, new AtomicLong(mark));
     }
 
     /** Whether anything was written to the device since it was mounted or last committed. */

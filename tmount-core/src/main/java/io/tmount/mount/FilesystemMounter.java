@@ -107,6 +107,16 @@ final class FilesystemMounter {
         Commands.check(COMMAND_TIMEOUT, HostTools.require("fstrim", "util-linux", "commit").toString(), target.toString());
     }
 
+    /** Thaws the filesystem if it is frozen; one that is not (fsfreeze says so) is left alone. */
+    void thawIfFrozen(Path target) {
+        try {
+            thaw(target);
+            log.warn("{} was frozen; thawed it", target);
+        } catch (IOException notFrozen) {
+            log.debug("{} was not frozen: {}", target, notFrozen.getMessage());
+        }
+    }
+
     void thaw(Path target) throws IOException {
         Commands.check(COMMAND_TIMEOUT, HostTools.require("fsfreeze", "util-linux", "commit").toString(),
                 "--unfreeze", target.toString());

@@ -41,12 +41,15 @@ final class MountAssembler {
     private final MountJournal journal;
     private final FilesystemMounter filesystems;
     private final Path runtimeMounts;
+    private final Checkpoints checkpoints;
 
-    MountAssembler(BuildImages images, MountJournal journal, FilesystemMounter filesystems, Path runtimeMounts) {
+    MountAssembler(BuildImages images, MountJournal journal, FilesystemMounter filesystems, Path runtimeMounts,
+                   Checkpoints checkpoints) {
         this.images = images;
         this.journal = journal;
         this.filesystems = filesystems;
         this.runtimeMounts = runtimeMounts;
+        this.checkpoints = checkpoints;
     }
 
     /**
@@ -108,19 +111,28 @@ final class MountAssembler {
                 resources.push("stop the NBD server", server::close);
                 endpoint = server.endpoint();
             }
+            checkpoints.reached(Checkpoints.SERVING);
 
             AttachedDevice device = attacher.attach(endpoint, options.readOnly(), runtimeDir);
             resources.push("detach " + device.devicePath(), device::close);
             entry = entry.withDevice(device.record());
             journal.write(entry);
+            checkpoints.reached(Checkpoints.ATTACHED);
 
             // registered first: a mount(8) that timed out may still have mounted, and a later failure must not
             // leave a filesystem on a device that is about to go
             resources.push("unmount " + mountPath, () -> filesystems.unmountIfFrom(mountPath, device.devicePath()));
             filesystems.mount(device.devicePath(), mountPath, options.readOnly());
             info = info.withDevice(device.devicePath(), device.slot(), endpoint.uri());
+            checkpoints.reached(Checkpoints.MOUNTED);
             journal.write(entry.withMounted(info));
-            return new ActiveMount(info, layout, overlay, created, resources, bookkeeping);
+            if (!restoring) {
+                return new ActiveMount(info, layout, overlay, created, resources, bookkeeping);
+            }
+            // back in service: from now on it goes like any mount, its state and journal entry with it
+            bookkeeping.push("remove " + stateDir, () -> Folders.deleteTree(stateDir));
+            bookkeeping.push("remove the journal entry", () -> journal.remove(id));
+            return ActiveMount.restored(info, layout, overlay, created, resources, bookkeeping);
         } catch (IOException | RuntimeException e) {
             new ActiveMount(null, null, null, created, resources, bookkeeping).releaseOnto(e);
             throw e;

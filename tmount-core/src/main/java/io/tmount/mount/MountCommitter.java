@@ -34,10 +34,12 @@ final class MountCommitter {
 
     private final FilesystemMounter filesystems;
     private final TemplateStore store;
+    private final Checkpoints checkpoints;
 
-    MountCommitter(FilesystemMounter filesystems, TemplateStore store) {
+    MountCommitter(FilesystemMounter filesystems, TemplateStore store, Checkpoints checkpoints) {
         this.filesystems = filesystems;
         this.store = store;
+        this.checkpoints = checkpoints;
     }
 
     CommitResult commit(ActiveMount mount, BuildId newBuild, TemplateId template, boolean evenWithoutChanges,
@@ -56,6 +58,7 @@ final class MountCommitter {
             // nothing writes while frozen: what is written from here on is not in this commit
             long committing = overlay.mutationsBeyondFirstBlock();
             overlay.flush();
+            checkpoints.reached(Checkpoints.COMMIT_FROZEN);
             CommitResult result = publish(mount, newBuild, template, packed, format, workDir, start);
             mount.committedMutations().set(committing); // only once the build is stored: a failed commit commits nothing
             return result;

@@ -74,8 +74,9 @@ public final class MountManager implements AutoCloseable {
         this.images = new BuildImages(config.store(), config.stateDir().resolve("cache"), config.chunkSize(),
                 new CacheBudget(config.cacheMaxBytes()));
         this.journal = new MountJournal(config.stateDir().resolve("mounts"));
-        this.assembler = new MountAssembler(images, journal, filesystems, config.runtimeDir().resolve("mounts"));
-        this.committer = new MountCommitter(filesystems, config.store());
+        this.assembler = new MountAssembler(images, journal, filesystems, config.runtimeDir().resolve("mounts"),
+                config.checkpoints());
+        this.committer = new MountCommitter(filesystems, config.store(), config.checkpoints());
         this.exports = new Exports(images, config.stateDir().resolve("exports"));
     }
 
@@ -412,6 +413,18 @@ public final class MountManager implements AutoCloseable {
                 .map(s -> ((ActiveMount) s).info())
                 .sorted(Comparator.comparing(MountInfo::createdAt))
                 .toList();
+    }
+
+    /**
+     * Whether the writable mount at {@code mountPath} holds writes no commit has stored: since it was mounted or
+     * last committed, or, for a mount restored after a crash, anything its overlay kept. False for other mounts.
+     */
+    public boolean hasUncommittedChanges(Path mountPath) {
+        Slot slot = slots.get(mountPath.toAbsolutePath().normalize());
+        if (!(slot instanceof ActiveMount mount)) {
+            throw TmountException.notFound("nothing is mounted by tmount at %s", mountPath);
+        }
+        return mount.changedSinceCommit();
     }
 
     public CacheReport cacheReport() {

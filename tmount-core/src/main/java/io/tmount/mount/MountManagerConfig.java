@@ -17,7 +17,8 @@ import java.util.Objects;
  * otherwise (compression and header version).
  */
 public record MountManagerConfig(Path stateDir, Path runtimeDir, TemplateStore store, Attachers attachers,
-                                 Duration unmountBusyRetry, int chunkSize, long cacheMaxBytes, WriteFormat writeFormat) {
+                                 Duration unmountBusyRetry, int chunkSize, long cacheMaxBytes, WriteFormat writeFormat,
+                                 Checkpoints checkpoints) {
 
     public static final Path DEFAULT_STATE_DIR = Path.of("/var/lib/tmount");
     public static final Path DEFAULT_RUNTIME_DIR = Path.of("/run/tmount");
@@ -30,6 +31,7 @@ public record MountManagerConfig(Path stateDir, Path runtimeDir, TemplateStore s
         Objects.requireNonNull(store, "store");
         Objects.requireNonNull(attachers, "attachers");
         Objects.requireNonNull(writeFormat, "writeFormat");
+        Objects.requireNonNull(checkpoints, "checkpoints");
         stateDir = absolute("stateDir", stateDir);
         runtimeDir = absolute("runtimeDir", runtimeDir);
         if (unmountBusyRetry == null || unmountBusyRetry.isNegative()) {
@@ -48,7 +50,7 @@ public record MountManagerConfig(Path stateDir, Path runtimeDir, TemplateStore s
     public MountManagerConfig(Path stateDir, Path runtimeDir, TemplateStore store, Attachers attachers,
                               Duration unmountBusyRetry) {
         this(stateDir, runtimeDir, store, attachers, unmountBusyRetry, DEFAULT_CHUNK_SIZE, defaultCacheMax(stateDir),
-                WriteFormat.DEFAULT);
+                WriteFormat.DEFAULT, Checkpoints.NONE);
     }
 
     /** Default dirs, this host's backends with e2b's default pool size, 3 s of unmount retries. */
@@ -72,25 +74,34 @@ public record MountManagerConfig(Path stateDir, Path runtimeDir, TemplateStore s
     }
 
     public MountManagerConfig withDirs(Path state, Path runtime) {
-        return new MountManagerConfig(state, runtime, store, attachers, unmountBusyRetry, chunkSize, cacheMaxBytes, writeFormat);
+        return new MountManagerConfig(state, runtime, store, attachers, unmountBusyRetry, chunkSize, cacheMaxBytes,
+                writeFormat, checkpoints);
     }
 
     public MountManagerConfig withAttachers(Attachers value) {
-        return new MountManagerConfig(stateDir, runtimeDir, store, value, unmountBusyRetry, chunkSize, cacheMaxBytes, writeFormat);
+        return new MountManagerConfig(stateDir, runtimeDir, store, value, unmountBusyRetry, chunkSize, cacheMaxBytes,
+                writeFormat, checkpoints);
     }
 
     public MountManagerConfig withUnmountBusyRetry(Duration value) {
-        return new MountManagerConfig(stateDir, runtimeDir, store, attachers, value, chunkSize, cacheMaxBytes, writeFormat);
+        return new MountManagerConfig(stateDir, runtimeDir, store, attachers, value, chunkSize, cacheMaxBytes,
+                writeFormat, checkpoints);
     }
 
     public MountManagerConfig withCache(int chunk, long maxBytes) {
         return new MountManagerConfig(stateDir, runtimeDir, store, attachers, unmountBusyRetry, chunk, maxBytes,
-                writeFormat);
+                writeFormat, checkpoints);
     }
 
     public MountManagerConfig withWriteFormat(WriteFormat value) {
         return new MountManagerConfig(stateDir, runtimeDir, store, attachers, unmountBusyRetry, chunkSize,
-                cacheMaxBytes, value);
+                cacheMaxBytes, value, checkpoints);
+    }
+
+    /** Where a crash test stops the process (see {@link Checkpoints}). */
+    public MountManagerConfig withCheckpoints(Checkpoints value) {
+        return new MountManagerConfig(stateDir, runtimeDir, store, attachers, unmountBusyRetry, chunkSize,
+                cacheMaxBytes, writeFormat, value);
     }
 
     private static Path absolute(String name, Path path) {

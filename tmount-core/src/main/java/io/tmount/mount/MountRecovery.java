@@ -13,7 +13,10 @@ import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.HashSet;
+import java.util.List;
 import java.util.Set;
 
 /**
@@ -53,7 +56,10 @@ final class MountRecovery {
     void run(Restorer restorer) throws IOException {
         Set<String> known = new HashSet<>();
         String boot = BootId.current();
-        for (MountJournal.Found found : journal.all()) {
+        // parents before what is mounted inside them: a nested mount restored first would be covered by its parent
+        List<MountJournal.Found> all = new ArrayList<>(journal.all());
+        all.sort(Comparator.comparingInt(MountRecovery::depth));
+        for (MountJournal.Found found : all) {
             known.add(found.dir().getFileName().toString());
             if (found.entry() == null) {
                 log.warn("removing {} left by an earlier run ({})", found.dir(), found.problem());
@@ -102,6 +108,9 @@ final class MountRecovery {
         boolean ours = device != null && device.devicePath() != null && mountTable.mountAt(info.mountPath())
                 .filter(m -> m.source().equals(device.devicePath().toString())).isPresent();
         if (ours) {
+            // a process killed mid-commit leaves the filesystem frozen: a frozen filesystem only detaches on unmount,
+            // its writers hang for good and its device stays busy until reboot, so thaw it first (if it is frozen)
+            filesystems.thawIfFrozen(info.mountPath());
             try {
                 filesystems.unmount(info.mountPath());
             } catch (IOException | RuntimeException busy) {
@@ -123,10 +132,12 @@ final class MountRecovery {
         return true;
     }
 
-    /** Drops a mount that will not come back; keeps its state (overlay, copy) under orphans/ for the operator. */
+    /**
+     * Drops a mount that will not come back; keeps its state (overlay, copy) under orphans/ for the operator, with
+     * its journal, which says what it was. One move: a crash before it leaves the mount to the next start.
+     */
     private void forget(JournalEntry entry, String why) {
         try {
-            journal.remove(entry.info().id());
             if (Files.exists(entry.stateDir())) {
                 Files.createDirectories(orphans);
                 Path kept = orphans.resolve(entry.info().id());
@@ -148,6 +159,11 @@ final class MountRecovery {
         } catch (IOException e) {
             log.error("cannot remove the folders of mount {}: {}", entry.info().id(), e.getMessage());
         }
+    }
+
+    /** How deep a journaled mount's path is (entries without a journal first: they are only removed). */
+    private static int depth(MountJournal.Found found) {
+        return found.entry() == null ? 0 : found.entry().info().mountPath().getNameCount();
     }
 
     private static void deleteQuietly(Path dir) {

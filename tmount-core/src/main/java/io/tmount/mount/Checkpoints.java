@@ -1,0 +1,23 @@
+package io.tmount.mount;
+
+/**
+ * Named points in mounting and committing where a process can die with the most left half done; the crash tests
+ * stop a process at one of them (and kill it there) instead of sleeping and hoping. The daemon's are no-ops.
+ */
+@FunctionalInterface
+public interface Checkpoints {
+
+    /** The mount's NBD server (or qemu-nbd) runs; nothing is attached yet. */
+    String SERVING = "mount.serving";
+    /** The device is attached and journaled; the filesystem is not mounted yet. */
+    String ATTACHED = "mount.attached";
+    /** The filesystem is mounted; the journal does not say so yet. */
+    String MOUNTED = "mount.mounted";
+    /** A commit froze the filesystem and synced the overlay; nothing is packed or stored yet. */
+    String COMMIT_FROZEN = "commit.frozen";
+
+    Checkpoints NONE = point -> {
+    };
+
+    void reached(String point);
+}

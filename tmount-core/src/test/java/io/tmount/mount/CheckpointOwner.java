@@ -1,0 +1,60 @@
+package io.tmount.mount;
+
+import io.tmount.device.Attachers;
+import io.tmount.store.BuildId;
+import io.tmount.store.StoreLocation;
+import io.tmount.store.TemplateId;
+import io.tmount.store.TemplateStore;
+
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.time.Duration;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+/**
+ * A process that is stopped at a named {@link Checkpoints} point and killed there by {@link CrashPointsTest}: it
+ * mounts a build writable at the first path, writes a file there and fsyncs it, then arms the checkpoint and either
+ * commits that mount ({@code commit.*} points) or mounts the build again at the second path ({@code mount.*}).
+ * At the point it writes the marker file and waits for SIGKILL.
+ * Arguments: stateDir runtimeDir storeDir template build firstPath secondPath point markerFile.
+ */
+public final class CheckpointOwner {
+
+    public static void main(String[] args) throws Exception {
+        TemplateStore store = new TemplateStore(new StoreLocation.Local(Path.of(args[2])).open());
+        String point = args[7];
+        Path marker = Path.of(args[8]);
+        AtomicBoolean armed = new AtomicBoolean();
+        Checkpoints stop = reached -> {
+            if (armed.get() && reached.equals(point)) {
+                try {
+                    Files.writeString(marker, reached);
+                    Thread.sleep(Long.MAX_VALUE);
+                } catch (Exception e) {
+                    throw new IllegalStateException(e);
+                }
+            }
+        };
+        MountManager manager = MountManager.open(new MountManagerConfig(Path.of(args[0]), Path.of(args[1]), store,
+                Attachers.onThisHost(4), Duration.ofMillis(500)).withCheckpoints(stop));
+        TemplateId template = TemplateId.of(args[3]);
+        BuildId build = BuildId.of(args[4]);
+        Path first = Path.of(args[5]);
+        manager.mountTemplate(template, build, first, MountOptions.defaults());
+        Path file = first.resolve("acknowledged.txt");
+        Files.writeString(file, "written before the crash\n");
+        try (FileChannel channel = FileChannel.open(file, StandardOpenOption.WRITE)) {
+            channel.force(true);
+        }
+        armed.set(true);
+        if (point.startsWith("commit.")) {
+            manager.commit(first, BuildId.random());
+        } else {
+            manager.mountTemplate(template, build, Path.of(args[6]), MountOptions.defaults());
+        }
+        Files.writeString(marker, "finished without reaching " + point);
+        Thread.sleep(Long.MAX_VALUE);
+    }
+}

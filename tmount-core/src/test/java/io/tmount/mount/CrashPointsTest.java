@@ -1,0 +1,144 @@
+package io.tmount.mount;
+
+import io.tmount.device.Attachers;
+import io.tmount.os.MountTable;
+import io.tmount.store.BuildId;
+import io.tmount.store.StoreLocation;
+import io.tmount.store.TemplateId;
+import io.tmount.store.TemplateStore;
+import io.tmount.template.TemplateCatalog;
+import io.tmount.testing.HostState;
+import io.tmount.testing.NoLeftovers;
+import io.tmount.testing.Trees;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * The daemon killed with SIGKILL at named points of mounting and committing (reached deterministically through
+ * {@link Checkpoints}, not by timing), then a manager opened on its state dir: every case ends restored with its
+ * fsynced write, or cleaned up, with no mount, loop device or helper left, no writer hanging, and no mount that
+ * comes back after it was unmounted.
+ */
+@ExtendWith(NoLeftovers.class)
+class CrashPointsTest {
+
+    private static final TemplateId TEMPLATE = TemplateId.of("t");
+
+    @TempDir
+    Path dir;
+
+    private Path storeDir;
+    private BuildId build;
+    private Path state;
+    private Path run;
+    private Path first;
+    private Path second;
+
+    @BeforeEach
+    void template() throws IOException {
+        storeDir = dir.resolve("store");
+        try (TemplateStore store = new TemplateStore(new StoreLocation.Local(storeDir).open())) {
+            build = new TemplateCatalog(store, dir.resolve("scratch")).create(TEMPLATE, null,
+                    Trees.sample(dir.resolve("src"), 6), null);
+        }
+        state = dir.resolve("state");
+        run = dir.resolve("run");
+        first = dir.resolve("mnt/first");
+        second = dir.resolve("mnt/second");
+    }
+
+    /** Runs {@link CheckpointOwner} to {@code point} and kills it there with SIGKILL. */
+    private void killAt(String point) throws Exception {
+        Path marker = dir.resolve("reached");
+        Process owner = new ProcessBuilder(ProcessHandle.current().info().command().orElseThrow(),
+                "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"),
+                CheckpointOwner.class.getName(), state.toString(), run.toString(), storeDir.toString(), TEMPLATE.value(),
+                build.value(), first.toString(), second.toString(), point, marker.toString())
+                .redirectErrorStream(true).redirectOutput(dir.resolve("owner.log").toFile()).start();
+        try {
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+            while (!Files.exists(marker) && owner.isAlive() && System.nanoTime() < deadline) {
+                Thread.sleep(20);
+            }
+            assertThat(marker).as("the owner did not reach %s:\n%s", point, Files.readString(dir.resolve("owner.log")))
+                    .exists();
+            assertThat(Files.readString(marker)).isEqualTo(point);
+        } finally {
+            owner.destroyForcibly().waitFor(30, TimeUnit.SECONDS); // SIGKILL: no cleanup of any kind
+        }
+    }
+
+    private MountManager reopen(TemplateStore store) {
+        return MountManager.open(new MountManagerConfig(state, run, store, Attachers.onThisHost(4), Duration.ofMillis(500)));
+    }
+
+    private TemplateStore store() throws IOException {
+        return new TemplateStore(new StoreLocation.Local(storeDir).open());
+    }
+
+    @Test
+    void killedWhileACommitHasTheFilesystemFrozen_recoveryThawsIt_andTheBlockedWriterGoesOn() throws Exception {
+        killAt(Checkpoints.COMMIT_FROZEN);
+        // a writer of the frozen filesystem blocks (uninterruptibly) until someone thaws it
+        Process writer = new ProcessBuilder("sh", "-c", "echo late > " + first.resolve("late.txt")).start();
+        assertThat(writer.waitFor(1, TimeUnit.SECONDS)).as("the filesystem should be frozen").isFalse();
+        try (TemplateStore store = store(); MountManager manager = reopen(store)) {
+            assertThat(writer.waitFor(30, TimeUnit.SECONDS)).as("the writer still hangs: the filesystem stayed frozen")
+                    .isTrue();
+            assertThat(manager.listMounts()).extracting(MountInfo::mountPath).containsExactly(first);
+            assertThat(first.resolve("acknowledged.txt")).hasContent("written before the crash");
+            manager.unmountTemplate(first);
+        } finally {
+            writer.destroyForcibly();
+        }
+        assertThat(HostState.loopDevices()).noneMatch(l -> l.contains(dir.toString()));
+    }
+
+    @Test
+    void aRestoredMount_holdsItsUncommittedWrites_andOnceUnmountedNeverComesBack() throws Exception {
+        killAt(Checkpoints.COMMIT_FROZEN);
+        try (TemplateStore store = store(); MountManager manager = reopen(store)) {
+            // what it held before the crash was never committed, however little ext4 writes after the restore
+            assertThat(manager.hasUncommittedChanges(first)).isTrue();
+            CommitResult commit = manager.commit(first, null);
+            assertThat(commit.changed()).isTrue();
+            assertThat(manager.hasUncommittedChanges(first)).isFalse();
+            manager.unmountTemplate(first);
+        }
+        try (TemplateStore store = store(); MountManager manager = reopen(store)) {
+            assertThat(manager.listMounts()).isEmpty();
+        }
+        try (var left = Files.list(state.resolve("mounts"))) {
+            assertThat(left).isEmpty();
+        }
+        assertThat(MountTable.ofThisProcess().isMountPoint(first)).isFalse();
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {Checkpoints.SERVING, Checkpoints.ATTACHED, Checkpoints.MOUNTED})
+    void killedWhileMounting_theHalfMadeMountIsCleanedUp_andTheOtherComesBack(String point) throws Exception {
+        killAt(point);
+        try (TemplateStore store = store(); MountManager manager = reopen(store)) {
+            assertThat(manager.listMounts()).extracting(MountInfo::mountPath).containsExactly(first);
+            assertThat(MountTable.ofThisProcess().isMountPoint(second)).isFalse();
+            assertThat(second).doesNotExist();
+            manager.unmountTemplate(first);
+        }
+        assertThat(HostState.loopDevices()).noneMatch(l -> l.contains(dir.toString()));
+        try (var left = Files.list(run.resolve("mounts"))) {
+            assertThat(left).isEmpty();
+        }
+    }
+}
