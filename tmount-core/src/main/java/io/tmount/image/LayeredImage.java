@@ -28,6 +28,9 @@ public final class LayeredImage implements BlockImage {
         this.starts = new long[this.segments.length];
         this.readAhead = new ReadAhead[this.segments.length];
         long expected = 0;
+        // segments of one build read one sequential stream: they share a read-ahead tracker (found in one pass:
+        // headers may hold millions of mappings)
+        java.util.Map<ChunkCache, ReadAhead> perCache = new java.util.IdentityHashMap<>();
         for (int i = 0; i < this.segments.length; i++) {
             BuildMapping m = this.segments[i].mapping();
             if (m.offset() != expected) {
@@ -35,22 +38,12 @@ public final class LayeredImage implements BlockImage {
             }
             starts[i] = m.offset();
             expected = m.end();
-            readAhead[i] = sharedReadAhead(i);
+            ChunkCache cache = this.segments[i].cache();
+            readAhead[i] = cache == null ? null : perCache.computeIfAbsent(cache, c -> new ReadAhead());
         }
         if (expected != size) {
             throw new IllegalArgumentException("segments cover " + expected + " bytes, the image has " + size);
         }
-    }
-
-    /** Segments of one build read one sequential stream: they share a read-ahead tracker. */
-    private ReadAhead sharedReadAhead(int index) {
-        ChunkCache cache = segments[index].cache();
-        for (int i = 0; i < index; i++) {
-            if (segments[i].cache() == cache && cache != null) {
-                return readAhead[i];
-            }
-        }
-        return new ReadAhead();
     }
 
     @Override

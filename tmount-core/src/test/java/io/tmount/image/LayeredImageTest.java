@@ -223,6 +223,27 @@ class LayeredImageTest {
     }
 
     @Test
+    void aHeaderOfManyNilMappings_opensInLinearTime() throws IOException {
+        // issue 12 D5: every other block mapped to the nil build made opening the image quadratic (minutes)
+        int count = 400_000;
+        BuildId many = BuildId.of("5a5a5a5a-5a5a-4a5a-8a5a-5a5a5a5a5a5a");
+        List<BuildMapping> mappings = new java.util.ArrayList<>(count);
+        for (int i = 0; i < count; i++) {
+            mappings.add(i % 2 == 0 ? new BuildMapping((long) i * B, B, many.uuid(), (long) (i / 2) * B)
+                    : new BuildMapping((long) i * B, B, BuildMapping.NIL, 0));
+        }
+        Path own = dir.resolve("many.img");
+        try (var file = new java.io.RandomAccessFile(own.toFile(), "rw")) {
+            file.setLength((long) (count / 2) * B); // sparse
+        }
+        store.publishLayer(BuildMetadata.forNewBuild(many, TemplateId.of("t"), null, (long) count * B, Instant.now()),
+                own, HeaderCodec.write(new Header(3, B, (long) count * B, 1, many.uuid(), many.uuid(), mappings)));
+        LayeredImage image = org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(java.time.Duration.ofSeconds(20),
+                () -> images.open(images.layout(many)));
+        assertThat(image.mappings()).hasSize(count);
+    }
+
+    @Test
     void aHeaderOfAnotherBuild_isRefused() throws IOException {
         BuildId copy = BuildId.of("copy");
         Files.createDirectories(dir.resolve("store/copy"));
