@@ -146,6 +146,18 @@ final class Replies {
         }
     }
 
+    /**
+     * A read of no bytes: a simple reply, or with structured replies a NONE chunk, since an OFFSET_DATA chunk must
+     * carry at least one byte (libnbd drops a connection that sends an empty one).
+     */
+    void emptyRead(long cookie) throws IOException {
+        if (structured) {
+            chunk(cookie, REPLY_TYPE_NONE, ByteBuffer.allocate(0));
+        } else {
+            simple(cookie, 0, null);
+        }
+    }
+
     /** A failed read: an ERROR chunk when structured replies are on (a read must never get a simple reply then). */
     void readError(long cookie, int error, String message) throws IOException {
         if (structured) {

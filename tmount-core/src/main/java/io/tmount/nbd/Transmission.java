@@ -173,6 +173,11 @@ final class Transmission {
      * without its waits for room in the socket: those are the client's pace, not the storage's.
      */
     private void read(long cookie, long offset, int length) throws IOException {
+        if (length == 0) {
+            replies.flushBatch(); // in order
+            replies.emptyRead(cookie);
+            return;
+        }
         if (readNanos < INLINE_MAX_NANOS) {
             if (length <= BATCH_MAX_BYTES && image.readsLocally(offset, length)) {
                 long start = System.nanoTime();

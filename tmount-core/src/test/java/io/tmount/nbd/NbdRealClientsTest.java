@@ -214,6 +214,8 @@ class NbdRealClientsTest {
                 "expect('ENOSPC', lambda: h.zero(8192, size - 4096))",
                 "expect('EINVAL', lambda: h.trim(8192, size))",
                 "expect('EINVAL', lambda: h.pread(512, 0, nbd.CMD_FLAG_DF))",
+                "assert h.pread(0, 0) == b''", // issue 12 D15: an empty OFFSET_DATA chunk made libnbd drop the handle
+                "assert h.pread(0, size) == b''",
                 "h.pwrite(b'\\x5a' * 4096, 4096, nbd.CMD_FLAG_FUA)",
                 "assert h.pread(4096, 4096) == b'\\x5a' * 4096",
                 "h.flush()",
