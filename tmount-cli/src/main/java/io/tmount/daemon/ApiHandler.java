@@ -1,7 +1,6 @@
 package io.tmount.daemon;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.databind.JsonMappingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.tmount.TmountException;
 import io.tmount.build.BuildRunner;
@@ -45,6 +44,7 @@ final class ApiHandler extends Handler.Abstract.NonBlocking {
     private final String stateDir;
 
     private final BuildEndpoint builds;
+    private final RequestBodies bodies;
 
     ApiHandler(MountManager manager, BuildRunner runner, ObjectMapper json, String version, String stateDir,
                Duration buildHeartbeat) {
@@ -53,6 +53,7 @@ final class ApiHandler extends Handler.Abstract.NonBlocking {
         this.version = version;
         this.stateDir = stateDir;
         this.builds = new BuildEndpoint(runner, json, buildHeartbeat);
+        this.bodies = new RequestBodies(json);
     }
 
     @Override
@@ -151,41 +152,22 @@ final class ApiHandler extends Handler.Abstract.NonBlocking {
         };
     }
 
-    private MountInfo mount(String body) throws JsonProcessingException {
-        if (body == null || body.isBlank()) {
-            throw TmountException.invalid("POST /v1/mounts needs a JSON body {templateId, buildId, mountPath, readOnly, attach, engine}");
-        }
-        MountRequest req;
-        try {
-            req = json.readValue(body, MountRequest.class);
-        } catch (JsonMappingException e) {
-            if (e.getCause() instanceof TmountException bad) {
-                throw bad; // e.g. an unknown attach backend or engine, with the accepted values
-            }
-            throw e;
-        }
+    private MountInfo mount(String body) {
+        MountRequest req = bodies.read(body, MountRequest.class, "POST /v1/mounts");
         MountOptions options = MountOptions.defaults().withReadOnly(req.readOnly()).withAttach(req.attach())
                 .withEngine(req.engine()).withVerify(req.verify());
         return manager.mountTemplate(req.templateId(), req.buildId(), req.mountPath(), options);
     }
 
-    private ExportInfo export(String body) throws JsonProcessingException {
-        if (body == null || body.isBlank()) {
-            throw TmountException.invalid("POST /v1/exports needs a JSON body {templateId, buildId | image, "
-                    + "socket | tcp, readOnly, name, allowRemote}");
-        }
-        ExportRequest req = json.readValue(body, ExportRequest.class);
+    private ExportInfo export(String body) {
+        ExportRequest req = bodies.read(body, ExportRequest.class, "POST /v1/exports");
         return manager.export(ExportRequests.source(req.templateId(), req.buildId(), req.image()),
                 new ExportOptions(ExportRequests.listen(req.socket(), req.tcp(), req.allowRemote()), req.readOnly(),
                         req.name()));
     }
 
-    private CommitResult commit(String body) throws JsonProcessingException {
-        if (body == null || body.isBlank()) {
-            throw TmountException.invalid("POST /v1/commits needs a JSON body {mountPath, buildId, compression, "
-                    + "compressionLevel, frameSize, headerVersion}");
-        }
-        CommitRequest req = json.readValue(body, CommitRequest.class);
+    private CommitResult commit(String body) {
+        CommitRequest req = bodies.read(body, CommitRequest.class, "POST /v1/commits");
         if (req.mountPath() == null) {
             throw TmountException.invalid("POST /v1/commits needs mountPath");
         }

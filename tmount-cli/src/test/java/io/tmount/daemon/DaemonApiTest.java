@@ -218,8 +218,27 @@ class DaemonApiTest {
             });
             assertThat(send(http, HttpMethod.POST, "/v1/mounts", "")).satisfies(r -> {
                 assertThat(r.getStatus()).isEqualTo(400);
-                assertThat(r.getContentAsString()).contains("needs a JSON body");
+                assertThat(r.getContentAsString()).contains("needs a JSON object body");
             });
+            // issue 12 D16: null was a 500 with a Java NPE; a misspelled field was ignored (a writable mount)
+            for (String endpoint : new String[]{"/v1/mounts", "/v1/commits", "/v1/exports"}) {
+                assertThat(send(http, HttpMethod.POST, endpoint, "null")).satisfies(r -> {
+                    assertThat(r.getStatus()).isEqualTo(400);
+                    assertThat(r.getContentAsString()).contains("needs a JSON object body").doesNotContain("Exception");
+                });
+            }
+            assertThat(send(http, HttpMethod.POST, "/v1/mounts", "{\"templateId\":\"base\",\"buildId\":\"" + build
+                    + "\",\"mountPath\":\"" + dir.resolve("m") + "\",\"readonly\":true}")).satisfies(r -> {
+                        assertThat(r.getStatus()).isEqualTo(400);
+                        assertThat(r.getContentAsString()).contains("unknown field 'readonly'").contains("readOnly");
+                    });
+            assertThat(dir.resolve("m")).doesNotExist();
+            String longName = "n".repeat(5000);
+            assertThat(send(http, HttpMethod.POST, "/v1/exports", "{\"templateId\":\"base\",\"buildId\":\"" + build
+                    + "\",\"socket\":\"" + dir.resolve("e.sock") + "\",\"name\":\"" + longName + "\"}")).satisfies(r -> {
+                        assertThat(r.getStatus()).isEqualTo(400);
+                        assertThat(r.getContentAsString()).contains("at most 4096 bytes").hasSizeLessThan(400);
+                    });
             assertThat(send(http, HttpMethod.POST, "/v1/mounts",
                     "{\"templateId\":\"base\",\"buildId\":\"" + build + "\",\"mountPath\":\"/tmp/x\",\"engine\":\"vmware\"}"))
                     .satisfies(r -> {

@@ -60,6 +60,11 @@ public final class Exports implements AutoCloseable {
             case ExportSource.Build build -> build.build().value();
             case ExportSource.RawFile raw -> raw.image().getFileName().toString();
         };
+        if (name.indexOf('\0') >= 0 || name.getBytes(java.nio.charset.StandardCharsets.UTF_8).length > 4096) {
+            // NBD's limit; the name itself is not echoed: it may be 4 KiB of anything
+            throw TmountException.invalid("an export name must be at most 4096 bytes without NUL (this one has %d "
+                    + "bytes)", name.getBytes(java.nio.charset.StandardCharsets.UTF_8).length);
+        }
         if (byName.containsKey(name)) {
             throw TmountException.conflict("an export named '%s' already exists (%s); choose another --name", name,
                     byName.get(name).info().uri());

@@ -1,0 +1,56 @@
+package io.tmount.daemon;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonMappingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
+import io.tmount.TmountException;
+
+import java.util.stream.Collectors;
+
+/**
+ * Reads API request bodies strictly: a body must be a JSON object of the request's fields and nothing else. An
+ * unknown field is refused naming it and the fields there are, since a misspelled one ({@code "readonly"}) would
+ * otherwise be ignored and, say, give a writable mount where a read-only one was asked for.
+ */
+final class RequestBodies {
+
+    private final ObjectMapper strict;
+
+    RequestBodies(ObjectMapper json) {
+        this.strict = json.copy().enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
+    }
+
+    /** The body as {@code type}; {@code what} names the request in errors ("POST /v1/mounts"). */
+    <T> T read(String body, Class<T> type, String what) {
+        String fields = java.util.Arrays.stream(type.getRecordComponents()).map(c -> c.getName())
+                .collect(Collectors.joining(", "));
+        if (body == null || body.isBlank()) {
+            throw TmountException.invalid("%s needs a JSON object body {%s}", what, fields);
+        }
+        T value;
+        try {
+            value = strict.readValue(body, type);
+        } catch (UnrecognizedPropertyException e) {
+            throw TmountException.invalid("%s: unknown field '%s' (fields: %s)", what, shorten(e.getPropertyName()), fields);
+        } catch (JsonMappingException e) {
+            if (e.getCause() instanceof TmountException bad) {
+                throw bad; // e.g. an unknown attach backend or engine, with the accepted values
+            }
+            throw TmountException.invalid("%s: the body is not a valid {%s}: %s", what, fields,
+                    shorten(e.getOriginalMessage()));
+        } catch (JsonProcessingException e) {
+            throw TmountException.invalid("%s: the body is not valid JSON: %s", what, shorten(e.getOriginalMessage()));
+        }
+        if (value == null) {
+            throw TmountException.invalid("%s needs a JSON object body {%s}, not null", what, fields);
+        }
+        return value;
+    }
+
+    /** Values from a request go into messages cut short: a 4 KiB name is not worth echoing. */
+    static String shorten(String text) {
+        return text == null || text.length() <= 120 ? text : text.substring(0, 120) + "… (" + text.length() + " chars)";
+    }
+}
