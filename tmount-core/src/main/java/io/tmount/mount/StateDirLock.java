@@ -11,8 +11,10 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 
 /**
- * One process owns a state dir (and a runtime dir) at a time: recovery at start-up tears down what the journal lists, which would
- * break another live process's mounts. The lock is an fcntl lock, released by the kernel if the process dies.
+ * One process owns a state dir (and a runtime dir) at a time: recovery at start-up tears down what the journal lists,
+ * which would break another live process's mounts. The lock is an fcntl lock, released by the kernel if the process
+ * dies. Locking a dir also closes it to other users (0700): it holds overlays (every write to a mount, whatever the
+ * file modes inside the image say), the chunk cache of every build, and sockets.
  */
 final class StateDirLock implements AutoCloseable {
 
@@ -32,6 +34,7 @@ final class StateDirLock implements AutoCloseable {
     static StateDirLock acquire(Path dir, String what) throws IOException {
         Path stateDir = dir;
         Files.createDirectories(stateDir);
+        Files.setPosixFilePermissions(stateDir, java.nio.file.attribute.PosixFilePermissions.fromString("rwx------"));
         Path file = stateDir.resolve("tmount.lock");
         FileChannel channel = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
         FileLock lock;

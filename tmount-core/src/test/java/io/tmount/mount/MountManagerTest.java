@@ -69,6 +69,28 @@ class MountManagerTest {
     }
 
     @Test
+    void theStateAndRuntimeDirs_areClosedToOtherUsers() throws IOException {
+        // issue 12 D10: they were 0755, so any local user could read every overlay (every write to a mount) and cache
+        Path mnt = dir.resolve("mnt");
+        manager.mountTemplate(TEMPLATE, build, mnt, MountOptions.defaults());
+        try {
+            Files.writeString(mnt.resolve("secret.txt"), "SECRET-0600");
+            Files.setPosixFilePermissions(mnt.resolve("secret.txt"), java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
+            for (Path d : new Path[]{dir.resolve("state"), dir.resolve("run")}) {
+                assertThat(java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(d)))
+                        .as("%s", d).isEqualTo("rwx------");
+            }
+            // as nobody, nothing under the state dir is reachable (the test's own folder opened up as /var/lib is)
+            Files.setPosixFilePermissions(dir, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
+            var probe = io.tmount.testing.Run.any("setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups",
+                    "find", dir.resolve("state").toString(), "-name", "overlay.data");
+            assertThat(probe.stdout()).doesNotContain("overlay.data");
+        } finally {
+            manager.unmountTemplate(mnt);
+        }
+    }
+
+    @Test
     void mount_readEveryFile_write_unmount_leavesNothingAndTheBuildUntouched() throws IOException {
         String storedBefore = Trees.sha256(dir.resolve("store/" + build + "/rootfs.ext4"));
         Path mnt = dir.resolve("mnt/base");
