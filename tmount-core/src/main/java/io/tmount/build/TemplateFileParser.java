@@ -27,6 +27,28 @@ public final class TemplateFileParser {
 
     private final ObjectMapper yaml = new ObjectMapper(new YAMLFactory());
 
+    /**
+     * The build context: inside the template file's folder (itself, or below it, symlinks followed). A template file
+     * is often someone else's text; a context it could point anywhere would let its COPY steps put host files (say
+     * /etc/shadow) into a build in the store, although its RUN steps are confined to the build root.
+     */
+    private static Path confined(Path baseDir, String context) {
+        Path base = baseDir.toAbsolutePath().normalize();
+        Path resolved = base.resolve(context).normalize();
+        try {
+            Path real = resolved.toRealPath();
+            Path realBase = base.toRealPath();
+            if (!real.startsWith(realBase)) {
+                throw TmountException.invalid("context '%s' is outside the template file's folder %s (it is %s); a build "
+                        + "copies only from its own folder: move the template file, or the files, there", context,
+                        base, real);
+            }
+            return real;
+        } catch (java.io.IOException e) {
+            throw TmountException.invalid("context '%s' (%s) cannot be read: %s", context, resolved, e.getMessage());
+        }
+    }
+
     /** Parses {@code text}; {@code baseDir} is where a relative {@code context} is resolved (the file's folder). */
     public TemplateFile parse(String text, Path baseDir) {
         JsonNode root;
@@ -65,7 +87,7 @@ public final class TemplateFileParser {
         }
         Path context = null;
         if (root.hasNonNull("context")) {
-            context = baseDir.resolve(root.get("context").asText()).toAbsolutePath().normalize();
+            context = confined(baseDir, root.get("context").asText());
         }
         JsonNode stepsNode = root.get("steps");
         if (stepsNode != null && !stepsNode.isArray()) {

@@ -344,6 +344,19 @@ class BuildRunnerTest {
         assertThatThrownBy(() -> parser.parse("template: t\nfromEmpty: {size: lots}\n", dir)).hasMessageContaining("size 'lots'");
         assertThatThrownBy(() -> parser.parse("template: t\nfromEmpty: {size: 1G}\ncolour: blue\n", dir)).hasMessageContaining("unknown field 'colour'");
         assertThatThrownBy(() -> parser.parse("template: [unclosed\n", dir)).hasMessageContaining("not valid YAML");
+        // issue 12 D11: a context anywhere on the host let COPY store host files (/etc/shadow) in a build
+        for (String outside : new String[]{"../../../etc", "/root", "/etc"}) {
+            assertThatThrownBy(() -> parser.parse("template: t\nfromEmpty: {size: 32M}\ncontext: " + outside
+                    + "\nsteps:\n  - {type: COPY, args: [shadow, /shadow]}\n", dir))
+                    .as(outside).hasMessageContaining("is outside the template file's folder");
+        }
+        try {
+            Files.createSymbolicLink(dir.resolve("sneaky"), Path.of("/etc"));
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+        assertThatThrownBy(() -> parser.parse("template: t\nfromEmpty: {size: 32M}\ncontext: sneaky\n", dir))
+                .hasMessageContaining("is outside the template file's folder").hasMessageContaining("(it is /etc)");
         assertThatThrownBy(() -> runner.run(parser.parse("template: t\nfrom: {template: base, build: nope}\n", dir), null, BuildLog.NONE))
                 .hasMessageContaining("build 'nope' of template 'base' not found");
         assertThat(manager.listMounts()).isEmpty();
