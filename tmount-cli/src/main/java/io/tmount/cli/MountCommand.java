@@ -48,6 +48,10 @@ final class MountCommand implements Callable<Integer> {
             + "store; see `tmount verify`) and refuse to mount it if it fails.")
     boolean verify;
 
+    @Option(names = "--allow-non-empty", description = "Mount over a folder that has something in it (hidden from "
+            + "every user until the unmount; refused otherwise).")
+    boolean allowNonEmpty;
+
     @Option(names = "--json", description = "Print the mount's details as JSON.")
     boolean json;
 
@@ -55,7 +59,7 @@ final class MountCommand implements Callable<Integer> {
     public Integer call() {
         MountOptions options = MountOptions.defaults().withReadOnly(readOnly)
                 .withAttach(attach == null ? null : AttachBackend.parse(attach))
-                .withEngine(Engine.parse(engine)).withVerify(verify);
+                .withEngine(Engine.parse(engine)).withVerify(verify).withAllowNonEmpty(allowNonEmpty);
         try (DaemonClient client = DaemonClient.connect(main.settings().socket())) {
             MountInfo info = client.mount(template, build, path, options);
             PrintWriter out = spec.commandLine().getOut();

@@ -155,7 +155,7 @@ final class ApiHandler extends Handler.Abstract.NonBlocking {
     private MountInfo mount(String body) {
         MountRequest req = bodies.read(body, MountRequest.class, "POST /v1/mounts");
         MountOptions options = MountOptions.defaults().withReadOnly(req.readOnly()).withAttach(req.attach())
-                .withEngine(req.engine()).withVerify(req.verify());
+                .withEngine(req.engine()).withVerify(req.verify()).withAllowNonEmpty(req.allowNonEmpty());
         return manager.mountTemplate(req.templateId(), req.buildId(), req.mountPath(), options);
     }
 

@@ -8,5 +8,5 @@ import io.tmount.mount.Engine;
  * build's chain first).
  */
 public record MountRequest(String templateId, String buildId, String mountPath, boolean readOnly,
-                           AttachBackend attach, Engine engine, boolean verify) {
+                           AttachBackend attach, Engine engine, boolean verify, boolean allowNonEmpty) {
 }

@@ -205,7 +205,9 @@ public final class BuildRunner {
                     throw TmountException.conflict("%s is already mounted by this build", inRoot);
                 }
                 manager.mountTemplate(mount.template(), mount.build(), host,
-                        MountOptions.defaults().withReadOnly(!mount.writable()).withEphemeral(true));
+                        // over a folder of the build's own root: hiding what is there is the build's business
+                        MountOptions.defaults().withReadOnly(!mount.writable()).withEphemeral(true)
+                                .withAllowNonEmpty(true));
                 mounts.put(inRoot, host);
             }
             case Step.Unmount unmount -> {

@@ -43,7 +43,15 @@ public final class MountManager implements AutoCloseable {
     sealed interface Slot permits Busy, ActiveMount {
     }
 
-    private enum Busy implements Slot { MOUNTING, UNMOUNTING, COMMITTING }
+    private enum Busy implements Slot {
+        MOUNTING("mounted"), UNMOUNTING("unmounted"), COMMITTING("committed");
+
+        private final String doing;
+
+        Busy(String doing) {
+            this.doing = doing;
+        }
+    }
 
     /** The chunk cache as a whole: its budget, what it holds, and per build object what it cost. */
     public record CacheReport(long maxBytes, long usedBytes, List<CacheStats> objects) {
@@ -169,6 +177,9 @@ public final class MountManager implements AutoCloseable {
         try {
             refuseCovering(path);
             paths.checkNotMounted(path);
+            if (restoredDirs == null && !options.allowNonEmpty()) {
+                MountPaths.refuseNonEmpty(path); // a restore goes back where the mount was allowed before
+            }
             config.store().resolve(template, build);
             if (options.verify()) {
                 verify(build);
@@ -309,7 +320,7 @@ public final class MountManager implements AutoCloseable {
         }
         if (!(slot instanceof ActiveMount mount) || !slots.replace(path, mount, doing)) {
             throw TmountException.conflict("%s is busy being %s right now", path,
-                    slot instanceof Busy busy ? busy.name().toLowerCase() : "changed");
+                    slot instanceof Busy busy ? busy.doing : "changed");
         }
         return mount;
     }
@@ -515,7 +526,7 @@ public final class MountManager implements AutoCloseable {
             return TmountException.conflict("%s is already mounted (template %s build %s)", path,
                     active.info().templateId(), active.info().buildId());
         }
-        return TmountException.conflict("%s is busy being %s right now", path, ((Busy) existing).name().toLowerCase());
+        return TmountException.conflict("%s is busy being %s right now", path, ((Busy) existing).doing);
     }
 
     private static String newId() {

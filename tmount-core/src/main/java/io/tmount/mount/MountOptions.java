@@ -7,40 +7,46 @@ import io.tmount.device.AttachBackend;
  * host has the nbd module, else fuse-loop) and which engine serves the image. An {@code ephemeral} mount is not
  * brought back after a crash but taken apart and discarded with its overlay: template builds mount their roots this
  * way, since a build cut off by a crash has failed anyway. With {@code verify} the build's chain is checked first
- * (sizes, frames, SHA-256, read from the store): a build that fails is not mounted.
+ * (sizes, frames, SHA-256, read from the store): a build that fails is not mounted. A mount path that is a folder
+ * with something in it is refused unless {@code allowNonEmpty}: the mount would hide its content from every user.
  */
-public record MountOptions(boolean readOnly, AttachBackend attach, Engine engine, boolean ephemeral, boolean verify) {
+public record MountOptions(boolean readOnly, AttachBackend attach, Engine engine, boolean ephemeral, boolean verify,
+                           boolean allowNonEmpty) {
 
     public MountOptions {
         engine = engine == null ? Engine.BUILTIN : engine;
     }
 
     public MountOptions(boolean readOnly, AttachBackend attach, Engine engine) {
-        this(readOnly, attach, engine, false, false);
+        this(readOnly, attach, engine, false, false, false);
     }
 
     /** Writable, automatic attach, built-in engine, restored after a crash. */
     public static MountOptions defaults() {
-        return new MountOptions(false, null, Engine.BUILTIN, false, false);
+        return new MountOptions(false, null, Engine.BUILTIN, false, false, false);
     }
 
     public MountOptions withReadOnly(boolean value) {
-        return new MountOptions(value, attach, engine, ephemeral, verify);
+        return new MountOptions(value, attach, engine, ephemeral, verify, allowNonEmpty);
     }
 
     public MountOptions withAttach(AttachBackend value) {
-        return new MountOptions(readOnly, value, engine, ephemeral, verify);
+        return new MountOptions(readOnly, value, engine, ephemeral, verify, allowNonEmpty);
     }
 
     public MountOptions withEngine(Engine value) {
-        return new MountOptions(readOnly, attach, value, ephemeral, verify);
+        return new MountOptions(readOnly, attach, value, ephemeral, verify, allowNonEmpty);
     }
 
     public MountOptions withEphemeral(boolean value) {
-        return new MountOptions(readOnly, attach, engine, value, verify);
+        return new MountOptions(readOnly, attach, engine, value, verify, allowNonEmpty);
     }
 
     public MountOptions withVerify(boolean value) {
-        return new MountOptions(readOnly, attach, engine, ephemeral, value);
+        return new MountOptions(readOnly, attach, engine, ephemeral, value, allowNonEmpty);
+    }
+
+    public MountOptions withAllowNonEmpty(boolean value) {
+        return new MountOptions(readOnly, attach, engine, ephemeral, verify, value);
     }
 }

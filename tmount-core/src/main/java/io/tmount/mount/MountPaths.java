@@ -21,6 +21,21 @@ import java.util.Set;
  */
 final class MountPaths {
 
+    /** A folder with something in it would be hidden from every user by a mount over it, until the unmount. */
+    static void refuseNonEmpty(Path path) throws java.io.IOException {
+        if (!java.nio.file.Files.isDirectory(path)) {
+            return;
+        }
+        try (var entries = java.nio.file.Files.list(path)) {
+            long count = entries.limit(1000).count();
+            if (count > 0) {
+                throw TmountException.conflict("%s is not empty (%s%d entries): a mount over it would hide them from every "
+                        + "user until it is unmounted; mount at an empty or new folder, or pass --allow-non-empty",
+                        path, count == 1000 ? "at least " : "", count);
+            }
+        }
+    }
+
     /** Folders that may hold mounts below them but must not be covered themselves. */
     private static final Set<Path> NOT_ITSELF = Set.of(Path.of("/"), Path.of("/home"), Path.of("/root"),
             Path.of("/var"), Path.of("/var/lib"), Path.of("/tmp"), Path.of("/mnt"), Path.of("/media"),

@@ -69,6 +69,24 @@ class MountManagerTest {
     }
 
     @Test
+    void aFolderWithSomethingInIt_isNotMountedOver_unlessAskedFor() throws IOException {
+        // issue 12 D19: a mount over a busy shared folder hid it from every user until the unmount, without a word
+        Path busy = Files.createDirectories(dir.resolve("shared"));
+        Files.writeString(busy.resolve("someone-elses.txt"), "in use");
+        assertThatThrownBy(() -> manager.mountTemplate(TEMPLATE, build, busy, MountOptions.defaults()))
+                .isInstanceOf(TmountException.class).hasMessageContaining(busy + " is not empty (1 entries)")
+                .hasMessageContaining("--allow-non-empty");
+        assertThat(manager.listMounts()).isEmpty();
+        manager.mountTemplate(TEMPLATE, build, busy, MountOptions.defaults().withAllowNonEmpty(true));
+        try {
+            assertThat(busy.resolve("someone-elses.txt")).doesNotExist(); // hidden, as asked
+        } finally {
+            manager.unmountTemplate(busy);
+        }
+        assertThat(busy.resolve("someone-elses.txt")).hasContent("in use"); // and there again, untouched
+    }
+
+    @Test
     void theStateAndRuntimeDirs_areClosedToOtherUsers() throws IOException {
         // issue 12 D10: they were 0755, so any local user could read every overlay (every write to a mount) and cache
         Path mnt = dir.resolve("mnt");
