@@ -149,8 +149,7 @@ public final class DaemonClient implements AutoCloseable {
             throw new TmountException(TmountException.Kind.FAILED, "the daemon ended the build log without a result; "
                     + "it may have stopped: check `tmount list` and the daemon's log");
         } catch (ExecutionException e) {
-            throw e.getCause() instanceof java.net.ConnectException ? noDaemon(socket)
-                    : TmountException.failed(e.getCause(), "the build request to the daemon failed");
+            throw e.getCause() instanceof java.net.ConnectException ? noDaemon(socket) : brokenDuringBuild(e.getCause());
         } catch (IOException | java.util.concurrent.TimeoutException e) {
             for (Throwable cause = e; cause != null; cause = cause.getCause()) {
                 if (cause instanceof java.util.concurrent.TimeoutException) {
@@ -159,11 +158,21 @@ public final class DaemonClient implements AutoCloseable {
                             + "stopped or hung (the build may still finish): check its log and `tmount list`", e);
                 }
             }
-            throw TmountException.failed(e, "the build request to the daemon failed");
+            throw brokenDuringBuild(e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw TmountException.failed(e, "interrupted while building");
         }
+    }
+
+    /**
+     * The connection to the daemon broke mid-build (the daemon died, most likely). One line for the user; the HTTP
+     * client's own account (a kilobyte of its internals) stays in the cause, for --debug.
+     */
+    private TmountException brokenDuringBuild(Throwable cause) {
+        return new TmountException(TmountException.Kind.FAILED, "the connection to the tmount daemon at " + socket
+                + " broke during the build (the daemon may have stopped; the build's outcome is unknown): check the "
+                + "daemon's log, `tmount list` and `tmount template list`", cause);
     }
 
     public ExportInfo export(ExportRequest body) {
