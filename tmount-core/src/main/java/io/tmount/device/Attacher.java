@@ -22,4 +22,11 @@ public interface Attacher {
 
     /** Takes apart a device recorded by a process that is gone; best effort, idempotent. */
     void reclaim(DeviceRecord record);
+
+    /**
+     * Takes apart what an attach left in {@code workDir} when its process died before recording the device (between
+     * starting its helper and the journal); best effort, idempotent. By default there is nothing to find there.
+     */
+    default void reclaimWorkDir(Path workDir) {
+    }
 }

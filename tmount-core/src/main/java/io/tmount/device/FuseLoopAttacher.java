@@ -119,6 +119,34 @@ public final class FuseLoopAttacher implements Attacher {
         helper.ifPresent(p -> Helpers.stop(p, Duration.ofSeconds(5)));
     }
 
+    /**
+     * What an attach leaves in its work dir before its device is recorded: nbdfuse (its pid file), the FUSE mount,
+     * and a loop device over the FUSE file; found from the work dir alone and taken apart as {@link #reclaim} does.
+     */
+    @Override
+    public void reclaimWorkDir(Path workDir) {
+        Path fuseDir = workDir.resolve("fuse");
+        Long pid = null;
+        try {
+            pid = Long.parseLong(Files.readString(workDir.resolve("nbdfuse.pid")).strip());
+        } catch (IOException | NumberFormatException e) {
+            // no pid file: nbdfuse had not started, or its process is found by its command line below
+        }
+        List<Path> devices = loops.backedBy(fuseDir);
+        boolean helperAlive = pid != null && Helpers.liveProcess(pid, PROGRAM, fuseDir.toString()).isPresent();
+        if (devices.isEmpty() && !helperAlive && !mountTable.isMountPoint(fuseDir)) {
+            return; // nothing left, or already reclaimed through the journal's record
+        }
+        log.warn("reclaiming what an unrecorded fuse-loop attach left in {} (loop devices {}, nbdfuse pid {})", workDir,
+                devices, pid);
+        for (Path device : devices) {
+            reclaim(new DeviceRecord(AttachBackend.FUSE_LOOP, device, LoopDevices.slotOf(device), pid, fuseDir));
+        }
+        if (devices.isEmpty()) {
+            reclaim(new DeviceRecord(AttachBackend.FUSE_LOOP, null, -1, pid, fuseDir));
+        }
+    }
+
     /** Unmounts the FUSE folder (which makes nbdfuse exit); lazily if it stays busy and {@code lazyFallback}. */
     private boolean unmountFuse(Path fuseDir, boolean lazyFallback) {
         if (!mountTable.isMountPoint(fuseDir)) {

@@ -70,6 +70,23 @@ final class LoopDevices {
         }
     }
 
+    /** The loop devices backed by a file under {@code dir}. */
+    List<Path> backedBy(Path dir) {
+        List<Path> found = new ArrayList<>();
+        try (var devices = Files.newDirectoryStream(sysBlock, "loop*")) {
+            for (Path sys : devices) {
+                Path device = Path.of("/dev").resolve(sys.getFileName().toString());
+                String backing = backingFile(device);
+                if (backing != null && backing.startsWith(dir.toString() + "/")) {
+                    found.add(device);
+                }
+            }
+        } catch (IOException e) {
+            // no sysfs: nothing to find
+        }
+        return found;
+    }
+
     static int slotOf(Path device) {
         String name = device.getFileName().toString();
         return Integer.parseInt(name.replaceAll("\\D", ""));

@@ -9,7 +9,7 @@ public interface Checkpoints {
 
     /** The mount's NBD server (or qemu-nbd) runs; nothing is attached yet. */
     String SERVING = "mount.serving";
-    /** The device is attached and journaled; the filesystem is not mounted yet. */
+    /** The device is attached (helper running, loop device set up); the journal does not record it yet. */
     String ATTACHED = "mount.attached";
     /** The filesystem is mounted; the journal does not say so yet. */
     String MOUNTED = "mount.mounted";

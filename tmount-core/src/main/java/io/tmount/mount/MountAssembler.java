@@ -115,9 +115,9 @@ final class MountAssembler {
 
             AttachedDevice device = attacher.attach(endpoint, options.readOnly(), runtimeDir);
             resources.push("detach " + device.devicePath(), device::close);
+            checkpoints.reached(Checkpoints.ATTACHED);
             entry = entry.withDevice(device.record());
             journal.write(entry);
-            checkpoints.reached(Checkpoints.ATTACHED);
 
             // registered first: a mount(8) that timed out may still have mounted, and a later failure must not
             // leave a filesystem on a device that is about to go

@@ -126,6 +126,10 @@ final class MountRecovery {
         if (device != null) {
             attachers.get(device.backend()).reclaim(device);
         }
+        if (entry.runtimeDir() != null && info.attach() != null) {
+            // killed between starting the attach and journaling its device: only the runtime dir knows what it left
+            attachers.get(info.attach()).reclaimWorkDir(entry.runtimeDir());
+        }
         if (entry.serverPid() != null) {
             QemuNbdServer.reclaim(entry.serverPid(), entry.runtimeDir().toString());
         }
