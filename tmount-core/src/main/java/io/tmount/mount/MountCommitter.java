@@ -12,7 +12,10 @@ import io.tmount.store.TemplateStore;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import io.tmount.os.AtomicFiles;
+
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -32,6 +35,9 @@ final class MountCommitter {
 
     private static final Logger log = LoggerFactory.getLogger(MountCommitter.class);
 
+    /** In a mount's state dir while a commit stores its build: that build's id. */
+    static final String PENDING = "commit-pending";
+
     private final FilesystemMounter filesystems;
     private final TemplateStore store;
     private final Checkpoints checkpoints;
@@ -48,6 +54,7 @@ final class MountCommitter {
         MountInfo info = mount.info();
         Overlay overlay = mount.overlay();
         Path packed = workDir.resolve("commit-" + newBuild + ".data");
+        Path pending = workDir.resolve(PENDING);
         filesystems.sync(info.mountPath()); // changes still in the page cache must reach the device to count
         if (!mount.changedSinceCommit() && !evenWithoutChanges) {
             return CommitResult.unchanged(info.buildId(), template, millisSince(start));
@@ -59,6 +66,8 @@ final class MountCommitter {
             long committing = overlay.mutationsBeyondFirstBlock();
             overlay.flush();
             checkpoints.reached(Checkpoints.COMMIT_FROZEN);
+            // if this process dies while the build is stored, the next start removes what it left half done
+            AtomicFiles.replace(pending, java.nio.ByteBuffer.wrap(newBuild.value().getBytes(StandardCharsets.UTF_8)));
             CommitResult result = publish(mount, newBuild, template, packed, format, workDir, start);
             mount.committedMutations().set(committing); // only once the build is stored: a failed commit commits nothing
             return result;
@@ -67,6 +76,7 @@ final class MountCommitter {
                 filesystems.thaw(info.mountPath()); // first: a frozen filesystem hangs every writer
             } finally {
                 Files.deleteIfExists(packed);
+                Files.deleteIfExists(pending); // stored whole, or what was written is removed again
             }
         }
     }

@@ -109,7 +109,8 @@ public final class MountManager implements AutoCloseable {
             manager = new MountManager(config, locks, mountTable);
             manager.exports.removeLeftovers();
             new MountRecovery(manager.journal, config.attachers(), manager.filesystems, mountTable,
-                    config.runtimeDir().resolve("mounts"), config.stateDir().resolve("orphans")).run(manager::restore);
+                    config.runtimeDir().resolve("mounts"), config.stateDir().resolve("orphans"), config.store())
+                    .run(manager::restore);
             return manager;
         } catch (IOException | RuntimeException e) {
             if (manager != null) {

@@ -5,6 +5,8 @@ import io.tmount.device.DeviceRecord;
 import io.tmount.device.QemuNbdServer;
 import io.tmount.os.Folders;
 import io.tmount.os.MountTable;
+import io.tmount.store.BuildId;
+import io.tmount.store.TemplateStore;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -42,9 +44,11 @@ final class MountRecovery {
     private final MountTable mountTable;
     private final Path runtimeMounts;
     private final Path orphans;
+    private final TemplateStore store;
 
     MountRecovery(MountJournal journal, Attachers attachers, FilesystemMounter filesystems, MountTable mountTable,
-                  Path runtimeMounts, Path orphans) {
+                  Path runtimeMounts, Path orphans, TemplateStore store) {
+        this.store = store;
         this.journal = journal;
         this.attachers = attachers;
         this.filesystems = filesystems;
@@ -70,6 +74,7 @@ final class MountRecovery {
             if (boot.equals(entry.bootId()) && !takeApart(entry)) {
                 continue; // still mounted: the next start tries again
             }
+            removeCommitLeftovers(entry);
             deleteQuietly(entry.runtimeDir());
             if (!entry.mounted()) {
                 discard(entry, "the earlier run stopped while mounting it"); // nobody was told it exists
@@ -162,6 +167,36 @@ final class MountRecovery {
             MountPaths.removeCreated(entry.createdDirs());
         } catch (IOException e) {
             log.error("cannot remove the folders of mount {}: {}", entry.info().id(), e.getMessage());
+        }
+    }
+
+    /**
+     * A commit cut short leaves its packed data (as large as the overlay) and temp files in the mount's state dir,
+     * and possibly a header without data or metadata in the store, which would make that build id unusable: both go.
+     */
+    private void removeCommitLeftovers(JournalEntry entry) {
+        Path dir = entry.stateDir();
+        if (dir == null || !Files.isDirectory(dir)) {
+            return;
+        }
+        Path pending = dir.resolve(MountCommitter.PENDING);
+        try {
+            if (Files.exists(pending)) {
+                BuildId build = BuildId.of(Files.readString(pending).strip());
+                store.removeIncomplete(build);
+                Files.delete(pending);
+            }
+            try (DirectoryStream<Path> temps = Files.newDirectoryStream(dir, p -> {
+                String name = p.getFileName().toString();
+                return name.startsWith("commit-") || name.startsWith("framed-") || name.startsWith("padded-");
+            })) {
+                for (Path temp : temps) {
+                    log.warn("removing {}, left by a commit that was cut short", temp);
+                    Files.deleteIfExists(temp);
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            log.error("cannot clean up after the commit cut short in {}: {}", dir, e.getMessage());
         }
     }
 

@@ -153,6 +153,25 @@ final class LocalObjectStore implements ObjectStore {
     }
 
     @Override
+    public void removeUnfinishedWrites(String folder) throws IOException {
+        Path dir = file(folder);
+        if (!Files.isDirectory(dir)) {
+            return;
+        }
+        try (DirectoryStream<Path> parts = Files.newDirectoryStream(dir,
+                p -> p.getFileName().toString().startsWith(".") && p.getFileName().toString().contains(".part-"))) {
+            for (Path part : parts) {
+                Files.deleteIfExists(part);
+            }
+        }
+        try (DirectoryStream<Path> left = Files.newDirectoryStream(dir)) {
+            if (!left.iterator().hasNext()) {
+                Files.deleteIfExists(dir);
+            }
+        }
+    }
+
+    @Override
     public List<String> folders() throws IOException {
         List<String> folders = new ArrayList<>();
         if (!Files.isDirectory(root)) {

@@ -66,6 +66,13 @@ public interface ObjectStore extends AutoCloseable {
         return Optional.empty();
     }
 
+    /**
+     * Removes what writes under {@code folder} left half done when their process died (a local store's temp files;
+     * an object store's unfinished uploads are invisible and expire by its lifecycle rules). Idempotent.
+     */
+    default void removeUnfinishedWrites(String folder) throws IOException {
+    }
+
     /** The top-level folders (one per build), sorted. */
     List<String> folders() throws IOException;
 

@@ -256,6 +256,40 @@ public final class TemplateStore implements AutoCloseable {
         written.add(key);
     }
 
+    /**
+     * Removes a build whose publication a crash cut short: one without its metadata, which is written last (a build
+     * with metadata is whole and stays). Data objects go first, then the header, then any temp files. Returns whether
+     * anything was removed; idempotent.
+     */
+    public boolean removeIncomplete(BuildId build) {
+        try {
+            if (objects.exists(metadataKey(build))) {
+                return false;
+            }
+            boolean removed = false;
+            for (Compression c : Compression.values()) {
+                removed |= deleteIfExists(dataKey(build, c));
+                removed |= deleteIfExists(dataKey(build, c) + SIZE_SIDECAR);
+            }
+            removed |= deleteIfExists(headerKey(build));
+            objects.removeUnfinishedWrites(build.value());
+            if (removed) {
+                log.warn("removed build {} from {}: its publication was cut short", build, url());
+            }
+            return removed;
+        } catch (IOException e) {
+            throw TmountException.failed(e, "cannot remove the unfinished build %s from %s", build, url());
+        }
+    }
+
+    private boolean deleteIfExists(String key) throws IOException {
+        if (!objects.exists(key)) {
+            return false;
+        }
+        objects.delete(key);
+        return true;
+    }
+
     private boolean anyDataObject(BuildId build) throws IOException {
         for (Compression c : Compression.values()) {
             if (objects.exists(dataKey(build, c))) {

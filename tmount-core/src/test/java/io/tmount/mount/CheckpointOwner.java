@@ -22,8 +22,12 @@ import java.util.concurrent.atomic.AtomicBoolean;
  */
 public final class CheckpointOwner {
 
+    /** The build a commit here stores. */
+    static final BuildId COMMITTED = BuildId.of("c0000000-0000-4000-8000-00000000c0de");
+    /** A point inside the store: the new build's header is written, its data and metadata not yet. */
+    static final String HEADER_STORED = "store.header-stored";
+
     public static void main(String[] args) throws Exception {
-        TemplateStore store = new TemplateStore(new StoreLocation.Local(Path.of(args[2])).open());
         String point = args[7];
         Path marker = Path.of(args[8]);
         AtomicBoolean armed = new AtomicBoolean();
@@ -37,6 +41,16 @@ public final class CheckpointOwner {
                 }
             }
         };
+        TemplateStore store = new TemplateStore(new io.tmount.testing.ForwardingStore(
+                new StoreLocation.Local(Path.of(args[2])).open()) {
+            @Override
+            public void create(String key, byte[] content) throws java.io.IOException {
+                super.create(key, content);
+                if (key.endsWith("/" + TemplateStore.HEADER)) {
+                    stop.reached(HEADER_STORED);
+                }
+            }
+        });
         MountManager manager = MountManager.open(new MountManagerConfig(Path.of(args[0]), Path.of(args[1]), store,
                 Attachers.onThisHost(4), Duration.ofMillis(500)).withCheckpoints(stop));
         TemplateId template = TemplateId.of(args[3]);
@@ -49,8 +63,8 @@ public final class CheckpointOwner {
             channel.force(true);
         }
         armed.set(true);
-        if (point.startsWith("commit.")) {
-            manager.commit(first, BuildId.random());
+        if (point.startsWith("commit.") || point.startsWith("store.")) {
+            manager.commit(first, COMMITTED);
         } else {
             manager.mountTemplate(template, build, Path.of(args[6]), MountOptions.defaults());
         }

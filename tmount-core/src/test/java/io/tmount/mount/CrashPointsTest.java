@@ -126,6 +126,26 @@ class CrashPointsTest {
         assertThat(MountTable.ofThisProcess().isMountPoint(first)).isFalse();
     }
 
+    @Test
+    void killedWhileACommitStoresItsBuild_theHalfStoredBuildAndThePackedDataGo_andTheIdIsUsable() throws Exception {
+        // issue 12 D8: the packed data stayed in the state dir, the header in the store, and the id was unusable
+        killAt(CheckpointOwner.HEADER_STORED);
+        Path folder = storeDir.resolve(CheckpointOwner.COMMITTED.value());
+        assertThat(folder.resolve(TemplateStore.HEADER)).exists();
+        try (TemplateStore store = store(); MountManager manager = reopen(store)) {
+            assertThat(folder).doesNotExist();
+            try (var files = Files.walk(state.resolve("mounts"))) {
+                assertThat(files.map(p -> p.getFileName().toString()))
+                        .noneMatch(n -> n.startsWith("commit-") || n.startsWith("framed-"));
+            }
+            // the id is free again: a commit under it stores the mount's changes whole
+            CommitResult again = manager.commit(first, CheckpointOwner.COMMITTED);
+            assertThat(again.changed()).isTrue();
+            assertThat(io.tmount.image.BuildReport.of(store, CheckpointOwner.COMMITTED).parent()).isEqualTo(build);
+            manager.unmountTemplate(first);
+        }
+    }
+
     @ParameterizedTest
     @ValueSource(strings = {Checkpoints.SERVING, Checkpoints.ATTACHED, Checkpoints.MOUNTED})
     void killedWhileMounting_theHalfMadeMountIsCleanedUp_andTheOtherComesBack(String point) throws Exception {

@@ -36,7 +36,7 @@ class RestoreOrderTest {
         MountTable table = MountTable.ofThisProcess();
         return new MountRecovery(journal, Attachers.onThisHost(1), new FilesystemMounter(table,
                 io.tmount.os.PathHolders.ofThisHost(), java.time.Duration.ofMillis(100)), table,
-                dir.resolve("run/mounts"), dir.resolve("state/orphans"));
+                dir.resolve("run/mounts"), dir.resolve("state/orphans"), null);
     }
 
     @Test
