@@ -169,6 +169,7 @@ public final class BuildRunner {
                 if (!Files.isRegularFile(marker) || !Files.readString(marker).equals(owner)) {
                     continue; // another state dir's build, maybe running right now
                 }
+                stopStepsOf(folder);
                 List<MountTable.Entry> below = MountTable.ofThisProcess().mountsUnder(folder);
                 for (MountTable.Entry mount : below.reversed()) {
                     Commands.check(UNMOUNT_TIMEOUT, List.of(HostTools.require("umount", "mount", "builds").toString(),
@@ -181,6 +182,26 @@ public final class BuildRunner {
         } catch (IOException | RuntimeException e) {
             log.error("cannot remove what earlier builds left in {}: {}", buildsDir, e.getMessage());
         }
+    }
+
+    /**
+     * Kills the RUN steps a build of a dead daemon left running: its unshare (found by the build folder on its command
+     * line) outlives the daemon, holding its mount namespace and with it the build root and its loop device. Its
+     * descendants go first: killing the pid namespace's first process ends everything in that namespace, which
+     * unshare's --kill-child alone does not promise once the step changed its uid (that clears the parent-death signal).
+     */
+    private static void stopStepsOf(Path folder) {
+        String mark = folder.toString() + "/";
+        ProcessHandle.allProcesses()
+                .filter(p -> p.pid() != ProcessHandle.current().pid())
+                .filter(p -> p.info().commandLine().map(c -> c.contains(mark)).orElse(false))
+                .forEach(step -> {
+                    log.warn("stopping pid {} and its descendants, a RUN step of a build of an earlier run ({})",
+                            step.pid(), step.info().commandLine().orElse("?"));
+                    step.descendants().forEach(ProcessHandle::destroyForcibly);
+                    step.destroyForcibly();
+                    step.onExit().completeOnTimeout(step, 5, java.util.concurrent.TimeUnit.SECONDS).join();
+                });
     }
 
     private void execute(Step step, TemplateFile file, Path root, BuildContext context, Map<String, Path> mounts,

@@ -32,6 +32,7 @@ import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.stream.Stream;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -225,7 +226,7 @@ class BuildRunnerTest {
     }
 
     @Test
-    void leftoversOfACrashedBuild_areRemovedAtTheNextStart_butNotOtherStateDirs() throws IOException {
+    void leftoversOfACrashedBuild_areRemovedAtTheNextStart_butNotOtherStateDirs() throws Exception {
         // what a daemon killed during a fromEmpty build leaves: its folder, with the loop-mounted root inside
         Path mine = Files.createDirectories(dir.resolve("builds/build-123"));
         Files.writeString(mine.resolve("owner"), dir.resolve("state").toString());
@@ -236,11 +237,31 @@ class BuildRunnerTest {
         Run.ok("mount", "-o", "loop,nosuid,nodev", image.toString(), mine.resolve("root").toString());
         Path theirs = Files.createDirectories(dir.resolve("builds/build-456"));
         Files.writeString(theirs.resolve("owner"), "/var/lib/another-tmount");
+        // issue 12 D9: a RUN step outlived the daemon's crash, holding the build root's namespace and loop device
+        Process step = new ProcessBuilder("unshare", "--pid", "--fork", "--kill-child", "sh", "-c", "sleep 300 & wait",
+                "step", mine.resolve("root").toString()).start();
+        for (int i = 0; i < 100 && step.descendants().noneMatch(p -> p.info().command().orElse("").endsWith("sleep")); i++) {
+            try {
+                Thread.sleep(50);
+            } catch (InterruptedException e) {
+                throw new AssertionError(e);
+            }
+        }
+        List<ProcessHandle> all = Stream.concat(Stream.of(step.toHandle()),
+                step.descendants()).toList();
 
-        runner.removeLeftovers();
-        assertThat(mine).doesNotExist();
-        assertThat(theirs.resolve("owner")).exists();
-        assertThat(HostState.loopDevices()).noneMatch(l -> l.contains(mine.toString()));
+        try {
+            runner.removeLeftovers();
+            assertThat(all).allSatisfy(p -> assertThat(p.isAlive()).as("pid %d", p.pid()).isFalse());
+            assertThat(mine).doesNotExist();
+            assertThat(theirs.resolve("owner")).exists();
+            assertThat(HostState.loopDevices()).noneMatch(l -> l.contains(mine.toString()));
+        } finally { // a failed run must leave neither the step nor the mount behind
+            all.forEach(ProcessHandle::destroyForcibly);
+            if (Files.isDirectory(mine.resolve("root"))) {
+                new ProcessBuilder("umount", "-l", mine.resolve("root").toString()).start().waitFor();
+            }
+        }
     }
 
     @Test
