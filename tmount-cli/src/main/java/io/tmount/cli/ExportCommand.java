@@ -54,6 +54,10 @@ final class ExportCommand implements Callable<Integer> {
     @Option(names = "--name", paramLabel = "NAME", description = "Export name (default: the build id, or the file name).")
     String name;
 
+    @Option(names = "--max-connections", paramLabel = "N", description = "Clients connected at once; more are "
+            + "closed at once, and a client must finish its handshake within 10 s (default: 64).")
+    int maxConnections;
+
     @Option(names = "--foreground", description = "Serve from this process until interrupted, without a daemon "
             + "(the state dir must not be in use by one).")
     boolean foreground;
@@ -70,7 +74,7 @@ final class ExportCommand implements Callable<Integer> {
         }
         try (DaemonClient client = DaemonClient.connect(main.settings().socket())) {
             print(client.export(new ExportRequest(template, build, imagePath, socketPath, tcp, readOnly, name,
-                    allowRemote)));
+                    allowRemote, maxConnections)));
         }
         return 0;
     }
@@ -89,7 +93,8 @@ final class ExportCommand implements Callable<Integer> {
     private int serveHere(String imagePath, String socketPath) throws Exception {
         Settings settings = main.settings();
         var source = ExportRequests.source(template, build, imagePath);
-        var options = new ExportOptions(ExportRequests.listen(socketPath, tcp, allowRemote), readOnly, name);
+        var options = new ExportOptions(ExportRequests.listen(socketPath, tcp, allowRemote), readOnly, name,
+                maxConnections);
         TemplateStore store = settings.openStore();
         MountManager manager;
         try {

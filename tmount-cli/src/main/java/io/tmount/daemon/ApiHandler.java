@@ -163,7 +163,7 @@ final class ApiHandler extends Handler.Abstract.NonBlocking {
         ExportRequest req = bodies.read(body, ExportRequest.class, "POST /v1/exports");
         return manager.export(ExportRequests.source(req.templateId(), req.buildId(), req.image()),
                 new ExportOptions(ExportRequests.listen(req.socket(), req.tcp(), req.allowRemote()), req.readOnly(),
-                        req.name()));
+                        req.name(), req.maxConnections()));
     }
 
     private CommitResult commit(String body) {

@@ -239,6 +239,11 @@ class DaemonApiTest {
                         assertThat(r.getStatus()).isEqualTo(400);
                         assertThat(r.getContentAsString()).contains("at most 4096 bytes").hasSizeLessThan(400);
                     });
+            assertThat(send(http, HttpMethod.POST, "/v1/exports", "{\"templateId\":\"base\",\"buildId\":\"" + build
+                    + "\",\"socket\":\"" + dir.resolve("e.sock") + "\",\"maxConnections\":5000}")).satisfies(r -> {
+                        assertThat(r.getStatus()).isEqualTo(400);
+                        assertThat(r.getContentAsString()).contains("max connections must be between 1 and 4096");
+                    });
             assertThat(send(http, HttpMethod.POST, "/v1/mounts",
                     "{\"templateId\":\"base\",\"buildId\":\"" + build + "\",\"mountPath\":\"/tmp/x\",\"engine\":\"vmware\"}"))
                     .satisfies(r -> {

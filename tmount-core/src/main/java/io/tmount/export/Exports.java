@@ -106,7 +106,7 @@ public final class Exports implements AutoCloseable {
             }
             NbdListen listen = socket != null ? NbdListen.unix(socket) : options.listen();
             server = NbdServer.start(listen, List.of(new NbdExport(name, description, image, options.readOnly())),
-                    NbdServer.Limits.DEFAULT);
+                    options.limits());
             ExportInfo info = new ExportInfo(id, name,
                     source instanceof ExportSource.Build b ? b.template() : null,
                     source instanceof ExportSource.Build b ? b.build() : null,

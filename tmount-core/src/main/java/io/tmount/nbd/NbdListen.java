@@ -20,9 +20,18 @@ public sealed interface NbdListen {
                         socket, length, MAX_SOCKET_PATH_BYTES);
             }
         }
+
+        @Override
+        public String toString() {
+            return "unix:" + socket;
+        }
     }
 
     record Tcp(InetSocketAddress address) implements NbdListen {
+        @Override
+        public String toString() {
+            return "tcp:" + address.getHostString() + ":" + address.getPort();
+        }
     }
 
     static NbdListen unix(Path socket) {

@@ -15,6 +15,7 @@ import java.nio.channels.SocketChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -22,6 +23,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Semaphore;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * tmount's NBD server: fixed newstyle negotiation, simple and structured replies, the base:allocation metadata
@@ -36,9 +38,13 @@ public final class NbdServer implements AutoCloseable {
     private static final long RETAINED_BUFFER_BYTES = 32L << 20;
     private static final int SEND_BUFFER_BYTES = 1 << 20;
 
-    /** Limits of one server; the defaults follow the NBD spec's advice (payloads up to 32 MiB are normal). */
-    public record Limits(int maxPayload, int inFlightBytes) {
-        public static final Limits DEFAULT = new Limits(32 << 20, 128 << 20);
+    /**
+     * Limits of one server; the defaults follow the NBD spec's advice (payloads up to 32 MiB are normal) and qemu-nbd's
+     * practice (a handshake must finish within 10 s). A connection over {@code maxConnections} is closed at once, so a
+     * client opening connections without end costs the daemon no more than that many descriptors per server.
+     */
+    public record Limits(int maxPayload, int inFlightBytes, int maxConnections, Duration handshakeTimeout) {
+        public static final Limits DEFAULT = new Limits(32 << 20, 128 << 20, 64, Duration.ofSeconds(10));
 
         public Limits {
             if (maxPayload < 4096 || Integer.bitCount(maxPayload) != 1) {
@@ -47,6 +53,20 @@ public final class NbdServer implements AutoCloseable {
             if (inFlightBytes < maxPayload) {
                 throw new IllegalArgumentException("inFlightBytes (" + inFlightBytes + ") must be >= maxPayload");
             }
+            if (maxConnections < 1) {
+                throw new IllegalArgumentException("maxConnections (" + maxConnections + ") must be >= 1");
+            }
+            if (handshakeTimeout.isNegative() || handshakeTimeout.isZero()) {
+                throw new IllegalArgumentException("handshakeTimeout (" + handshakeTimeout + ") must be positive");
+            }
+        }
+
+        public Limits(int maxPayload, int inFlightBytes) {
+            this(maxPayload, inFlightBytes, DEFAULT.maxConnections, DEFAULT.handshakeTimeout);
+        }
+
+        public Limits withConnections(int maxConnections, Duration handshakeTimeout) {
+            return new Limits(maxPayload, inFlightBytes, maxConnections, handshakeTimeout);
         }
     }
 
@@ -61,6 +81,7 @@ public final class NbdServer implements AutoCloseable {
     private final Set<Thread> connectionThreads = ConcurrentHashMap.newKeySet();
     private final Thread acceptor;
     private volatile boolean closed;
+    private boolean overCap; // the acceptor's: warn once per run of refused connections
 
     private NbdServer(ServerSocketChannel listener, NbdListen listen, Map<String, NbdExport> exports, Limits limits) {
         this.listener = listener;
@@ -163,6 +184,11 @@ public final class NbdServer implements AutoCloseable {
                 }
                 continue;
             }
+            if (connections.size() >= limits.maxConnections()) {
+                refuse(channel);
+                continue;
+            }
+            overCap = false;
             connections.add(channel);
             Thread thread = Thread.ofVirtual().name("nbd-conn").unstarted(() -> serve(channel));
             connectionThreads.add(thread);
@@ -179,7 +205,7 @@ public final class NbdServer implements AutoCloseable {
                 // this at net.core.wmem_max); TCP sizes its own buffers
                 channel.setOption(StandardSocketOptions.SO_SNDBUF, SEND_BUFFER_BYTES);
             }
-            var chosen = new Negotiation(channel, exports, limits.maxPayload()).run();
+            var chosen = negotiateInTime(channel);
             if (chosen.isPresent()) {
                 log.debug("NBD client attached to export '{}'", chosen.get().export().name());
                 new Transmission(channel, chosen.get(), buffers, payloadBudget, budgetUnits, limits.maxPayload()).run();
@@ -192,6 +218,41 @@ public final class NbdServer implements AutoCloseable {
             connections.remove(channel);
             connectionThreads.remove(Thread.currentThread());
         }
+    }
+
+    /**
+     * Runs the handshake under a deadline: a client that connects and then stalls (or trickles bytes) is cut off,
+     * so idle connections cannot hold the server's connection slots.
+     */
+    private java.util.Optional<Session> negotiateInTime(SocketChannel channel) throws IOException {
+        AtomicBoolean decided = new AtomicBoolean(); // negotiation finished, or the deadline closed the connection
+        Thread watchdog = Thread.ofVirtual().name("nbd-handshake-deadline").start(() -> {
+            try {
+                Thread.sleep(limits.handshakeTimeout());
+            } catch (InterruptedException negotiated) {
+                return;
+            }
+            if (decided.compareAndSet(false, true)) {
+                log.debug("NBD client did not finish its handshake within {} s; closing",
+                        limits.handshakeTimeout().toSeconds());
+                closeQuietly(channel);
+            }
+        });
+        var chosen = new Negotiation(channel, exports, limits.maxPayload()).run();
+        if (!decided.compareAndSet(false, true)) {
+            throw new IOException("handshake deadline passed");
+        }
+        watchdog.interrupt();
+        return chosen;
+    }
+
+    private void refuse(SocketChannel channel) {
+        if (!overCap) {
+            overCap = true;
+            log.warn("NBD server at {} has {} connections, its limit; refusing more until some close",
+                    listen, limits.maxConnections());
+        }
+        closeQuietly(channel);
     }
 
     /** Stops accepting, disconnects every client after its outstanding requests, and removes the socket file. */
