@@ -111,7 +111,7 @@ final class ApiHandler extends Handler.Abstract.NonBlocking {
             }
             case "/v1/mounts" -> switch (method) {
                 case "GET" -> manager.listMounts();
-                case "POST" -> new Created(mount(Content.Source.asString(request, StandardCharsets.UTF_8)));
+                case "POST" -> new Created(mount(RequestBodies.text(request)));
                 case "DELETE" -> {
                     Fields query = Request.extractQueryParameters(request);
                     String mountPath = query.getValue("path");
@@ -126,11 +126,11 @@ final class ApiHandler extends Handler.Abstract.NonBlocking {
             };
             case "/v1/commits" -> {
                 requireMethod(method, "POST", path);
-                yield new Created(commit(Content.Source.asString(request, StandardCharsets.UTF_8)));
+                yield new Created(commit(RequestBodies.text(request)));
             }
             case "/v1/exports" -> switch (method) {
                 case "GET" -> manager.listExports();
-                case "POST" -> new Created(export(Content.Source.asString(request, StandardCharsets.UTF_8)));
+                case "POST" -> new Created(export(RequestBodies.text(request)));
                 case "DELETE" -> {
                     String name = Request.extractQueryParameters(request).getValue("name");
                     if (name == null) {

@@ -55,7 +55,7 @@ final class BuildEndpoint {
         BuildId buildId;
         WriteFormat format;
         try {
-            BuildRequest body = new RequestBodies(json).read(Content.Source.asString(request, StandardCharsets.UTF_8),
+            BuildRequest body = new RequestBodies(json).read(RequestBodies.text(request),
                     BuildRequest.class, "POST /v1/builds");
             if (body.templateFile() == null || body.directory() == null || !Path.of(body.directory()).isAbsolute()) {
                 throw TmountException.invalid("POST /v1/builds needs {templateFile, directory (absolute), buildId}");

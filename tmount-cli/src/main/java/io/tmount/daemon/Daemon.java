@@ -4,6 +4,7 @@ import io.tmount.TmountException;
 import io.tmount.build.BuildRunner;
 import io.tmount.json.TmountJson;
 import io.tmount.mount.MountManager;
+import org.eclipse.jetty.server.NetworkConnectionLimit;
 import org.eclipse.jetty.server.Server;
 import org.eclipse.jetty.unixdomain.server.UnixDomainServerConnector;
 import org.slf4j.Logger;
@@ -30,6 +31,12 @@ public final class Daemon implements AutoCloseable {
     private final Path socket;
     private boolean closed;
 
+    /** The API connections open right now (for tests of the connection limit). */
+    int apiConnections() {
+        return java.util.Arrays.stream(server.getConnectors())
+                .mapToInt(c -> c.getConnectedEndPoints().size()).sum();
+    }
+
     private Daemon(MountManager manager, Server server, Path socket) {
         this.manager = manager;
         this.server = server;
@@ -40,6 +47,9 @@ public final class Daemon implements AutoCloseable {
     public static Daemon start(MountManager manager, Path socket, String version, String stateDir) {
         return start(manager, new BuildRunner(manager, DEFAULT_BUILDS_DIR), socket, version, stateDir);
     }
+
+    /** Clients of the API at once: CLIs and orchestrators, each with a request or two in flight. */
+    static final int MAX_API_CONNECTIONS = 256;
 
     /** Where build roots are mounted while builds run, unless configured otherwise. */
     public static final Path DEFAULT_BUILDS_DIR = Path.of("/var/tmp/tmount-builds");
@@ -57,6 +67,9 @@ public final class Daemon implements AutoCloseable {
             UnixDomainServerConnector connector = new UnixDomainServerConnector(server);
             connector.setUnixDomainPath(socket);
             server.addConnector(connector);
+            // past this many open connections the daemon stops accepting (they wait in the backlog) instead of
+            // spending descriptors its mounts' I/O needs
+            server.addBean(new NetworkConnectionLimit(MAX_API_CONNECTIONS, connector));
             server.setHandler(new ApiHandler(manager, builds, TmountJson.newMapper(), version, stateDir,
                     buildHeartbeat));
             server.start();

@@ -6,6 +6,12 @@ import com.fasterxml.jackson.databind.JsonMappingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
 import io.tmount.TmountException;
+import org.eclipse.jetty.io.Content;
+import org.eclipse.jetty.server.Request;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
 
 import java.util.stream.Collectors;
 
@@ -16,10 +22,36 @@ import java.util.stream.Collectors;
  */
 final class RequestBodies {
 
+    /** Larger than any request needs; a template file text of a build request is the largest body there is. */
+    static final int MAX_BODY_BYTES = 1 << 20;
+
     private final ObjectMapper strict;
 
     RequestBodies(ObjectMapper json) {
         this.strict = json.copy().enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
+    }
+
+    /**
+     * A request's body as text, refused past {@link #MAX_BODY_BYTES}: the API's bodies are small JSON objects (a
+     * template file at most), and a body read whole without a bound lets one client fill the daemon's heap.
+     */
+    static String text(Request request) throws IOException {
+        long declared = request.getLength();
+        if (declared > MAX_BODY_BYTES) {
+            throw tooLarge(declared + " bytes");
+        }
+        try (InputStream in = Content.Source.asInputStream(request)) {
+            byte[] body = in.readNBytes(MAX_BODY_BYTES + 1);
+            if (body.length > MAX_BODY_BYTES) {
+                throw tooLarge("more than " + MAX_BODY_BYTES + " bytes");
+            }
+            return new String(body, StandardCharsets.UTF_8);
+        }
+    }
+
+    private static TmountException tooLarge(String size) {
+        return TmountException.invalid("request body of %s; the API takes at most %d bytes (1 MiB)", size,
+                MAX_BODY_BYTES);
     }
 
     /** The body as {@code type}; {@code what} names the request in errors ("POST /v1/mounts"). */

@@ -38,6 +38,13 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.nio.channels.Channels;
+import java.nio.ByteBuffer;
+import org.eclipse.jetty.client.InputStreamRequestContent;
+import java.nio.charset.StandardCharsets;
+import java.nio.channels.SocketChannel;
+import java.net.UnixDomainSocketAddress;
+import java.io.ByteArrayInputStream;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -205,6 +212,57 @@ class DaemonApiTest {
             Run.ok("umount", tmpfs.toString());
         }
         assertThat(dir.resolve("m")).doesNotExist();
+    }
+
+    @Test
+    void oversizedBodies_andConnectionFloods_areBounded() throws Exception {
+        // issue 12 D17: bodies were read whole (32 x 100 MB took the heap), and connections had no limit
+        HttpClient http = new HttpClient();
+        http.start();
+        List<SocketChannel> flood = new ArrayList<>();
+        try {
+            // a declared 100 MB body is answered before it is sent (the client stops at the answer, as curl does)
+            try (SocketChannel raw = SocketChannel.open(UnixDomainSocketAddress.of(socket))) {
+                raw.write(ByteBuffer.wrap(("POST /v1/mounts HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                        + "Content-Length: 100000000\r\n\r\n{\"templateId\":\"").getBytes(StandardCharsets.UTF_8)));
+                String answer = new String(Channels.newInputStream(raw).readAllBytes(), StandardCharsets.UTF_8);
+                assertThat(answer).startsWith("HTTP/1.1 400").contains("request body of 100000000 bytes")
+                        .contains("the API takes at most 1048576 bytes");
+            }
+            // a body of no declared length is cut off after 1 MiB
+            try (SocketChannel raw = SocketChannel.open(UnixDomainSocketAddress.of(socket))) {
+                raw.write(ByteBuffer.wrap(("POST /v1/exports HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                        + "Transfer-Encoding: chunked\r\n\r\n").getBytes(StandardCharsets.UTF_8)));
+                Thread writer = Thread.ofPlatform().start(() -> {
+                    byte[] chunk = ("10000\r\n" + "x".repeat(0x10000) + "\r\n").getBytes(StandardCharsets.UTF_8);
+                    try {
+                        for (int i = 0; i < 64; i++) { // 4 MiB, if the server took it all
+                            raw.write(ByteBuffer.wrap(chunk));
+                        }
+                    } catch (IOException answeredAndClosed) {
+                        // expected: the server stops reading at the limit
+                    }
+                });
+                String answer = new String(Channels.newInputStream(raw).readAllBytes(), StandardCharsets.UTF_8);
+                writer.join();
+                assertThat(answer).startsWith("HTTP/1.1 400").contains("more than 1048576 bytes");
+            }
+
+            for (int i = 0; i < Daemon.MAX_API_CONNECTIONS + 20; i++) {
+                flood.add(SocketChannel.open(UnixDomainSocketAddress.of(socket)));
+            }
+            Thread.sleep(500);
+            assertThat(daemon.apiConnections()).isEqualTo(Daemon.MAX_API_CONNECTIONS);
+            for (SocketChannel channel : flood) {
+                channel.close();
+            }
+            assertThat(client.list()).isEmpty(); // served once the flood is gone
+        } finally {
+            for (SocketChannel channel : flood) {
+                channel.close();
+            }
+            http.stop();
+        }
     }
 
     @Test
