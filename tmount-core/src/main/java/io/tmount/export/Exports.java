@@ -27,6 +27,8 @@ import java.util.Comparator;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.HashSet;
+import java.util.Set;
 import java.util.Map;
 import java.util.concurrent.ThreadLocalRandom;
 
@@ -40,14 +42,18 @@ public final class Exports implements AutoCloseable {
 
     private static final Logger log = LoggerFactory.getLogger(Exports.class);
     private static final String SOCKET_RECORD = "socket";
+    /** The folders made for the socket, deepest first, one per line: removed with the export when left empty. */
+    private static final String FOLDERS_RECORD = "socket-folders";
 
     private final BuildImages images;
     private final Path dir;
     private final Map<String, Active> byName = new LinkedHashMap<>();
+    /** Folders exports made for their sockets and could not remove yet, since another export's socket is below. */
+    private final Set<Path> madeFoldersLeft = new HashSet<>();
 
     /** One running export and what to release, in order. */
     private record Active(ExportInfo info, NbdServer server, Overlay overlay, FileImage file, Path stateDir,
-                          Path socket) {
+                          Path socket, List<Path> madeFolders) {
     }
 
     public Exports(BuildImages images, Path dir) {
@@ -78,10 +84,13 @@ public final class Exports implements AutoCloseable {
         FileImage file = null;
         Overlay overlay = null;
         NbdServer server = null;
+        List<Path> madeFolders = new ArrayList<>();
         try {
             Files.createDirectories(stateDir);
             if (socket != null) {
                 Files.writeString(stateDir.resolve(SOCKET_RECORD), socket.toString()); // for cleanup after a crash
+                makeParents(socket, madeFolders);
+                Files.write(stateDir.resolve(FOLDERS_RECORD), madeFolders.stream().map(Path::toString).toList());
             }
             BlockImage image;
             String description;
@@ -113,12 +122,12 @@ public final class Exports implements AutoCloseable {
                     source instanceof ExportSource.RawFile r ? r.image().toAbsolutePath() : null,
                     server.endpoint().uri(), options.readOnly(), overlay == null ? null : stateDir.resolve("overlay"),
                     Instant.now());
-            byName.put(name, new Active(info, server, overlay, file, stateDir, socket));
+            byName.put(name, new Active(info, server, overlay, file, stateDir, socket, madeFolders));
             log.info("exporting {} as '{}' at {} ({})", description, name, info.uri(),
                     options.readOnly() ? "read-only" : "writable, into an overlay");
             return info;
         } catch (IOException | RuntimeException e) {
-            release(new Active(null, server, overlay, file, stateDir, socket), e);
+            release(new Active(null, server, overlay, file, stateDir, socket, madeFolders), e);
             if (e instanceof TmountException te) {
                 throw te;
             }
@@ -169,7 +178,7 @@ public final class Exports implements AutoCloseable {
         return byName.values().stream().map(Active::info).sorted(Comparator.comparing(ExportInfo::createdAt)).toList();
     }
 
-    private static void release(Active active, Throwable onto) {
+    private void release(Active active, Throwable onto) {
         List<AutoCloseable> parts = new ArrayList<>();
         if (active.server() != null) {
             parts.add(active.server());
@@ -188,6 +197,14 @@ public final class Exports implements AutoCloseable {
                 onto.addSuppressed(e);
             }
         }
+        madeFoldersLeft.addAll(active.madeFolders());
+        try {
+            removeIfEmpty(madeFoldersLeft.stream().sorted(Comparator.comparingInt(Path::getNameCount).reversed())
+                    .toList());
+        } catch (IOException e) {
+            onto.addSuppressed(e);
+        }
+        madeFoldersLeft.removeIf(folder -> !Files.exists(folder));
     }
 
     /** Removes what exports of an earlier process left: overlays, and socket files nobody listens on any more. */
@@ -202,6 +219,11 @@ public final class Exports implements AutoCloseable {
                     if (Files.isRegularFile(record)) {
                         removeStaleSocket(Path.of(Files.readString(record).strip()));
                     }
+                    Path folders = stateDir.resolve(FOLDERS_RECORD);
+                    if (Files.isRegularFile(folders)) {
+                        removeIfEmpty(Files.readAllLines(folders).stream().filter(l -> !l.isBlank()).map(Path::of)
+                                .toList());
+                    }
                     Folders.deleteTree(stateDir);
                     log.warn("removed export {} left by an earlier run", stateDir.getFileName());
                 } catch (IOException e) {
@@ -210,6 +232,29 @@ public final class Exports implements AutoCloseable {
             }
         } catch (IOException e) {
             log.error("cannot list the exports an earlier run left in {}: {}", dir, e.getMessage());
+        }
+    }
+
+    /** Creates the socket's missing parent folders, adding each one made to {@code made}, deepest first. */
+    private static void makeParents(Path socket, List<Path> made) throws IOException {
+        List<Path> missing = new ArrayList<>();
+        for (Path folder = socket.getParent(); folder != null && !Files.exists(folder); folder = folder.getParent()) {
+            missing.add(folder);
+        }
+        for (Path folder : missing.reversed()) {
+            Files.createDirectory(folder);
+            made.addFirst(folder);
+        }
+    }
+
+    /** Removes folders exports made for their sockets, deepest first, leaving any that something else now uses. */
+    private static void removeIfEmpty(List<Path> folders) throws IOException {
+        for (Path folder : folders) {
+            try {
+                Files.deleteIfExists(folder);
+            } catch (java.nio.file.DirectoryNotEmptyException inUse) {
+                // another export's socket, or someone's files: it stays
+            }
         }
     }
 

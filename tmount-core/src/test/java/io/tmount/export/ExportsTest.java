@@ -165,4 +165,28 @@ class ExportsTest {
         assertThat(left.getParent()).doesNotExist();
         assertThat(staleSocket).doesNotExist();
     }
+
+    @Test
+    void foldersMadeForASocket_goWithTheExport_butFoldersInUseStay() throws IOException {
+        // issue 12 D19: the folders made for an export's socket were left behind by unexport
+        Path existing = Files.createDirectories(dir.resolve("sockets"));
+        exportBuild(existing.resolve("a/b/one.sock"), true, "one");
+        exportBuild(existing.resolve("a/c/two.sock"), true, "two");
+        manager.unexport("one");
+        assertThat(existing.resolve("a/b")).doesNotExist();
+        assertThat(existing.resolve("a/c/two.sock")).exists(); // "a" is the other export's too
+        manager.unexport("two");
+        assertThat(existing.resolve("a")).doesNotExist();
+        assertThat(existing).isDirectory(); // not made by an export
+
+        // after a crash, recovery removes the folders the dead export made
+        Path left = Files.createDirectories(dir.resolve("state/exports/0123456789ab"));
+        Path madeByIt = Files.createDirectories(existing.resolve("x/y"));
+        Files.writeString(left.resolve("socket"), madeByIt.resolve("s.sock").toString());
+        Files.writeString(left.resolve("socket-folders"), madeByIt + "\n" + madeByIt.getParent() + "\n");
+        manager.close();
+        manager = open();
+        assertThat(existing.resolve("x")).doesNotExist();
+        assertThat(existing).isDirectory();
+    }
 }
