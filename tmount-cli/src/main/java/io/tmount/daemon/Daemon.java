@@ -27,6 +27,7 @@ public final class Daemon implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(Daemon.class);
 
     private final MountManager manager;
+    private final BuildRunner builds;
     private final Server server;
     private final Path socket;
     private boolean closed;
@@ -37,8 +38,9 @@ public final class Daemon implements AutoCloseable {
                 .mapToInt(c -> c.getConnectedEndPoints().size()).sum();
     }
 
-    private Daemon(MountManager manager, Server server, Path socket) {
+    private Daemon(MountManager manager, BuildRunner builds, Server server, Path socket) {
         this.manager = manager;
+        this.builds = builds;
         this.server = server;
         this.socket = socket;
     }
@@ -47,6 +49,9 @@ public final class Daemon implements AutoCloseable {
     public static Daemon start(MountManager manager, Path socket, String version, String stateDir) {
         return start(manager, new BuildRunner(manager, DEFAULT_BUILDS_DIR), socket, version, stateDir);
     }
+
+    /** How long a stopping daemon waits for builds whose steps it ended to take down their roots. */
+    private static final Duration BUILD_STOP_WAIT = Duration.ofSeconds(30);
 
     /** Clients of the API at once: CLIs and orchestrators, each with a request or two in flight. */
     static final int MAX_API_CONNECTIONS = 256;
@@ -75,7 +80,7 @@ public final class Daemon implements AutoCloseable {
             server.start();
             Files.setPosixFilePermissions(socket, PosixFilePermissions.fromString("rw-------"));
             log.info("tmount daemon listening on {} (state dir {}, store {})", socket, stateDir, manager.store().url());
-            return new Daemon(manager, server, socket);
+            return new Daemon(manager, builds, server, socket);
         } catch (Exception e) {
             manager.close();
             throw e instanceof TmountException te ? te : TmountException.failed(e, "cannot start the daemon on %s", socket);
@@ -116,6 +121,10 @@ public final class Daemon implements AutoCloseable {
             server.stop();
         } catch (Exception e) {
             log.warn("cannot stop the API server: {}", e.getMessage());
+        }
+        // a RUN step would outlive the daemon, holding its build root and device: end the builds first
+        if (!builds.stop(BUILD_STOP_WAIT)) {
+            log.warn("builds did not end within {} s; unmounting under them", BUILD_STOP_WAIT.toSeconds());
         }
         try {
             manager.close();

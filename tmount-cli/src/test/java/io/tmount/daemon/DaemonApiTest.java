@@ -45,6 +45,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.channels.SocketChannel;
 import java.net.UnixDomainSocketAddress;
 import java.io.ByteArrayInputStream;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -364,6 +365,51 @@ class DaemonApiTest {
                 """, dir.toAbsolutePath().toString(), "quiet-1"), buildLog::add, Duration.ofMillis(1500));
         assertThat(result.build()).isEqualTo(BuildId.of("quiet-1"));
         assertThat(buildLog).contains("  | woke up").noneMatch(l -> l.contains("WAIT"));
+    }
+
+    @Test
+    void stoppingTheDaemon_duringARunStep_endsTheStep_andLeavesNothingRunning() throws Exception {
+        // issue 12 D19: the step's processes outlived a SIGTERM'ed daemon, holding the build root and its device
+        busyboxBase();
+        CompletableFuture<Throwable> ended = new CompletableFuture<>();
+        Thread.ofVirtual().start(() -> {
+            try {
+                client.build(new BuildRequest("""
+                        template: app
+                        from: {template: base, build: base-1}
+                        steps:
+                          - {type: RUN, args: ["sleep 300"]}
+                        """, dir.toAbsolutePath().toString(), "stopped-1"), buildLog::add, Duration.ofSeconds(60));
+                ended.complete(null);
+            } catch (Throwable t) {
+                ended.complete(t);
+            }
+        });
+        String builds = dir.resolve("builds").toString();
+        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+        while (stepsUnder(builds).noneMatch(p -> p.info().commandLine().orElse("").contains("sleep 300"))
+                && System.nanoTime() < deadline) {
+            Thread.sleep(50);
+        }
+        List<ProcessHandle> steps = stepsUnder(builds).toList();
+        assertThat(steps).as("the RUN step is running").isNotEmpty();
+
+        try {
+            long start = System.nanoTime();
+            daemon.close();
+            assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(20));
+            assertThat(steps).allSatisfy(p -> assertThat(p.isAlive()).as("pid %d", p.pid()).isFalse());
+            assertThat(ended.get(10, TimeUnit.SECONDS)).as("the client sees the build end").isNotNull();
+            assertThat(store.exists(BuildId.of("stopped-1"))).isFalse();
+        } finally { // a failing run must not leave the step behind
+            steps.forEach(ProcessHandle::destroyForcibly);
+        }
+    }
+
+    /** Processes whose command line names a folder under {@code builds}: RUN steps, with their descendants. */
+    private static java.util.stream.Stream<ProcessHandle> stepsUnder(String builds) {
+        return ProcessHandle.allProcesses().filter(p -> p.info().commandLine().orElse("").contains(builds + "/"))
+                .flatMap(p -> java.util.stream.Stream.concat(java.util.stream.Stream.of(p), p.descendants()));
     }
 
     @Test

@@ -38,6 +38,7 @@ public final class BuildRunner {
 
     private final MountManager manager;
     private final Path buildsDir;
+    private final RunningSteps running = new RunningSteps();
 
     /** {@code buildsDir}: where build roots are mounted while a build runs (outside tmount's state dir). */
     public BuildRunner(MountManager manager, Path buildsDir) {
@@ -56,6 +57,23 @@ public final class BuildRunner {
 
     /** The same, writing the new build with {@code format} (null: the mount manager's configured format). */
     public BuildResult run(TemplateFile file, BuildId newBuild, WriteFormat format, BuildLog out) {
+        running.buildStarted();
+        try {
+            return build(file, newBuild, format, out);
+        } finally {
+            running.buildEnded();
+        }
+    }
+
+    /**
+     * Refuses new builds, ends the RUN steps of running ones (they fail, taking down their roots) and waits up to
+     * {@code wait} for them; for a stopping daemon, before it unmounts what is left. True when every build ended.
+     */
+    public boolean stop(Duration wait) {
+        return running.stopAll(wait);
+    }
+
+    private BuildResult build(TemplateFile file, BuildId newBuild, WriteFormat format, BuildLog out) {
         WriteFormat writeFormat = format == null ? manager.writeFormat() : format;
         long start = System.nanoTime();
         TemplateStore store = manager.store();
@@ -198,16 +216,19 @@ public final class BuildRunner {
                 .forEach(step -> {
                     log.warn("stopping pid {} and its descendants, a RUN step of a build of an earlier run ({})",
                             step.pid(), step.info().commandLine().orElse("?"));
-                    step.descendants().forEach(ProcessHandle::destroyForcibly);
-                    step.destroyForcibly();
-                    step.onExit().completeOnTimeout(step, 5, java.util.concurrent.TimeUnit.SECONDS).join();
+                    List<ProcessHandle> all = java.util.stream.Stream.concat(step.descendants(),
+                            java.util.stream.Stream.of(step)).toList();
+                    all.forEach(ProcessHandle::destroyForcibly);
+                    for (ProcessHandle process : all) { // until reaped: a killed step holds the root until then
+                        process.onExit().completeOnTimeout(process, 5, java.util.concurrent.TimeUnit.SECONDS).join();
+                    }
                 });
     }
 
     private void execute(Step step, TemplateFile file, Path root, BuildContext context, Map<String, Path> mounts,
                          BuildLog out) throws IOException {
         switch (step) {
-            case Step.Run run -> RunStep.run(root, context, run.command(), out);
+            case Step.Run run -> RunStep.run(root, context, run.command(), out, running);
             case Step.Copy copy -> CopyStep.copy(file.context(), root, context.workdir(), copy.source(), copy.destination());
             case Step.Env env -> context.env(env.key(), env.value());
             case Step.Workdir workdir -> {

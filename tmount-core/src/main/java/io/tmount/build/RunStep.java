@@ -40,7 +40,8 @@ final class RunStep {
     private RunStep() {
     }
 
-    static void run(Path root, BuildContext context, String command, BuildLog log) throws IOException {
+    static void run(Path root, BuildContext context, String command, BuildLog log, RunningSteps running)
+            throws IOException {
         if (!Files.isExecutable(RootPaths.resolve(root, "/", "/bin/sh"))) {
             throw TmountException.invalid("the build root has no /bin/sh to run commands with");
         }
@@ -61,6 +62,18 @@ final class RunStep {
         builder.environment().clear();
         builder.environment().put("PATH", HOST_PATH);
         Process process = builder.start();
+        running.started(process);
+        try {
+            await(process, log);
+        } finally {
+            running.ended(process);
+        }
+        if (running.stopping()) {
+            throw new TmountException(TmountException.Kind.UNAVAILABLE, "stopped: the daemon is stopping");
+        }
+    }
+
+    private static void await(Process process, BuildLog log) throws IOException {
         Deque<String> tail = new ArrayDeque<>();
         try (BufferedReader out = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
             String line;
