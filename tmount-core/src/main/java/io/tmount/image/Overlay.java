@@ -1,5 +1,7 @@
 package io.tmount.image;
 
+import io.tmount.ByteSize;
+import io.tmount.TmountException;
 import io.tmount.os.LinuxFiles;
 
 import java.io.EOFException;
@@ -47,6 +49,9 @@ public final class Overlay implements BlockImage {
     private final AtomicLong mutations = new AtomicLong();
     private final AtomicLong mutationsBeyondFirstBlock = new AtomicLong();
 
+    /** The largest device a writable overlay covers: ext4's largest file with 4 KiB blocks (2^32 blocks). */
+    static final long MAX_SIZE = 16L << 40;
+
     private Overlay(BlockImage lower, Path dataFile, FileChannel data, int holeFd, OverlayMap map, OverlayMap.Saved saved) {
         this.lower = lower;
         this.size = lower.size();
@@ -67,6 +72,11 @@ public final class Overlay implements BlockImage {
      * one with the state of its last flush, or a new empty one.
      */
     public static Overlay open(BlockImage lower, Path dir) throws IOException {
+        if (lower.size() > MAX_SIZE) {
+            throw TmountException.invalid("a writable overlay covers at most %s (the largest file ext4 holds with "
+                    + "4 KiB blocks, and 1 GiB of block maps in memory); this image is %s (%d bytes): use it read-only",
+                    ByteSize.format(MAX_SIZE), ByteSize.format(lower.size()), lower.size());
+        }
         Files.createDirectories(dir);
         Path dataFile = dir.resolve("overlay.data");
         OverlayMap map = new OverlayMap(dir.resolve("overlay.map"), lower.size(), BLOCK);
@@ -75,6 +85,13 @@ public final class Overlay implements BlockImage {
             if (file.length() != lower.size()) {
                 file.setLength(lower.size());
             }
+        } catch (IOException e) {
+            if (String.valueOf(e.getMessage()).contains("File too large")) { // EFBIG: the state dir's filesystem
+                throw TmountException.invalid("the filesystem of %s cannot hold a file of %s, the size of the "
+                        + "overlay this image needs: put the state dir on one that can (ext4, xfs)", dir,
+                        ByteSize.format(lower.size()));
+            }
+            throw e;
         }
         FileChannel data = FileChannel.open(dataFile, StandardOpenOption.READ, StandardOpenOption.WRITE);
         try {

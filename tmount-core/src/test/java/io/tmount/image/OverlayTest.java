@@ -312,4 +312,39 @@ class OverlayTest {
             }
         }
     }
+
+    @Test
+    void anImageLargerThanAnOverlayCanCover_isRefusedByName_beforeAnythingIsAllocated() {
+        // issue 12 D19: a header saying 4 EiB gave "File too large" for a writable mount
+        BlockImage huge = new BlockImage() {
+            public long size() {
+                return 4L << 60;
+            }
+
+            public void read(ByteBuffer dst, long offset) {
+                throw new AssertionError("not read");
+            }
+
+            public void write(ByteBuffer src, long offset) {
+                throw new AssertionError("not written");
+            }
+
+            public void trim(long offset, long length) {
+            }
+
+            public void writeZeroes(long offset, long length, boolean allocate) {
+            }
+
+            public void flush() {
+            }
+
+            public void close() {
+            }
+        };
+        assertThatThrownBy(() -> Overlay.open(huge, dir.resolve("huge")))
+                .isInstanceOf(io.tmount.TmountException.class)
+                .hasMessageContaining("a writable overlay covers at most 16.0 TiB")
+                .hasMessageContaining("(4611686018427387904 bytes): use it read-only");
+        assertThat(dir.resolve("huge")).doesNotExist();
+    }
 }
