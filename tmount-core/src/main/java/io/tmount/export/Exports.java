@@ -110,7 +110,7 @@ public final class Exports implements AutoCloseable {
                 }
             }
             if (!options.readOnly()) {
-                overlay = Overlay.open(image, stateDir.resolve("overlay"));
+                overlay = Overlay.open(image, stateDir.resolve("overlay"), images.budget()::reclaim);
                 image = overlay;
             }
             NbdListen listen = socket != null ? NbdListen.unix(socket) : options.listen();

@@ -19,6 +19,9 @@ public final class CacheBudget {
 
     private static final Logger log = LoggerFactory.getLogger(CacheBudget.class);
 
+    /** What one reclaim frees at least: a full disk is rarely short of one block only, and each reclaim scans. */
+    private static final long RECLAIM_MIN_BYTES = 32L << 20;
+
     private final long maxBytes;
     private final AtomicLong used = new AtomicLong();
     private final AtomicLong clock = new AtomicLong();
@@ -77,25 +80,43 @@ public final class CacheBudget {
 
     private void evict() {
         synchronized (evicting) {
-            long target = maxBytes - maxBytes / 10;
             if (used.get() <= maxBytes) {
                 return;
             }
-            List<Candidate> candidates = new ArrayList<>();
-            for (ChunkCache cache : caches) {
-                cache.forEachEvictable((chunk, lastUse) -> candidates.add(new Candidate(cache, chunk, lastUse)));
-            }
-            candidates.sort(Comparator.comparingLong(Candidate::lastUse));
-            int evicted = 0;
-            for (Candidate c : candidates) {
-                if (used.get() <= target) {
-                    break;
-                }
-                if (c.cache().tryEvict(c.chunk())) {
-                    evicted++;
-                }
-            }
-            log.debug("evicted {} chunks; cache now {} of {} bytes", evicted, used.get(), maxBytes);
+            evictDownTo(maxBytes - maxBytes / 10);
         }
+    }
+
+    /**
+     * Evicts at least {@code bytes} (when there are that many nobody is reading), least recently used first: the disk
+     * is full, and what the cache holds can be fetched again while an overlay's writes cannot be made again. Returns
+     * the bytes freed.
+     */
+    public long reclaim(long bytes) {
+        synchronized (evicting) {
+            long before = used.get();
+            evictDownTo(Math.max(0, before - Math.max(bytes, RECLAIM_MIN_BYTES)));
+            long freed = before - used.get();
+            log.warn("the state dir's disk is full: evicted {} bytes of cached chunks to make room", freed);
+            return freed;
+        }
+    }
+
+    private void evictDownTo(long target) {
+        List<Candidate> candidates = new ArrayList<>();
+        for (ChunkCache cache : caches) {
+            cache.forEachEvictable((chunk, lastUse) -> candidates.add(new Candidate(cache, chunk, lastUse)));
+        }
+        candidates.sort(Comparator.comparingLong(Candidate::lastUse));
+        int evicted = 0;
+        for (Candidate c : candidates) {
+            if (used.get() <= target) {
+                break;
+            }
+            if (c.cache().tryEvict(c.chunk())) {
+                evicted++;
+            }
+        }
+        log.debug("evicted {} chunks; cache now {} of {} bytes", evicted, used.get(), maxBytes);
     }
 }

@@ -329,7 +329,8 @@ public final class ChunkCache implements AutoCloseable {
             throw new InterruptedIOException("interrupted while fetching a chunk of " + key);
         } catch (ExecutionException e) {
             Throwable cause = e.getCause() instanceof CompletionException ce ? ce.getCause() : e.getCause();
-            throw new IOException("cannot fetch a chunk of " + key + ": " + cause.getMessage(), cause);
+            throw new IOException(cause instanceof CacheWriteException ? cause.getMessage()
+                    : "cannot fetch a chunk of " + key + " from the store: " + cause.getMessage(), cause);
         }
     }
 
@@ -376,9 +377,13 @@ public final class ChunkCache implements AutoCloseable {
             buffer.limit(length);
             source.read(start, buffer);
             buffer.flip();
-            long position = start;
-            while (buffer.hasRemaining()) {
-                position += data.write(buffer, position);
+            try {
+                write(buffer, start);
+            } catch (IOException full) {
+                if (!LinuxFiles.isNoSpace(full) || budget.reclaim(length) == 0) {
+                    throw noSpace(full);
+                }
+                write(buffer.rewind(), start); // room made by evicting other chunks
             }
         } finally {
             budget.buffers().give(buffer);
@@ -388,6 +393,28 @@ public final class ChunkCache implements AutoCloseable {
         fetchedBytes.addAndGet(length);
         fetches.incrementAndGet();
         scheduleFlush();
+    }
+
+    private void write(ByteBuffer buffer, long position) throws IOException {
+        while (buffer.hasRemaining()) {
+            position += data.write(buffer, position);
+        }
+    }
+
+    /** A write into the cache that failed: named as the state dir's disk when it is full, never as the store. */
+    private IOException noSpace(IOException e) {
+        if (!LinuxFiles.isNoSpace(e)) {
+            return new CacheWriteException("cannot write to the chunk cache " + dataFile + ": " + e.getMessage(), e);
+        }
+        return new CacheWriteException("the chunk cache's disk is full (" + dataFile.getParent() + ": No space left "
+                + "on device) and no cached chunk could be evicted; the overlays of writable mounts hold the rest", e);
+    }
+
+    /** The cache's own disk failed, not the store: said as it is, not as a fetch. */
+    private static final class CacheWriteException extends IOException {
+        CacheWriteException(String message, IOException cause) {
+            super(message, cause);
+        }
     }
 
     private void scheduleFlush() {
@@ -462,7 +489,7 @@ public final class ChunkCache implements AutoCloseable {
                 state.set(chunk, ABSENT);
                 if (durable.get(chunk)) {
                     durable.clear(chunk);
-                    index.save(durable); // forgotten on disk before its bytes go
+                    forgetOnDisk(); // forgotten on disk before its bytes go
                 }
             }
             LinuxFiles.punchHoleIfSupported(holeFd, (long) chunk * chunkSize, chunkLength(chunk));
@@ -473,6 +500,22 @@ public final class ChunkCache implements AutoCloseable {
             return false;
         } finally {
             pins.set(chunk, 0);
+        }
+    }
+
+    /**
+     * Saves the index without the evicted chunk. On a full disk the new index cannot be written: then the index is
+     * deleted instead (which needs no space), so after a crash the cache starts empty rather than naming a chunk
+     * whose bytes are gone; the next flush writes it again.
+     */
+    private void forgetOnDisk() throws IOException {
+        try {
+            index.save(durable);
+        } catch (IOException e) {
+            index.delete();
+            durable.clear();
+            log.warn("cannot save the chunk index of {} ({}); deleted it: this cache starts empty after a crash",
+                    key, e.getMessage());
         }
     }
 

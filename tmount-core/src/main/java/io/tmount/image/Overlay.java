@@ -40,6 +40,7 @@ public final class Overlay implements BlockImage {
     private final int holeFd;
     private final OverlayMap map;
     private final AtomicBits owned;
+    private final SpaceReclaimer reclaimer;
     private final AtomicBits zeroed;
     private final ReentrantLock[] stripes = new ReentrantLock[STRIPES];
     private final Object flushing = new Object();
@@ -52,8 +53,10 @@ public final class Overlay implements BlockImage {
     /** The largest device a writable overlay covers: ext4's largest file with 4 KiB blocks (2^32 blocks). */
     static final long MAX_SIZE = 16L << 40;
 
-    private Overlay(BlockImage lower, Path dataFile, FileChannel data, int holeFd, OverlayMap map, OverlayMap.Saved saved) {
+    private Overlay(BlockImage lower, Path dataFile, FileChannel data, int holeFd, OverlayMap map, OverlayMap.Saved saved,
+                    SpaceReclaimer reclaimer) {
         this.lower = lower;
+        this.reclaimer = reclaimer;
         this.size = lower.size();
         this.blocks = (size + BLOCK - 1) / BLOCK;
         this.dataFile = dataFile;
@@ -72,6 +75,14 @@ public final class Overlay implements BlockImage {
      * one with the state of its last flush, or a new empty one.
      */
     public static Overlay open(BlockImage lower, Path dir) throws IOException {
+        return open(lower, dir, SpaceReclaimer.NONE);
+    }
+
+    /**
+     * The same; when the disk is full, {@code reclaimer} is asked to make room (the chunk cache gives way: what it
+     * holds can be fetched again, an overlay's writes cannot be made again) before a write fails.
+     */
+    public static Overlay open(BlockImage lower, Path dir, SpaceReclaimer reclaimer) throws IOException {
         if (lower.size() > MAX_SIZE) {
             throw TmountException.invalid("a writable overlay covers at most %s (the largest file ext4 holds with "
                     + "4 KiB blocks, and 1 GiB of block maps in memory); this image is %s (%d bytes): use it read-only",
@@ -95,7 +106,7 @@ public final class Overlay implements BlockImage {
         }
         FileChannel data = FileChannel.open(dataFile, StandardOpenOption.READ, StandardOpenOption.WRITE);
         try {
-            return new Overlay(lower, dataFile, data, LinuxFiles.openReadWrite(dataFile), map, saved);
+            return new Overlay(lower, dataFile, data, LinuxFiles.openReadWrite(dataFile), map, saved, reclaimer);
         } catch (IOException | RuntimeException e) {
             data.close();
             throw e;
@@ -344,6 +355,22 @@ public final class Overlay implements BlockImage {
     }
 
     private void writeData(ByteBuffer src, long offset) throws IOException {
+        int start = src.position();
+        try {
+            writeFully(src, offset);
+        } catch (IOException e) {
+            if (!LinuxFiles.isNoSpace(e)) {
+                throw e;
+            }
+            if (reclaimer.reclaim(src.remaining()) == 0) {
+                throw new IOException("the state dir's disk is full: the overlay " + dataFile + " cannot grow (No "
+                        + "space left on device), and no cached chunk was left to evict", e);
+            }
+            writeFully(src, offset + (src.position() - start)); // the rest, into the room made
+        }
+    }
+
+    private void writeFully(ByteBuffer src, long offset) throws IOException {
         long position = offset;
         while (src.hasRemaining()) {
             position += data.write(src, position);

@@ -102,7 +102,7 @@ final class MountAssembler {
             } else {
                 BlockImage image = images.open(layout);
                 if (overlayDir != null) {
-                    overlay = Overlay.open(image, overlayDir);
+                    overlay = Overlay.open(image, overlayDir, images.budget()::reclaim);
                     resources.push("close the overlay", overlay::close);
                     image = overlay;
                 }

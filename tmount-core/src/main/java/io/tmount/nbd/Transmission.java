@@ -1,5 +1,6 @@
 package io.tmount.nbd;
 
+import io.tmount.os.LinuxFiles;
 import io.tmount.image.BlockImage;
 import io.tmount.image.Extent;
 import org.slf4j.Logger;
@@ -229,7 +230,7 @@ final class Transmission {
             image.write(payload, offset);
         } catch (IOException | RuntimeException e) {
             log.warn("write of {} bytes at {} on export '{}' failed: {}", length, offset, export.name(), e.toString());
-            error = EIO;
+            error = errorOf(e);
         } finally {
             release(payload, units);
         }
@@ -355,13 +356,18 @@ final class Transmission {
         void run() throws IOException;
     }
 
+    /** ENOSPC for a full disk (the client may report it as such), EIO for anything else. */
+    private static int errorOf(Exception e) {
+        return e instanceof IOException io && LinuxFiles.isNoSpace(io) ? ENOSPC : EIO;
+    }
+
     private void complete(long cookie, ImageOp op) {
         int error = 0;
         try {
             op.run();
         } catch (IOException | RuntimeException e) {
             log.warn("request on export '{}' failed: {}", export.name(), e.toString());
-            error = EIO;
+            error = errorOf(e);
         }
         try {
             replies.simple(cookie, error, null);

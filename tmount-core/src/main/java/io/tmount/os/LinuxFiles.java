@@ -56,6 +56,20 @@ public final class LinuxFiles {
     }
 
     /** Opens an existing file read-write and returns its descriptor; the caller closes it with {@link #close}. */
+    /**
+     * Whether a failed write ran out of space (ENOSPC, or EDQUOT of a quota): the JDK reports both only by their
+     * strerror text.
+     */
+    public static boolean isNoSpace(IOException e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            String message = String.valueOf(t.getMessage());
+            if (message.contains("No space left on device") || message.contains("Disk quota exceeded")) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     public static int openReadWrite(Path file) throws IOException {
         return open(file, O_RDWR);
     }
