@@ -58,6 +58,9 @@ final class CommitCommand implements Callable<Integer> {
                         ByteSize.format(result.ownBytes()), stored(result), ByteSize.format(result.zeroBytes()),
                         result.headerVersion());
             }
+            if (result.warning() != null && !json) {
+                spec.commandLine().getErr().println("tmount: warning: " + result.warning());
+            }
         }
         return 0;
     }

@@ -25,8 +25,10 @@ final class UnmountCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         try (DaemonClient client = DaemonClient.connect(main.settings().socket())) {
-            client.unmount(path);
+            var kept = client.unmount(path);
             spec.commandLine().getOut().println("unmounted " + path);
+            kept.ifPresent(folder -> spec.commandLine().getErr().println("tmount: warning: " + path + " went "
+                    + "read-only after a filesystem error with uncommitted changes; its overlay is kept in " + folder));
         }
         return 0;
     }

@@ -27,6 +27,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
+import java.util.Optional;
 
 /**
  * The daemon's HTTP/JSON API, a thin layer over {@link MountManager}:
@@ -118,8 +119,9 @@ final class ApiHandler extends Handler.Abstract.NonBlocking {
                     if (mountPath == null) {
                         throw TmountException.invalid("DELETE /v1/mounts needs ?path=MOUNT_PATH");
                     }
-                    manager.unmountTemplate(mountPath);
-                    yield Map.of("unmounted", mountPath);
+                    Optional<Path> kept = manager.unmountTemplate(mountPath);
+                    yield kept.isEmpty() ? Map.of("unmounted", mountPath)
+                            : Map.of("unmounted", mountPath, "keptIn", kept.get().toString());
                 }
                 default -> throw new TmountException(TmountException.Kind.INVALID_ARGUMENT,
                         "method " + method + " is not allowed on " + path + " (GET, POST, DELETE)");

@@ -27,6 +27,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
@@ -90,9 +92,12 @@ public final class DaemonClient implements AutoCloseable {
         }
     }
 
-    public void unmount(String mountPath) {
-        call(http.newRequest(uri("/v1/mounts?path=" + URLEncoder.encode(mountPath, StandardCharsets.UTF_8)))
-                .method(HttpMethod.DELETE), new TypeReference<Object>() { });
+    /** Unmounts; returns where the mount's uncommitted changes were kept, when they were (see the API). */
+    public Optional<String> unmount(String mountPath) {
+        Map<String, String> answer = call(http.newRequest(uri("/v1/mounts?path="
+                + URLEncoder.encode(mountPath, StandardCharsets.UTF_8))).method(HttpMethod.DELETE),
+                new TypeReference<Map<String, String>>() { });
+        return Optional.ofNullable(answer.get("keptIn"));
     }
 
     public CommitResult commit(String mountPath, String buildId) {

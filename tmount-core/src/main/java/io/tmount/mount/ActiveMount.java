@@ -5,6 +5,8 @@ import io.tmount.image.Overlay;
 
 import java.io.IOException;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.Files;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -40,7 +42,19 @@ record ActiveMount(MountInfo info, BuildLayout layout, Overlay overlay, List<Pat
     }
 
     void release() throws IOException {
+        release(null);
+    }
+
+    /**
+     * Releases the mount; with {@code keepStateIn}, its state folder (overlay and journal entry) is first moved there
+     * in one step, once the overlay is closed, instead of being deleted.
+     */
+    void release(Path keepStateIn) throws IOException {
         resources.close();
+        if (keepStateIn != null && info.overlayPath() != null) {
+            Files.createDirectories(keepStateIn.getParent());
+            Files.move(info.overlayPath().getParent(), keepStateIn, StandardCopyOption.ATOMIC_MOVE);
+        }
         bookkeeping.close();
     }
 

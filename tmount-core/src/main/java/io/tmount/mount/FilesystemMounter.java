@@ -33,7 +33,9 @@ final class FilesystemMounter {
 
     void mount(Path device, Path target, boolean readOnly) throws IOException {
         String mount = HostTools.require("mount", "mount", "mounting").toString();
-        String options = readOnly ? "ro,nosuid,nodev" : "nosuid,nodev";
+        // a writable filesystem that meets an error stops writing (as a root filesystem's fstab usually asks) rather
+        // than piling more writes onto what is damaged; its changes can still be committed at block level
+        String options = readOnly ? "ro,nosuid,nodev" : "nosuid,nodev,errors=remount-ro";
         CommandResult result = Commands.run(COMMAND_TIMEOUT,
                 List.of(mount, "-t", "ext4", "-o", options, device.toString(), target.toString()));
         if (result.succeeded()) {
@@ -91,6 +93,11 @@ final class FilesystemMounter {
     }
 
     /** Flushes the filesystem to its device and holds every write until {@link #thaw}: for a consistent commit. */
+    /** Whether the filesystem at {@code target}, mounted writable, went read-only after an error. */
+    boolean wentReadOnly(Path target) {
+        return mountTable.mountAt(target).map(MountTable.Entry::wentReadOnly).orElse(false);
+    }
+
     void freeze(Path target) throws IOException {
         Commands.check(COMMAND_TIMEOUT, HostTools.require("fsfreeze", "util-linux", "commit").toString(),
                 "--freeze", target.toString());

@@ -55,6 +55,9 @@ final class MountCommitter {
         Overlay overlay = mount.overlay();
         Path packed = workDir.resolve("commit-" + newBuild + ".data");
         Path pending = workDir.resolve(PENDING);
+        if (filesystems.wentReadOnly(info.mountPath())) {
+            return commitBroken(mount, newBuild, template, evenWithoutChanges, workDir, format, start);
+        }
         filesystems.sync(info.mountPath()); // changes still in the page cache must reach the device to count
         if (!mount.changedSinceCommit() && !evenWithoutChanges) {
             return CommitResult.unchanged(info.buildId(), template, millisSince(start));
@@ -81,6 +84,39 @@ final class MountCommitter {
         }
     }
 
+    /**
+     * A filesystem that went read-only after an error (an aborted journal, say on a full disk) can be neither synced
+     * nor frozen, and writes nothing more: what reached the device is all there is, and is committed at block level,
+     * with a warning, since it may need repair. The alternative, an unmount, would drop it.
+     */
+    private CommitResult commitBroken(ActiveMount mount, BuildId newBuild, TemplateId template,
+                                      boolean evenWithoutChanges, Path workDir, WriteFormat format, long start)
+            throws IOException {
+        MountInfo info = mount.info();
+        if (!mount.changedSinceCommit() && !evenWithoutChanges) {
+            return CommitResult.unchanged(info.buildId(), template, millisSince(start));
+        }
+        log.warn("{} went read-only after a filesystem error; committing the blocks that reached the device",
+                info.mountPath());
+        Path packed = workDir.resolve("commit-" + newBuild + ".data");
+        Path pending = workDir.resolve(PENDING);
+        try {
+            long committing = mount.overlay().mutationsBeyondFirstBlock();
+            mount.overlay().flush();
+            AtomicFiles.replace(pending, java.nio.ByteBuffer.wrap(newBuild.value().getBytes(StandardCharsets.UTF_8)));
+            CommitResult result = publish(mount, newBuild, template, packed, format, workDir, start);
+            mount.committedMutations().set(committing);
+            return result.withWarning(info.mountPath() + " went read-only after a filesystem error (see the kernel "
+                    + "log), so the commit took the blocks that reached the device without a sync: fsynced writes "
+                    + "may be in its journal only (a writable mount replays it; a read-only one shows the state "
+                    + "before), and the filesystem may need repair: check the build with `tmount verify " + template
+                    + " " + newBuild + " --fsck`");
+        } finally {
+            Files.deleteIfExists(packed);
+            Files.deleteIfExists(pending);
+        }
+    }
+
     private CommitResult publish(ActiveMount mount, BuildId newBuild, TemplateId template, Path packed,
                                  WriteFormat format, Path workDir, long start) throws IOException {
         MountInfo info = mount.info();
@@ -95,7 +131,7 @@ final class MountCommitter {
         BuildWriter.Written written = new BuildWriter(store, workDir).writeLayer(parent, metadata, diff, packed, format);
         CommitResult result = new CommitResult(newBuild, info.buildId(), template, diff.ownBytes(),
                 diff.zeroBytes(), diff.mappings().size(), millisSince(start), written.headerVersion(),
-                written.compression().label(), written.storedBytes());
+                written.compression().label(), written.storedBytes(), null);
         log.info("committed mount {} at {} as build {} (parent {}, {} bytes of its own stored as {} in {} bytes, {} "
                         + "bytes zeroed, header version {}) in {} ms", info.id(), info.mountPath(), newBuild,
                 info.buildId(), result.ownBytes(), result.compression(), result.storedBytes(), result.zeroBytes(),

@@ -24,6 +24,7 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
@@ -294,14 +295,19 @@ public final class MountManager implements AutoCloseable {
     }
 
     /** Unmounts what tmount mounted at the path and releases everything the mount held (its overlay included). */
-    public void unmountTemplate(String mountPath) {
-        unmountTemplate(Path.of(mountPath));
+    public Optional<Path> unmountTemplate(String mountPath) {
+        return unmountTemplate(Path.of(mountPath));
     }
 
-    public void unmountTemplate(Path mountPath) {
+    /**
+     * Unmounts; a writable mount's uncommitted changes are discarded (commit is how they persist), except when its
+     * filesystem went read-only after an error: then they cannot have been committed as usual, and its state
+     * folder is kept under {@code orphans/} for the operator. Returns that folder, when kept.
+     */
+    public Optional<Path> unmountTemplate(Path mountPath) {
         lifecycle.readLock().lock();
         try {
-            unmount(activePath(mountPath), false);
+            return unmount(activePath(mountPath), false);
         } finally {
             lifecycle.readLock().unlock();
         }
@@ -326,9 +332,13 @@ public final class MountManager implements AutoCloseable {
         return mount;
     }
 
-    private void unmount(Path path, boolean lazyIfBusy) {
+    private Optional<Path> unmount(Path path, boolean lazyIfBusy) {
         ActiveMount mount = take(path, Busy.UNMOUNTING);
         long start = System.nanoTime();
+        Path keepIn = null;
+        if (!mount.info().readOnly() && mount.changedSinceCommit() && filesystems.wentReadOnly(path)) {
+            keepIn = config.stateDir().resolve("orphans").resolve(mount.info().id());
+        }
         try {
             List<Path> inside = mountTable.mountsUnder(path).stream().map(MountTable.Entry::mountPoint)
                     .filter(p -> !p.equals(path)).distinct().toList();
@@ -352,7 +362,7 @@ public final class MountManager implements AutoCloseable {
             }
         }
         try {
-            mount.release();
+            mount.release(keepIn);
         } catch (IOException e) {
             log.error("releasing mount {} at {} failed", mount.info().id(), path, e);
             throw TmountException.failed(e, "unmounted %s, but releasing its resources failed (kept in the journal "
@@ -363,6 +373,11 @@ public final class MountManager implements AutoCloseable {
         MountInfo info = mount.info();
         log.info("unmounted template {} build {} from {} (released {}) in {} ms", info.templateId(), info.buildId(),
                 path, info.devicePath(), millisSince(start));
+        if (keepIn != null) {
+            log.warn("{} went read-only after a filesystem error with uncommitted changes; its overlay is kept in {}",
+                    path, keepIn);
+        }
+        return Optional.ofNullable(keepIn);
     }
 
     /**

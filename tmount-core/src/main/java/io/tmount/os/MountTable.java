@@ -11,8 +11,18 @@ import java.util.Optional;
 /** The kernel's view of what is mounted where, read from a mountinfo file (normally /proc/self/mountinfo). */
 public final class MountTable {
 
-    /** One line of mountinfo. */
-    public record Entry(Path mountPoint, String fsType, String source, String options) {
+    /** One line of mountinfo: the mount's own options, and its filesystem's (superblock's). */
+    public record Entry(Path mountPoint, String fsType, String source, String options, String superOptions) {
+
+        /**
+         * Whether the filesystem went read-only after an error while mounted writable: ext4 marks an aborted journal
+         * {@code emergency_ro} (older kernels flip the superblock to {@code ro}).
+         */
+        public boolean wentReadOnly() {
+            List<String> mine = List.of(options.split(","));
+            List<String> its = List.of(superOptions.split(","));
+            return mine.contains("rw") && (its.contains("emergency_ro") || its.contains("ro"));
+        }
     }
 
     private final Path mountInfo;
@@ -71,7 +81,7 @@ public final class MountTable {
             return Optional.empty();
         }
         return Optional.of(new Entry(Path.of(unescape(fields[4])), unescape(fields[dash + 1]),
-                unescape(fields[dash + 2]), fields[5]));
+                unescape(fields[dash + 2]), fields[5], dash + 3 < fields.length ? fields[dash + 3] : ""));
     }
 
     /** mountinfo writes space, tab, newline and backslash as three octal digits after a backslash. */

@@ -210,4 +210,62 @@ class MountCommitTest {
         return manager.cacheReport().objects().stream().filter(o -> o.object().startsWith(build.value()))
                 .mapToLong(CacheStats::fetchedBytes).sum();
     }
+
+    /** Makes the ext4 at {@code mnt} meet an error, as an aborted journal on a full disk does (ext4's test hook). */
+    private static void failFilesystem(Path mnt) throws IOException {
+        String device = io.tmount.os.MountTable.ofThisProcess().mountAt(mnt).orElseThrow().source();
+        Files.writeString(Path.of("/sys/fs/ext4", Path.of(device).getFileName().toString(), "trigger_fs_error"),
+                "issue 12 D13 test");
+        assertThat(io.tmount.os.MountTable.ofThisProcess().mountAt(mnt).orElseThrow().wentReadOnly()).isTrue();
+    }
+
+    @Test
+    void aMountGoneReadOnlyAfterAnError_isStillCommitted_atBlockLevel_withAWarning() throws IOException {
+        // issue 12 D13: commit failed ("sync: Read-only file system") and unmount was the only way out, dropping it
+        Path mnt = dir.resolve("mnt");
+        manager.mountTemplate(TEMPLATE, base, mnt, MountOptions.defaults());
+        Files.writeString(mnt.resolve("etc/saved.txt"), "fsynced before the error\n");
+        try (var channel = java.nio.channels.FileChannel.open(mnt.resolve("etc/saved.txt"),
+                java.nio.file.StandardOpenOption.WRITE)) {
+            channel.force(true);
+        }
+        failFilesystem(mnt);
+        assertThatThrownBy(() -> Files.writeString(mnt.resolve("late.txt"), "x"))
+                .hasMessageContaining("Read-only file system");
+
+        CommitResult result = manager.commit(mnt, BuildId.of("after-error"));
+        assertThat(result.changed()).isTrue();
+        assertThat(result.warning()).contains("went read-only after a filesystem error")
+                .contains("tmount verify base after-error --fsck");
+        manager.unmountTemplate(mnt);
+
+        // the fsynced write is in the committed journal: a writable mount replays it
+        Path check = dir.resolve("check");
+        manager.mountTemplate(TEMPLATE, BuildId.of("after-error"), check, MountOptions.defaults());
+        assertThat(check.resolve("etc/saved.txt")).hasContent("fsynced before the error\n");
+        manager.unmountTemplate(check);
+    }
+
+    @Test
+    void unmountingAMountGoneReadOnly_withUncommittedChanges_keepsItsOverlay() throws IOException {
+        Path mnt = dir.resolve("mnt");
+        MountInfo info = manager.mountTemplate(TEMPLATE, base, mnt, MountOptions.defaults());
+        Files.writeString(mnt.resolve("etc/saved.txt"), "kept for the operator\n");
+        try (var channel = java.nio.channels.FileChannel.open(mnt.resolve("etc/saved.txt"),
+                java.nio.file.StandardOpenOption.WRITE)) {
+            channel.force(true);
+        }
+        failFilesystem(mnt);
+        java.util.Optional<Path> kept = manager.unmountTemplate(mnt);
+        assertThat(kept).contains(dir.resolve("state/orphans").resolve(info.id()));
+        assertThat(kept.get().resolve("overlay/overlay.data")).isRegularFile();
+        assertThat(kept.get().resolve("journal.json")).isRegularFile();
+        assertThat(manager.listMounts()).isEmpty();
+        assertThat(dir.resolve("state/mounts").resolve(info.id())).doesNotExist();
+
+        // a healthy mount's uncommitted changes are discarded, as the seed says
+        manager.mountTemplate(TEMPLATE, base, mnt, MountOptions.defaults());
+        Files.writeString(mnt.resolve("etc/dropped.txt"), "x");
+        assertThat(manager.unmountTemplate(mnt)).isEmpty();
+    }
 }
