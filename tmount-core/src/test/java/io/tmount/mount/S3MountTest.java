@@ -194,6 +194,36 @@ class S3MountTest {
     }
 
     @Test
+    void throttlingAnd5xxBursts_areRetriedAway_aLastingOneIsEio_andNothingLeaks() throws IOException {
+        String bucket = newBucket();
+        try (FaultProxy proxy = new FaultProxy(server.port(), Duration.ZERO)) {
+            BuildId build = importTemplate(server.settings(bucket, proxy.endpoint()));
+            Path mnt = dir.resolve("mnt");
+            manager.mountTemplate(TEMPLATE, build, mnt, MountOptions.defaults().withReadOnly(true));
+            Path file = mnt.resolve("big.bin");
+            assertThat(Files.size(file)).isEqualTo(big.length);
+            int threads = Thread.activeCount();
+
+            proxy.failNext(2, "503 Slow Down"); // fewer than the 3 attempts a request has: retried away
+            assertThat(readTail(file)).isEqualTo(Arrays.copyOfRange(big, big.length - (4 << 20), big.length));
+            assertThat(proxy.failed()).isEqualTo(2);
+
+            proxy.failNext(1_000, "500 Internal Server Error"); // a store that keeps failing
+            long start = System.nanoTime();
+            assertThatThrownBy(() -> Files.readAllBytes(file)).isInstanceOf(IOException.class)
+                    .hasMessageContaining("Input/output error");
+            assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(30));
+            assertThat(manager.listMounts()).hasSize(1);
+
+            proxy.failNext(0, "500 Internal Server Error"); // back
+            assertThat(Files.readAllBytes(file)).isEqualTo(big);
+            assertThat(Thread.activeCount()).as("platform threads").isLessThanOrEqualTo(threads + 4);
+            assertThat(proxy.openConnections()).as("connections to the store").isLessThanOrEqualTo(16);
+            manager.unmountTemplate(mnt);
+        }
+    }
+
+    @Test
     void aMissingBuild_namesTheBucket() throws IOException {
         importTemplate(server.settings(newBucket()));
         assertThatThrownBy(() -> manager.mountTemplate(TEMPLATE, BuildId.of("absent"), dir.resolve("m"),

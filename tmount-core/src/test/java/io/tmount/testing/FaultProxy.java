@@ -16,7 +16,8 @@ import java.util.concurrent.atomic.AtomicLong;
 /**
  * A TCP proxy on loopback in front of a real server, playing a bad network: it can hold back the first bytes of
  * every response (a slow server), cut the connection midway through the next response (a reset mid-body), and pass
- * requests on at a limited rate (a slow uplink).
+ * requests on at a limited rate (a slow uplink), answer requests with an error status itself (throttling or 5xx
+ * bursts), and refuse connections (a server that is down).
  */
 public final class FaultProxy implements AutoCloseable {
 
@@ -27,6 +28,9 @@ public final class FaultProxy implements AutoCloseable {
     private final AtomicLong cutAfter = new AtomicLong(-1);
     private final AtomicLong cuts = new AtomicLong();
     private volatile long requestBytesPerSecond;
+    private final AtomicLong failNext = new AtomicLong();
+    private volatile String failStatus = "503 Slow Down";
+    private final AtomicLong failed = new AtomicLong();
 
     public FaultProxy(int targetPort, Duration delay) throws IOException {
         this.listener = new ServerSocket();
@@ -56,6 +60,28 @@ public final class FaultProxy implements AutoCloseable {
         this.requestBytesPerSecond = bytesPerSecond;
     }
 
+    /**
+     * The next {@code count} requests get {@code status} (such as "503 Slow Down") from the proxy itself, on fresh
+     * connections: open ones are reset now, so pooled connections cannot slip past.
+     */
+    public void failNext(long count, String status) {
+        failStatus = status;
+        failNext.set(count);
+        for (Socket socket : sockets) {
+            closeQuietly(socket);
+        }
+    }
+
+    /** How many requests the proxy answered with an error itself. */
+    public long failed() {
+        return failed.get();
+    }
+
+    /** Connections open through the proxy right now (both sides count once). */
+    public int openConnections() {
+        return sockets.size() / 2;
+    }
+
     public URI endpoint() {
         return URI.create("http://127.0.0.1:" + listener.getLocalPort());
     }
@@ -64,6 +90,10 @@ public final class FaultProxy implements AutoCloseable {
         while (!listener.isClosed()) {
             try {
                 Socket client = listener.accept();
+                if (failNext.getAndUpdate(n -> Math.max(0, n - 1)) > 0) {
+                    Thread.ofVirtual().start(() -> answerWithError(client));
+                    continue;
+                }
                 Socket server = new Socket(InetAddress.getLoopbackAddress(), targetPort);
                 sockets.add(client);
                 sockets.add(server);
@@ -73,6 +103,25 @@ public final class FaultProxy implements AutoCloseable {
             } catch (IOException e) {
                 return;
             }
+        }
+    }
+
+    /** Reads the request's head and answers it with the error status, closing the connection. */
+    private void answerWithError(Socket client) {
+        try (client) {
+            InputStream in = client.getInputStream();
+            int matched = 0;
+            byte[] end = {'\r', '\n', '\r', '\n'};
+            for (int b; matched < 4 && (b = in.read()) >= 0; ) {
+                matched = b == end[matched] ? matched + 1 : (b == '\r' ? 1 : 0);
+            }
+            String body = "<Error><Code>SlowDown</Code><Message>injected by the fault proxy</Message></Error>";
+            client.getOutputStream().write(("HTTP/1.1 " + failStatus + "\r\nContent-Type: application/xml\r\n"
+                    + "Content-Length: " + body.length() + "\r\nConnection: close\r\n\r\n" + body)
+                    .getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+            failed.incrementAndGet();
+        } catch (IOException ignored) {
+            // the client gave up first
         }
     }
 
