@@ -59,8 +59,11 @@ final class ApiHandler extends Handler.Abstract.NonBlocking {
 
     @Override
     public boolean handle(Request request, Response response, Callback callback) {
-        // Mounting takes seconds and blocks: run it off Jetty's selector, on a virtual thread of its own.
-        Thread.ofVirtual().name("api").start(() -> serve(request, response, callback));
+        // Mounting takes seconds and blocks: run it off Jetty's selector, on a thread of its own. A platform thread:
+        // requests (builds above all) touch files inside tmount's own mounts, and a virtual thread blocked in such a
+        // syscall holds its carrier, and with it the I/O poller the NBD server behind that mount needs to answer:
+        // a deadlock (found by DaemonStressTest).
+        Thread.ofPlatform().daemon().name("api").start(() -> serve(request, response, callback));
         return true;
     }
 
