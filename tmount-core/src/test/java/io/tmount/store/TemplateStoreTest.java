@@ -10,6 +10,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
+import java.util.List;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -190,5 +191,30 @@ class TemplateStoreTest {
             assertThat(b.storedBytes()).isEqualTo(8192);
             assertThat(b.layered()).isFalse();
         });
+    }
+
+    @Test
+    void aHeaderObjectLargerThanAnyReadableHeader_isRefusedBeforeItIsFetched() throws IOException {
+        // a 400 MB header object (sparse here): nothing e2b writes is this large, and reading it whole would be a bomb
+        Path folder = Files.createDirectories(dir.resolve("store/huge-1"));
+        try (var file = new java.io.RandomAccessFile(folder.resolve(TemplateStore.HEADER).toFile(), "rw")) {
+            file.setLength(400_000_000L);
+        }
+        List<String> fetched = new java.util.concurrent.CopyOnWriteArrayList<>();
+        ObjectStore local = new StoreLocation.Local(dir.resolve("store")).open();
+        try (TemplateStore watched = new TemplateStore(new io.tmount.testing.ForwardingStore(local) {
+            @Override
+            public byte[] get(String key) throws IOException {
+                fetched.add(key);
+                return super.get(key);
+            }
+        })) {
+            assertThatThrownBy(() -> watched.headerBytes(BuildId.of("huge-1"),
+                    io.tmount.header.HeaderCodec.MAX_HEADER_BYTES))
+                    .isInstanceOf(TmountException.class)
+                    .hasMessageContaining("huge-1/rootfs.ext4.header")
+                    .hasMessageContaining("has 400000000 bytes, more than any header tmount reads");
+            assertThat(fetched).isEmpty();
+        }
     }
 }
