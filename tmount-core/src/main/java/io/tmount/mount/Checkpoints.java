@@ -15,6 +15,8 @@ public interface Checkpoints {
     String MOUNTED = "mount.mounted";
     /** A commit froze the filesystem and synced the overlay; nothing is packed or stored yet. */
     String COMMIT_FROZEN = "commit.frozen";
+    /** An unmount took the filesystem down; its device, server, state and journal entry are not released yet. */
+    String UNMOUNTED = "unmount.unmounted";
 
     Checkpoints NONE = point -> {
     };

@@ -47,6 +47,11 @@ final class MountJournal {
     }
 
     /** Every mount folder left in the state dir. */
+    /** The mount's entry as last written. */
+    JournalEntry read(String mountId) throws IOException {
+        return mapper.readValue(dirOf(mountId).resolve(FILE).toFile(), JournalEntry.class);
+    }
+
     List<Found> all() throws IOException {
         List<Found> found = new ArrayList<>();
         if (!Files.isDirectory(mountsDir)) {

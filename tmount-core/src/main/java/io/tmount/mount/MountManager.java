@@ -332,6 +332,32 @@ public final class MountManager implements AutoCloseable {
         return mount;
     }
 
+    /** Marks the mount's journal entry to be discarded at the next start; returns the entry as it was, or null. */
+    private JournalEntry markUnmounting(ActiveMount mount) {
+        try {
+            JournalEntry entry = journal.read(mount.info().id());
+            if (!entry.ephemeral()) {
+                journal.write(entry.discardedAtNextStart());
+                return entry;
+            }
+        } catch (IOException e) {
+            log.warn("cannot mark mount {} as being unmounted in its journal: {}", mount.info().id(), e.getMessage());
+        }
+        return null;
+    }
+
+    /** The unmount did not happen: the mount is restored again after a crash, as before. */
+    private void unmarkUnmounting(JournalEntry journaled) {
+        if (journaled == null) {
+            return;
+        }
+        try {
+            journal.write(journaled);
+        } catch (IOException e) {
+            log.error("cannot restore the journal entry of mount {}: {}", journaled.info().id(), e.getMessage());
+        }
+    }
+
     private Optional<Path> unmount(Path path, boolean lazyIfBusy) {
         ActiveMount mount = take(path, Busy.UNMOUNTING);
         long start = System.nanoTime();
@@ -339,6 +365,9 @@ public final class MountManager implements AutoCloseable {
         if (!mount.info().readOnly() && mount.changedSinceCommit() && filesystems.wentReadOnly(path)) {
             keepIn = config.stateDir().resolve("orphans").resolve(mount.info().id());
         }
+        // if this process dies from here on, the next start finishes the unmount instead of restoring the mount
+        // (unless its changes are to be kept: then it comes back with them)
+        JournalEntry journaled = keepIn == null ? markUnmounting(mount) : null;
         try {
             List<Path> inside = mountTable.mountsUnder(path).stream().map(MountTable.Entry::mountPoint)
                     .filter(p -> !p.equals(path)).distinct().toList();
@@ -349,6 +378,7 @@ public final class MountManager implements AutoCloseable {
             filesystems.unmount(path);
         } catch (IOException | RuntimeException e) {
             if (!lazyIfBusy) {
+                unmarkUnmounting(journaled);
                 slots.put(path, mount);
                 throw e instanceof TmountException te ? te : TmountException.failed(e, "cannot unmount %s", path);
             }
@@ -357,10 +387,12 @@ public final class MountManager implements AutoCloseable {
                 log.warn("{} stayed busy ({}); detached it lazily", path, e.getMessage());
             } catch (IOException lazy) {
                 e.addSuppressed(lazy);
+                unmarkUnmounting(journaled);
                 slots.put(path, mount);
                 throw TmountException.failed(e, "cannot unmount %s", path);
             }
         }
+        config.checkpoints().reached(Checkpoints.UNMOUNTED);
         try {
             mount.release(keepIn);
         } catch (IOException e) {

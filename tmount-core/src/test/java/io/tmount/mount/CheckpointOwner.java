@@ -16,7 +16,8 @@ import java.util.concurrent.atomic.AtomicBoolean;
 /**
  * A process that is stopped at a named {@link Checkpoints} point and killed there by {@link CrashPointsTest}: it
  * mounts a build writable at the first path, writes a file there and fsyncs it, then arms the checkpoint and either
- * commits that mount ({@code commit.*} points) or mounts the build again at the second path ({@code mount.*}).
+ * commits that mount ({@code commit.*} points), unmounts it ({@code unmount.*}) or mounts the build again at the
+ * second path ({@code mount.*}).
  * At the point it writes the marker file and waits for SIGKILL.
  * Arguments: stateDir runtimeDir storeDir template build firstPath secondPath point markerFile.
  */
@@ -65,6 +66,8 @@ public final class CheckpointOwner {
         armed.set(true);
         if (point.startsWith("commit.") || point.startsWith("store.")) {
             manager.commit(first, COMMITTED);
+        } else if (point.startsWith("unmount.")) {
+            manager.unmountTemplate(first);
         } else {
             manager.mountTemplate(template, build, Path.of(args[6]), MountOptions.defaults());
         }

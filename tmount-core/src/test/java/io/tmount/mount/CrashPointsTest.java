@@ -146,6 +146,20 @@ class CrashPointsTest {
         }
     }
 
+    @Test
+    void killedWhileUnmounting_theNextStartFinishesTheUnmount_insteadOfBringingItBack() throws Exception {
+        killAt(Checkpoints.UNMOUNTED);
+        assertThat(MountTable.ofThisProcess().isMountPoint(first)).isFalse(); // the filesystem went before the kill
+        try (TemplateStore store = store(); MountManager manager = reopen(store)) {
+            assertThat(manager.listMounts()).isEmpty();
+        }
+        try (var left = Files.list(state.resolve("mounts"))) {
+            assertThat(left).isEmpty();
+        }
+        assertThat(HostState.loopDevices()).noneMatch(l -> l.contains(dir.toString()));
+        assertThat(first).doesNotExist(); // the folders the mount made go with it
+    }
+
     @ParameterizedTest
     @ValueSource(strings = {Checkpoints.SERVING, Checkpoints.ATTACHED, Checkpoints.MOUNTED})
     void killedWhileMounting_theHalfMadeMountIsCleanedUp_andTheOtherComesBack(String point) throws Exception {
