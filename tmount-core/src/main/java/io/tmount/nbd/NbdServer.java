@@ -238,12 +238,15 @@ public final class NbdServer implements AutoCloseable {
                 closeQuietly(channel);
             }
         });
-        var chosen = new Negotiation(channel, exports, limits.maxPayload()).run();
-        if (!decided.compareAndSet(false, true)) {
-            throw new IOException("handshake deadline passed");
+        try {
+            var chosen = new Negotiation(channel, exports, limits.maxPayload()).run();
+            if (!decided.compareAndSet(false, true)) {
+                throw new IOException("handshake deadline passed");
+            }
+            return chosen;
+        } finally {
+            watchdog.interrupt(); // also when the handshake failed: no watchdog outlives its connection
         }
-        watchdog.interrupt();
-        return chosen;
     }
 
     private void refuse(SocketChannel channel) {
