@@ -10,7 +10,6 @@ import io.tmount.build.TemplateFileParser;
 import io.tmount.image.WriteFormat;
 import io.tmount.store.BuildId;
 import org.eclipse.jetty.http.HttpHeader;
-import org.eclipse.jetty.io.Content;
 import org.eclipse.jetty.server.Request;
 import org.eclipse.jetty.server.Response;
 import org.eclipse.jetty.util.Callback;

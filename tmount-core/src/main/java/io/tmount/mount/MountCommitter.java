@@ -52,9 +52,6 @@ final class MountCommitter {
                         Path workDir, WriteFormat format) throws IOException {
         long start = System.nanoTime();
         MountInfo info = mount.info();
-        Overlay overlay = mount.overlay();
-        Path packed = workDir.resolve("commit-" + newBuild + ".data");
-        Path pending = workDir.resolve(PENDING);
         if (filesystems.wentReadOnly(info.mountPath())) {
             return commitBroken(mount, newBuild, template, evenWithoutChanges, workDir, format, start);
         }
@@ -66,21 +63,9 @@ final class MountCommitter {
         filesystems.freeze(info.mountPath());
         try {
             // nothing writes while frozen: what is written from here on is not in this commit
-            long committing = overlay.mutationsBeyondFirstBlock();
-            overlay.flush();
-            checkpoints.reached(Checkpoints.COMMIT_FROZEN);
-            // if this process dies while the build is stored, the next start removes what it left half done
-            AtomicFiles.replace(pending, java.nio.ByteBuffer.wrap(newBuild.value().getBytes(StandardCharsets.UTF_8)));
-            CommitResult result = publish(mount, newBuild, template, packed, format, workDir, start);
-            mount.committedMutations().set(committing); // only once the build is stored: a failed commit commits nothing
-            return result;
+            return store(mount, newBuild, template, workDir, format, start);
         } finally {
-            try {
-                filesystems.thaw(info.mountPath()); // first: a frozen filesystem hangs every writer
-            } finally {
-                Files.deleteIfExists(packed);
-                Files.deleteIfExists(pending); // stored whole, or what was written is removed again
-            }
+            filesystems.thaw(info.mountPath()); // a frozen filesystem hangs every writer
         }
     }
 
@@ -98,22 +83,33 @@ final class MountCommitter {
         }
         log.warn("{} went read-only after a filesystem error; committing the blocks that reached the device",
                 info.mountPath());
+        return store(mount, newBuild, template, workDir, format, start).withWarning(info.mountPath()
+                + " went read-only after a filesystem error (see the kernel log), so the commit took the blocks that "
+                + "reached the device without a sync: fsynced writes may be in its journal only (a writable mount "
+                + "replays it; a read-only one shows the state before), and the filesystem may need repair: check "
+                + "the build with `tmount verify " + template + " " + newBuild + " --fsck`");
+    }
+
+    /**
+     * Stores what the overlay holds, with nothing writing to it: flushes it, marks the commit pending (if this process
+     * dies while the build is stored, the next start removes what it left half done), packs and publishes.
+     */
+    private CommitResult store(ActiveMount mount, BuildId newBuild, TemplateId template, Path workDir,
+                               WriteFormat format, long start) throws IOException {
+        Overlay overlay = mount.overlay();
         Path packed = workDir.resolve("commit-" + newBuild + ".data");
         Path pending = workDir.resolve(PENDING);
         try {
-            long committing = mount.overlay().mutationsBeyondFirstBlock();
-            mount.overlay().flush();
+            long committing = overlay.mutationsBeyondFirstBlock();
+            overlay.flush();
+            checkpoints.reached(Checkpoints.COMMIT_FROZEN);
             AtomicFiles.replace(pending, java.nio.ByteBuffer.wrap(newBuild.value().getBytes(StandardCharsets.UTF_8)));
             CommitResult result = publish(mount, newBuild, template, packed, format, workDir, start);
-            mount.committedMutations().set(committing);
-            return result.withWarning(info.mountPath() + " went read-only after a filesystem error (see the kernel "
-                    + "log), so the commit took the blocks that reached the device without a sync: fsynced writes "
-                    + "may be in its journal only (a writable mount replays it; a read-only one shows the state "
-                    + "before), and the filesystem may need repair: check the build with `tmount verify " + template
-                    + " " + newBuild + " --fsck`");
+            mount.committedMutations().set(committing); // only once the build is stored: a failed commit commits nothing
+            return result;
         } finally {
             Files.deleteIfExists(packed);
-            Files.deleteIfExists(pending);
+            Files.deleteIfExists(pending); // stored whole, or what was written is removed again
         }
     }
 

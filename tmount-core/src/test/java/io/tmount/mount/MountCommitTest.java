@@ -211,6 +211,13 @@ class MountCommitTest {
                 .mapToLong(CacheStats::fetchedBytes).sum();
     }
 
+    private static void writeDurably(Path file, String text) throws IOException {
+        Files.writeString(file, text);
+        try (var channel = java.nio.channels.FileChannel.open(file, java.nio.file.StandardOpenOption.WRITE)) {
+            channel.force(true);
+        }
+    }
+
     /** Makes the ext4 at {@code mnt} meet an error, as an aborted journal on a full disk does (ext4's test hook). */
     private static void failFilesystem(Path mnt) throws IOException {
         String device = io.tmount.os.MountTable.ofThisProcess().mountAt(mnt).orElseThrow().source();
@@ -224,11 +231,7 @@ class MountCommitTest {
         // issue 12 D13: commit failed ("sync: Read-only file system") and unmount was the only way out, dropping it
         Path mnt = dir.resolve("mnt");
         manager.mountTemplate(TEMPLATE, base, mnt, MountOptions.defaults());
-        Files.writeString(mnt.resolve("etc/saved.txt"), "fsynced before the error\n");
-        try (var channel = java.nio.channels.FileChannel.open(mnt.resolve("etc/saved.txt"),
-                java.nio.file.StandardOpenOption.WRITE)) {
-            channel.force(true);
-        }
+        writeDurably(mnt.resolve("etc/saved.txt"), "fsynced before the error\n");
         failFilesystem(mnt);
         assertThatThrownBy(() -> Files.writeString(mnt.resolve("late.txt"), "x"))
                 .hasMessageContaining("Read-only file system");
@@ -250,11 +253,7 @@ class MountCommitTest {
     void unmountingAMountGoneReadOnly_withUncommittedChanges_keepsItsOverlay() throws IOException {
         Path mnt = dir.resolve("mnt");
         MountInfo info = manager.mountTemplate(TEMPLATE, base, mnt, MountOptions.defaults());
-        Files.writeString(mnt.resolve("etc/saved.txt"), "kept for the operator\n");
-        try (var channel = java.nio.channels.FileChannel.open(mnt.resolve("etc/saved.txt"),
-                java.nio.file.StandardOpenOption.WRITE)) {
-            channel.force(true);
-        }
+        writeDurably(mnt.resolve("etc/saved.txt"), "kept for the operator\n");
         failFilesystem(mnt);
         java.util.Optional<Path> kept = manager.unmountTemplate(mnt);
         assertThat(kept).contains(dir.resolve("state/orphans").resolve(info.id()));
