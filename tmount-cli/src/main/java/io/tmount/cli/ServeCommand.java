@@ -1,9 +1,11 @@
 package io.tmount.cli;
 
 import io.tmount.ByteSize;
+import io.tmount.build.BuildLeftovers;
 import io.tmount.build.BuildRunner;
 import io.tmount.daemon.Daemon;
 import io.tmount.mount.MountManager;
+import io.tmount.mount.MountManagerConfig;
 import io.tmount.store.TemplateStore;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -48,7 +50,9 @@ final class ServeCommand implements Callable<Integer> {
         TemplateStore store = settings.openStore();
         Daemon daemon;
         try {
-            MountManager manager = MountManager.open(settings.mountManagerConfig(store, poolSize, chunk, max));
+            MountManagerConfig config = settings.mountManagerConfig(store, poolSize, chunk, max);
+            // a RUN step that outlived the last daemon holds its build root busy: stopped before recovery unmounts it
+            MountManager manager = MountManager.open(config, new BuildLeftovers(buildsDir, config.stateDir())::stopSteps);
             BuildRunner builds = new BuildRunner(manager, buildsDir);
             builds.removeLeftovers();
             daemon = Daemon.start(manager, builds, settings.socket(), Version.current(),

@@ -2,19 +2,16 @@ package io.tmount.build;
 
 import io.tmount.TmountException;
 import io.tmount.image.WriteFormat;
+import io.tmount.mount.Checkpoints;
 import io.tmount.mount.MountManager;
 import io.tmount.mount.MountOptions;
-import io.tmount.os.Commands;
 import io.tmount.os.Folders;
-import io.tmount.os.HostTools;
-import io.tmount.os.MountTable;
 import io.tmount.store.BuildId;
 import io.tmount.store.TemplateStore;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
-import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -33,17 +30,22 @@ public final class BuildRunner {
 
     private static final Logger log = LoggerFactory.getLogger(BuildRunner.class);
 
-    private static final String OWNER = "owner";
-    private static final Duration UNMOUNT_TIMEOUT = Duration.ofMinutes(1);
 
     private final MountManager manager;
     private final Path buildsDir;
+    private final Checkpoints checkpoints;
     private final RunningSteps running = new RunningSteps();
 
     /** {@code buildsDir}: where build roots are mounted while a build runs (outside tmount's state dir). */
     public BuildRunner(MountManager manager, Path buildsDir) {
+        this(manager, buildsDir, Checkpoints.NONE);
+    }
+
+    /** The same, stopping at {@link Checkpoints#buildStep} points (for the crash tests). */
+    public BuildRunner(MountManager manager, Path buildsDir, Checkpoints checkpoints) {
         this.manager = manager;
         this.buildsDir = buildsDir.toAbsolutePath().normalize();
+        this.checkpoints = checkpoints;
     }
 
     /** How builds are written unless a run says otherwise. */
@@ -132,6 +134,7 @@ public final class BuildRunner {
                 out.line("step " + step.number() + "/" + total + " " + step.describe());
                 try {
                     execute(step, file, root.path(), context, mounts, out);
+                    checkpoints.reached(Checkpoints.buildStep(step.type()));
                 } catch (IOException | RuntimeException e) {
                     TmountException.Kind kind = e instanceof TmountException te ? te.kind() : TmountException.Kind.FAILED;
                     throw new TmountException(kind, "step " + step.number() + " (" + step.describe() + "): "
@@ -158,13 +161,13 @@ public final class BuildRunner {
 
     /**
      * A folder of its own under the builds dir, marked with this manager's state dir: after a crash,
-     * {@link #removeLeftovers()} of the next start knows which folders (and loop mounts in them) were its own.
+     * {@link BuildLeftovers} of the next start knows which folders (and loop mounts in them) were its own.
      */
     private Path newWorkFolder() {
         try {
             Files.createDirectories(buildsDir);
             Path work = Files.createTempDirectory(buildsDir, "build-");
-            Files.writeString(work.resolve(OWNER), manager.stateDir().toString());
+            Files.writeString(work.resolve(BuildLeftovers.OWNER), manager.stateDir().toString());
             return work;
         } catch (IOException e) {
             throw TmountException.failed(e, "cannot make a folder for the build under %s", buildsDir);
@@ -172,57 +175,11 @@ public final class BuildRunner {
     }
 
     /**
-     * Removes what builds of an earlier run of this state dir left in the builds dir when that run died: their
-     * folders, and the empty-filesystem roots loop-mounted in them (the manager's own mounts of those builds are
-     * ephemeral, so opening it already took them apart). Call once at start, after opening the manager.
+     * Removes what builds of an earlier run of this state dir left in the builds dir (see {@link BuildLeftovers}).
+     * Call once at start, after opening the manager.
      */
     public void removeLeftovers() {
-        if (!Files.isDirectory(buildsDir)) {
-            return;
-        }
-        String owner = manager.stateDir().toString();
-        try (DirectoryStream<Path> folders = Files.newDirectoryStream(buildsDir, "build-*")) {
-            for (Path folder : folders) {
-                Path marker = folder.resolve(OWNER);
-                if (!Files.isRegularFile(marker) || !Files.readString(marker).equals(owner)) {
-                    continue; // another state dir's build, maybe running right now
-                }
-                stopStepsOf(folder);
-                List<MountTable.Entry> below = MountTable.ofThisProcess().mountsUnder(folder);
-                for (MountTable.Entry mount : below.reversed()) {
-                    Commands.check(UNMOUNT_TIMEOUT, List.of(HostTools.require("umount", "mount", "builds").toString(),
-                            "--lazy", mount.mountPoint().toString()));
-                }
-                Folders.deleteTree(folder);
-                log.warn("removed {} (and {} mount{} in it), left by a build of an earlier run", folder, below.size(),
-                        below.size() == 1 ? "" : "s");
-            }
-        } catch (IOException | RuntimeException e) {
-            log.error("cannot remove what earlier builds left in {}: {}", buildsDir, e.getMessage());
-        }
-    }
-
-    /**
-     * Kills the RUN steps a build of a dead daemon left running: its unshare (found by the build folder on its command
-     * line) outlives the daemon, holding its mount namespace and with it the build root and its loop device. Its
-     * descendants go first: killing the pid namespace's first process ends everything in that namespace, which
-     * unshare's --kill-child alone does not promise once the step changed its uid (that clears the parent-death signal).
-     */
-    private static void stopStepsOf(Path folder) {
-        String mark = folder.toString() + "/";
-        ProcessHandle.allProcesses()
-                .filter(p -> p.pid() != ProcessHandle.current().pid())
-                .filter(p -> p.info().commandLine().map(c -> c.contains(mark)).orElse(false))
-                .forEach(step -> {
-                    log.warn("stopping pid {} and its descendants, a RUN step of a build of an earlier run ({})",
-                            step.pid(), step.info().commandLine().orElse("?"));
-                    List<ProcessHandle> all = java.util.stream.Stream.concat(step.descendants(),
-                            java.util.stream.Stream.of(step)).toList();
-                    all.forEach(ProcessHandle::destroyForcibly);
-                    for (ProcessHandle process : all) { // until reaped: a killed step holds the root until then
-                        process.onExit().completeOnTimeout(process, 5, java.util.concurrent.TimeUnit.SECONDS).join();
-                    }
-                });
+        new BuildLeftovers(buildsDir, manager.stateDir()).remove();
     }
 
     private void execute(Step step, TemplateFile file, Path root, BuildContext context, Map<String, Path> mounts,

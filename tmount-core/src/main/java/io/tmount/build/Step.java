@@ -11,6 +11,11 @@ public sealed interface Step {
     /** How the step reads in logs and errors: {@code step 3 (RUN cp -r /mnt/source/app /current-build/)}. */
     String describe();
 
+    /** The step's keyword as written in template files: RUN, COPY, MOUNT, ... (each record is named after it). */
+    default String type() {
+        return getClass().getSimpleName().toUpperCase(java.util.Locale.ROOT);
+    }
+
     /** A shell command run inside the build root. */
     record Run(int number, String command) implements Step {
         public String describe() {

@@ -21,5 +21,10 @@ public interface Checkpoints {
     Checkpoints NONE = point -> {
     };
 
+    /** A build's step of this type (RUN, COPY, MOUNT, ...) did its work; the build has not moved on yet. */
+    static String buildStep(String type) {
+        return "build.step." + type.toLowerCase(java.util.Locale.ROOT);
+    }
+
     void reached(String point);
 }

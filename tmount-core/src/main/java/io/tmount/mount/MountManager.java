@@ -94,6 +94,15 @@ public final class MountManager implements AutoCloseable {
      * what an earlier process left in the journal and brings its mounts back from their overlays.
      */
     public static MountManager open(MountManagerConfig config) {
+        return open(config, () -> {
+        });
+    }
+
+    /**
+     * The same; {@code whenLocked} runs once both dirs are locked, before the journal's mounts are taken apart: for
+     * what must stop first because it holds them busy (the RUN steps of builds of the dead run, {@code BuildLeftovers}).
+     */
+    public static MountManager open(MountManagerConfig config, Runnable whenLocked) {
         List<StateDirLock> locks = new ArrayList<>();
         try {
             locks.add(StateDirLock.acquire(config.stateDir(), "state dir"));
@@ -108,6 +117,7 @@ public final class MountManager implements AutoCloseable {
         try {
             MountTable mountTable = MountTable.ofThisProcess();
             manager = new MountManager(config, locks, mountTable);
+            whenLocked.run();
             manager.exports.removeLeftovers();
             new MountRecovery(manager.journal, config.attachers(), manager.filesystems, mountTable,
                     config.runtimeDir().resolve("mounts"), config.stateDir().resolve("orphans"), config.store())

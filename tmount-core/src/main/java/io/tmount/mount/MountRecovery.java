@@ -23,9 +23,9 @@ import java.util.Set;
 
 /**
  * Start-up reconciliation. Whatever the journal lists was left by a process that is gone (the state dir lock proves
- * it), so its NBD server is dead and its mount cannot work. Each is taken apart (filesystem, device, helper
- * processes; skipped after a reboot, when none of them can exist) and then brought back from what the state dir
- * kept: the overlay holds every write the kernel was told is durable. A mount that cannot be restored is removed
+ * it), so its NBD server is dead and its mount cannot work. All are taken apart first, deepest paths first
+ * (filesystem, device, helper processes; skipped after a reboot, when none of them can exist), then each is brought
+ * back, shallowest paths first, from what the state dir kept: the overlay holds every write the kernel was told is durable. A mount that cannot be restored is removed
  * and its state folder moved to {@code orphans/} for the operator. Ephemeral mounts (template builds') are only
  * taken apart and discarded.
  */
@@ -60,9 +60,16 @@ final class MountRecovery {
     void run(Restorer restorer) throws IOException {
         Set<String> known = new HashSet<>();
         String boot = BootId.current();
-        // parents before what is mounted inside them: a nested mount restored first would be covered by its parent
         List<MountJournal.Found> all = new ArrayList<>(journal.all());
         all.sort(Comparator.comparingInt(MountRecovery::depth));
+        // first take everything apart, what is mounted inside another mount before it: a parent stays busy until then
+        Set<Path> stillMounted = new HashSet<>();
+        for (MountJournal.Found found : all.reversed()) {
+            if (found.entry() != null && boot.equals(found.entry().bootId()) && !takeApart(found.entry())) {
+                stillMounted.add(found.dir()); // the next start tries again
+            }
+        }
+        // then restore or clean, parents first: a nested mount restored first would be covered by its parent
         for (MountJournal.Found found : all) {
             known.add(found.dir().getFileName().toString());
             if (found.entry() == null) {
@@ -71,8 +78,8 @@ final class MountRecovery {
                 continue;
             }
             JournalEntry entry = found.entry();
-            if (boot.equals(entry.bootId()) && !takeApart(entry)) {
-                continue; // still mounted: the next start tries again
+            if (stillMounted.contains(found.dir())) {
+                continue;
             }
             removeCommitLeftovers(entry);
             deleteQuietly(entry.runtimeDir());

@@ -59,6 +59,20 @@ class CrashPointsTest {
         second = dir.resolve("mnt/second");
     }
 
+    @Test
+    void killedWhileMountingInsideAnotherMount_theInnerOneIsTakenApartFirst_andTheOuterComesBack() throws Exception {
+        second = first.resolve("inner");
+        killAt(Checkpoints.MOUNTED);
+        assertThat(MountTable.ofThisProcess().isMountPoint(second)).isTrue();
+        try (TemplateStore store = store(); MountManager manager = reopen(store)) {
+            assertThat(manager.listMounts()).extracting(MountInfo::mountPath).containsExactly(first);
+            assertThat(first.resolve("acknowledged.txt")).hasContent("written before the crash");
+            assertThat(MountTable.ofThisProcess().isMountPoint(second)).isFalse();
+            manager.unmountTemplate(first);
+        }
+        assertThat(HostState.loopDevices()).noneMatch(l -> l.contains(dir.toString()));
+    }
+
     /** Runs {@link CheckpointOwner} to {@code point} and kills it there with SIGKILL. */
     private void killAt(String point) throws Exception {
         Path marker = dir.resolve("reached");

@@ -17,7 +17,7 @@ import java.util.TreeSet;
  */
 public final class HostState {
 
-    private static final List<String> HELPERS = List.of("nbdfuse", "qemu-nbd", "nbd-client", "nbdkit"); // and S3Proxy
+    private static final List<String> HELPERS = List.of("nbdfuse", "qemu-nbd", "nbd-client", "nbdkit", "unshare"); // and S3Proxy; unshare: RUN steps
 
     private HostState() {
     }
@@ -59,7 +59,7 @@ public final class HostState {
         return loops;
     }
 
-    static String cmdline(long pid) {
+    public static String cmdline(long pid) {
         try {
             return Files.readString(Path.of("/proc", Long.toString(pid), "cmdline")).replace('\0', ' ').strip();
         } catch (IOException e) {
