@@ -16,8 +16,8 @@ import java.util.concurrent.atomic.AtomicBoolean;
 /**
  * A process that is stopped at a named {@link Checkpoints} point and killed there by {@link CrashPointsTest}: it
  * mounts a build writable at the first path, writes a file there and fsyncs it, then arms the checkpoint and either
- * commits that mount ({@code commit.*} points), unmounts it ({@code unmount.*}) or mounts the build again at the
- * second path ({@code mount.*}).
+ * commits that mount ({@code commit.*} points), unmounts it ({@code unmount.*}), exports the build on a socket at the
+ * second path ({@code export.serving}) or mounts the build again at the second path ({@code mount.*}).
  * At the point it writes the marker file and waits for SIGKILL.
  * Arguments: stateDir runtimeDir storeDir template build firstPath secondPath point markerFile.
  */
@@ -27,6 +27,8 @@ public final class CheckpointOwner {
     static final BuildId COMMITTED = BuildId.of("c0000000-0000-4000-8000-00000000c0de");
     /** A point inside the store: the new build's header is written, its data and metadata not yet. */
     static final String HEADER_STORED = "store.header-stored";
+    /** Not a checkpoint of tmount's: the owner exported the build writable (named "crash", socket at the second path). */
+    static final String EXPORT_SERVING = "export.serving";
 
     public static void main(String[] args) throws Exception {
         String point = args[7];
@@ -64,7 +66,11 @@ public final class CheckpointOwner {
             channel.force(true);
         }
         armed.set(true);
-        if (point.startsWith("commit.") || point.startsWith("store.")) {
+        if (point.equals(EXPORT_SERVING)) {
+            manager.export(new io.tmount.export.ExportSource.Build(template, build),
+                    new io.tmount.export.ExportOptions(io.tmount.nbd.NbdListen.unix(Path.of(args[6])), false, "crash"));
+            stop.reached(EXPORT_SERVING);
+        } else if (point.startsWith("commit.") || point.startsWith("store.")) {
             manager.commit(first, COMMITTED);
         } else if (point.startsWith("unmount.")) {
             manager.unmountTemplate(first);

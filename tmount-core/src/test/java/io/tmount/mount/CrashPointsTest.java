@@ -8,6 +8,7 @@ import io.tmount.store.TemplateId;
 import io.tmount.store.TemplateStore;
 import io.tmount.template.TemplateCatalog;
 import io.tmount.testing.HostState;
+import io.tmount.testing.HostTool;
 import io.tmount.testing.NoLeftovers;
 import io.tmount.testing.Trees;
 import org.junit.jupiter.api.BeforeEach;
@@ -73,8 +74,61 @@ class CrashPointsTest {
         assertThat(HostState.loopDevices()).noneMatch(l -> l.contains(dir.toString()));
     }
 
+    @Test
+    void killedWhileAClientReadsAnExport_theClientGetsAnError_andTheNextStartRemovesTheExport() throws Exception {
+        second = dir.resolve("sockets/made/for-it.sock");
+        Files.createDirectories(dir.resolve("sockets"));
+        Process[] reader = new Process[1];
+        try {
+            killAt(CheckpointOwner.EXPORT_SERVING, () -> {
+                // reads and writes for as long as the server answers
+                reader[0] = new ProcessBuilder("env", "PATH=/usr/bin:/bin", HostTool.require("nbdsh", "libnbd-bin").toString(),
+                        "-u", "nbd+unix:///crash?socket=" + second, "-c",
+                        "import itertools\nfor i in itertools.count():\n    h.pwrite(b'x' * 4096, (i % 64) * 65536)\n"
+                                + "    assert len(h.pread(65536, (i % 64) * 65536)) == 65536\n    open('" + dir.resolve("served")
+                                + "', 'w').write(str(i))")
+                        .redirectErrorStream(true).redirectOutput(dir.resolve("reader.log").toFile()).start();
+                awaitFile(dir.resolve("served"), reader[0], dir.resolve("reader.log"));
+            });
+            assertThat(reader[0].waitFor(30, TimeUnit.SECONDS)).as("the client hangs on a dead server").isTrue();
+            assertThat(reader[0].exitValue()).isNotZero();
+            try (TemplateStore store = store(); MountManager manager = reopen(store)) {
+                assertThat(manager.listExports()).isEmpty();
+                assertThat(dir.resolve("sockets/made")).doesNotExist(); // with the folder made for the socket
+                assertThat(dir.resolve("sockets")).isDirectory();
+                try (var left = Files.list(state.resolve("exports"))) {
+                    assertThat(left).isEmpty();
+                }
+                assertThat(manager.listMounts()).extracting(MountInfo::mountPath).containsExactly(first);
+                manager.unmountTemplate(first);
+            }
+        } finally {
+            if (reader[0] != null) {
+                reader[0].destroyForcibly();
+            }
+        }
+    }
+
+    private static void awaitFile(Path file, Process process, Path log) throws IOException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (!Files.exists(file) && process.isAlive() && System.nanoTime() < deadline) {
+            try {
+                Thread.sleep(20);
+            } catch (InterruptedException e) {
+                throw new AssertionError(e);
+            }
+        }
+        assertThat(file).as("the client never got a reply: %s", Files.readString(log)).exists();
+    }
+
     /** Runs {@link CheckpointOwner} to {@code point} and kills it there with SIGKILL. */
     private void killAt(String point) throws Exception {
+        killAt(point, () -> {
+        });
+    }
+
+    /** The same, running {@code beforeKill} once the owner is at the point. */
+    private void killAt(String point, ThrowingRunnable beforeKill) throws Exception {
         Path marker = dir.resolve("reached");
         Process owner = new ProcessBuilder(ProcessHandle.current().info().command().orElseThrow(),
                 "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"),
@@ -89,9 +143,14 @@ class CrashPointsTest {
             assertThat(marker).as("the owner did not reach %s:\n%s", point, Files.readString(dir.resolve("owner.log")))
                     .exists();
             assertThat(Files.readString(marker)).isEqualTo(point);
+            beforeKill.run();
         } finally {
             owner.destroyForcibly().waitFor(30, TimeUnit.SECONDS); // SIGKILL: no cleanup of any kind
         }
+    }
+
+    private interface ThrowingRunnable {
+        void run() throws Exception;
     }
 
     private MountManager reopen(TemplateStore store) {
