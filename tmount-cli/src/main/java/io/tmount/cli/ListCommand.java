@@ -38,10 +38,17 @@ final class ListCommand implements Callable<Integer> {
             if (mounts.isEmpty()) {
                 out.println("no mounts");
             } else {
-                Output.table(out, List.of("PATH", "TEMPLATE", "BUILD", "MODE", "DEVICE", "ATTACH", "ENGINE", "SINCE"),
+                Output.table(out, List.of("PATH", "TEMPLATE", "BUILD", "MODE", "DEVICE", "ATTACH", "ENGINE", "SINCE",
+                                "STATE"),
                         mounts.stream().map(m -> List.of(m.mountPath().toString(), m.templateId().value(),
                                 m.buildId().value(), m.readOnly() ? "ro" : "rw", Output.orDash(m.devicePath()),
-                                m.attach().id(), m.engine().id(), m.createdAt().toString())).toList());
+                                m.attach().id(), m.engine().id(), m.createdAt().toString(),
+                                m.problem() == null ? "ok" : "PROBLEM")).toList());
+                for (MountInfo mount : mounts) {
+                    if (mount.problem() != null) {
+                        out.println("problem at " + mount.mountPath() + ": " + mount.problem());
+                    }
+                }
             }
             if (!exports.isEmpty()) {
                 out.println();

@@ -24,6 +24,7 @@ import org.slf4j.LoggerFactory;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 
@@ -108,8 +109,10 @@ final class ApiHandler extends Handler.Abstract.NonBlocking {
         return switch (path) {
             case "/v1/health" -> {
                 requireMethod(method, "GET", path);
-                yield new Health("ok", version, manager.store().url(), stateDir, manager.listMounts().size(),
-                        manager.listExports().size());
+                List<MountInfo> mounts = manager.listMounts();
+                int problems = (int) mounts.stream().filter(m -> m.problem() != null).count();
+                yield new Health(problems == 0 ? "ok" : "degraded", version, manager.store().url(), stateDir,
+                        mounts.size(), manager.listExports().size(), problems);
             }
             case "/v1/mounts" -> switch (method) {
                 case "GET" -> manager.listMounts();

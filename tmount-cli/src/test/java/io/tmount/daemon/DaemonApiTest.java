@@ -99,6 +99,28 @@ class DaemonApiTest {
     }
 
     @Test
+    void aMountWhoseQemuNbdDied_makesTheDaemonDegraded_namesTheProblem_andStillUnmounts() {
+        Path mnt = dir.resolve("q");
+        MountInfo info = client.mount("base", build.value(), mnt.toString(),
+                MountOptions.defaults().withEngine(Engine.QEMU_NBD).withReadOnly(true));
+        ProcessHandle qemuNbd = ProcessHandle.allProcesses()
+                .filter(p -> p.info().commandLine().orElse("").contains("qemu-nbd")
+                        && p.info().commandLine().orElse("").contains(info.id()))
+                .findFirst().orElseThrow();
+        qemuNbd.destroyForcibly();
+        qemuNbd.onExit().join();
+
+        Health health = client.health();
+        assertThat(health.status()).isEqualTo("degraded");
+        assertThat(health.mountsWithProblems()).isEqualTo(1);
+        assertThat(client.list()).singleElement().extracting(MountInfo::problem).asString()
+                .contains("qemu-nbd (pid " + qemuNbd.pid() + ") exited");
+        client.unmount(mnt.toString());
+        assertThat(client.health().status()).isEqualTo("ok");
+        assertThat(MountTable.ofThisProcess().isMountPoint(mnt)).isFalse();
+    }
+
+    @Test
     void createMountReadEveryFileWriteUnmount() throws IOException {
         Path mnt = dir.resolve("mnt/base");
         MountInfo info = client.mount("base", build.value(), mnt.toString(), MountOptions.defaults());

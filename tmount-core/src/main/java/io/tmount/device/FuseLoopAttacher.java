@@ -224,6 +224,15 @@ public final class FuseLoopAttacher implements Attacher {
         }
 
         @Override
+        public Optional<String> problem() {
+            if (!nbdfuse.isAlive()) {
+                return Optional.of("nbdfuse (pid " + nbdfuse.pid() + ") exited: every read and write of " + loop
+                        + " fails; unmount and mount again (its log: " + workDir.resolve("nbdfuse.log") + ")");
+            }
+            return Optional.empty();
+        }
+
+        @Override
         public void close() throws IOException {
             IOException failure = null;
             boolean loopFreed = true;

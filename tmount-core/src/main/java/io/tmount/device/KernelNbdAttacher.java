@@ -153,6 +153,15 @@ public final class KernelNbdAttacher implements Attacher {
         }
 
         @Override
+        public Optional<String> problem() {
+            if (!pool.connected(index)) {
+                return Optional.of("the kernel disconnected " + device + " (its size is 0): every read and write "
+                        + "fails; unmount and mount again");
+            }
+            return Optional.empty();
+        }
+
+        @Override
         public void close() throws IOException {
             try {
                 disconnect(index, device);

@@ -88,6 +88,13 @@ public final class QemuNbdServer implements AutoCloseable {
         return process.pid();
     }
 
+    /** Whether qemu-nbd died while serving, and then what to say about it. */
+    public Optional<String> problem() {
+        return process.isAlive() ? Optional.empty()
+                : Optional.of("qemu-nbd (pid " + process.pid() + ") exited with " + process.exitValue()
+                + ": every read and write fails; unmount and mount again");
+    }
+
     /** Stops a qemu-nbd left behind by a process that is gone, if it still runs with a socket under {@code dir}. */
     public static void reclaim(Long pid, String dir) {
         Optional<ProcessHandle> process = Helpers.liveProcess(pid, PROGRAM, dir);

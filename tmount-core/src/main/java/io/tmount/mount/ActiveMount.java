@@ -8,6 +8,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.Files;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
@@ -20,20 +21,28 @@ import java.util.concurrent.atomic.AtomicLong;
  * overlay holds changes starts at -1: what it holds was never committed, whatever the count says.
  */
 record ActiveMount(MountInfo info, BuildLayout layout, Overlay overlay, List<Path> createdDirs, Teardown resources,
-                   Teardown bookkeeping, AtomicLong committedMutations)
+                   Teardown bookkeeping, Probe probe, AtomicLong committedMutations)
         implements MountManager.Slot {
 
+    /** What is wrong with the mount's device or NBD server right now, if anything. */
+    @FunctionalInterface
+    interface Probe {
+        Probe NONE = Optional::empty;
+
+        Optional<String> problem();
+    }
+
     ActiveMount(MountInfo info, BuildLayout layout, Overlay overlay, List<Path> createdDirs, Teardown resources,
-                Teardown bookkeeping) {
-        this(info, layout, overlay, createdDirs, resources, bookkeeping,
+                Teardown bookkeeping, Probe probe) {
+        this(info, layout, overlay, createdDirs, resources, bookkeeping, probe,
                 new AtomicLong(overlay == null ? 0 : overlay.mutationsBeyondFirstBlock()));
     }
 
     /** A mount brought back after a crash: changed if its overlay holds anything of its own. */
     static ActiveMount restored(MountInfo info, BuildLayout layout, Overlay overlay, List<Path> createdDirs,
-                                Teardown resources, Teardown bookkeeping) {
+                                Teardown resources, Teardown bookkeeping, Probe probe) {
         long mark = overlay == null ? 0 : overlay.changedBeyondFirstBlock() ? -1 : overlay.mutationsBeyondFirstBlock();
-        return new ActiveMount(info, layout, overlay, createdDirs, resources, bookkeeping, new AtomicLong(mark));
+        return new ActiveMount(info, layout, overlay, createdDirs, resources, bookkeeping, probe, new AtomicLong(mark));
     }
 
     /** Whether anything was written to the device since it was mounted or last committed. */

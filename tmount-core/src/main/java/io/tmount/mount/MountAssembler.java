@@ -90,12 +90,14 @@ final class MountAssembler {
             Path socket = runtimeDir.resolve("nbd.sock");
             NbdEndpoint endpoint;
             Overlay overlay = null;
+            ActiveMount.Probe serverProbe = ActiveMount.Probe.NONE; // our own server lives and dies with this process
             if (fullCopy) {
                 if (!restoring || !Files.exists(tempFile)) {
                     copyWhole(layout, tempFile);
                 }
                 QemuNbdServer server = QemuNbdServer.start(tempFile, socket, build.value(), options.readOnly(), QEMU_NBD_READY);
                 resources.push("stop qemu-nbd", server::close);
+                serverProbe = server::problem;
                 entry = entry.withServerPid(server.pid());
                 journal.write(entry);
                 endpoint = server.endpoint();
@@ -126,15 +128,17 @@ final class MountAssembler {
             info = info.withDevice(device.devicePath(), device.slot(), endpoint.uri());
             checkpoints.reached(Checkpoints.MOUNTED);
             journal.write(entry.withMounted(info));
+            ActiveMount.Probe server = serverProbe;
+            ActiveMount.Probe probe = () -> server.problem().or(device::problem);
             if (!restoring) {
-                return new ActiveMount(info, layout, overlay, created, resources, bookkeeping);
+                return new ActiveMount(info, layout, overlay, created, resources, bookkeeping, probe);
             }
             // back in service: from now on it goes like any mount, its state and journal entry with it
             bookkeeping.push("remove " + stateDir, () -> Folders.deleteTree(stateDir));
             bookkeeping.push("remove the journal entry", () -> journal.remove(id));
-            return ActiveMount.restored(info, layout, overlay, created, resources, bookkeeping);
+            return ActiveMount.restored(info, layout, overlay, created, resources, bookkeeping, probe);
         } catch (IOException | RuntimeException e) {
-            new ActiveMount(null, null, null, created, resources, bookkeeping).releaseOnto(e);
+            new ActiveMount(null, null, null, created, resources, bookkeeping, ActiveMount.Probe.NONE).releaseOnto(e);
             throw e;
         }
     }

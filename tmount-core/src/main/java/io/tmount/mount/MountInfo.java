@@ -1,5 +1,6 @@
 package io.tmount.mount;
 
+import com.fasterxml.jackson.annotation.JsonInclude;
 import io.tmount.device.AttachBackend;
 import io.tmount.store.BuildId;
 import io.tmount.store.TemplateId;
@@ -16,6 +17,9 @@ import java.time.Instant;
  * @param tempFilePath the full local copy of the build, where there is one (the qemu-nbd engine)
  * @param overlayPath  the folder of the mount's copy-on-write overlay (writable mounts of the builtin engine)
  * @param nbdUri       where the mount's NBD export is served
+ * @param problem      what is wrong with the mount right now, as {@code list} found it (null: nothing it can see):
+ *                     its device's helper or NBD server died, the kernel dropped the device, the filesystem went
+ *                     read-only after an error or was unmounted behind tmount's back
  */
 public record MountInfo(
         String id,
@@ -30,10 +34,23 @@ public record MountInfo(
         AttachBackend attach,
         Engine engine,
         Instant createdAt,
-        String nbdUri) {
+        String nbdUri,
+        @JsonInclude(JsonInclude.Include.NON_NULL) String problem) {
+
+    public MountInfo(String id, TemplateId templateId, BuildId buildId, Path mountPath, Path devicePath, int deviceSlot,
+                     Path tempFilePath, Path overlayPath, boolean readOnly, AttachBackend attach, Engine engine,
+                     Instant createdAt, String nbdUri) {
+        this(id, templateId, buildId, mountPath, devicePath, deviceSlot, tempFilePath, overlayPath, readOnly, attach,
+                engine, createdAt, nbdUri, null);
+    }
 
     MountInfo withDevice(Path device, int slot, String uri) {
         return new MountInfo(id, templateId, buildId, mountPath, device, slot, tempFilePath, overlayPath, readOnly,
-                attach, engine, createdAt, uri);
+                attach, engine, createdAt, uri, problem);
+    }
+
+    MountInfo withProblem(String value) {
+        return new MountInfo(id, templateId, buildId, mountPath, devicePath, deviceSlot, tempFilePath, overlayPath,
+                readOnly, attach, engine, createdAt, nbdUri, value);
     }
 }

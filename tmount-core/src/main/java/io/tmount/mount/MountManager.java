@@ -22,8 +22,10 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.HashMap;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ThreadLocalRandom;
@@ -476,12 +478,35 @@ public final class MountManager implements AutoCloseable {
     }
 
     /** The active mounts, oldest first. */
+    /** The active mounts, oldest first, each with what is wrong with it right now ({@link MountInfo#problem()}). */
     public List<MountInfo> listMounts() {
+        Map<Path, MountTable.Entry> visible = new HashMap<>();
+        for (MountTable.Entry entry : mountTable.entries()) {
+            visible.put(entry.mountPoint(), entry); // the last one mounted at a path is the one seen there
+        }
         return slots.values().stream()
                 .filter(ActiveMount.class::isInstance)
-                .map(s -> ((ActiveMount) s).info())
+                .map(s -> (ActiveMount) s)
+                .map(m -> m.info().withProblem(problemOf(m, visible.get(m.info().mountPath())).orElse(null)))
                 .sorted(Comparator.comparing(MountInfo::createdAt))
                 .toList();
+    }
+
+    private static Optional<String> problemOf(ActiveMount mount, MountTable.Entry seen) {
+        Optional<String> device = mount.probe().problem();
+        if (device.isPresent()) {
+            return device;
+        }
+        MountInfo info = mount.info();
+        if (seen == null || info.devicePath() == null || !seen.source().equals(info.devicePath().toString())) {
+            return Optional.of("its filesystem is not what is mounted at " + info.mountPath() + " any more (unmounted, "
+                    + "or covered by another mount, outside tmount); unmount it to release " + info.devicePath());
+        }
+        if (!info.readOnly() && seen.wentReadOnly()) {
+            return Optional.of("the filesystem went read-only after an error (see the kernel log); commit still "
+                    + "stores its changes at block level, and unmount keeps them under orphans/");
+        }
+        return Optional.empty();
     }
 
     /**
@@ -543,19 +568,22 @@ public final class MountManager implements AutoCloseable {
         lifecycle.writeLock().lock();
         try {
             if (closed) {
-                return;
+                return; // closed once already, with its cache and locks
             }
             closed = true;
-            exports.close();
-            unmountEvery(true);
+            try {
+                exports.close();
+                unmountEvery(true);
+            } finally {
+                try {
+                    images.close();
+                } catch (IOException e) {
+                    log.warn("cannot close the chunk cache: {}", e.getMessage());
+                }
+                releaseAll(locks, null);
+            }
         } finally {
             lifecycle.writeLock().unlock();
-            try {
-                images.close();
-            } catch (IOException e) {
-                log.warn("cannot close the chunk cache: {}", e.getMessage());
-            }
-            releaseAll(locks, null);
         }
     }
 

@@ -66,6 +66,11 @@ class KernelNbdAttacherTest {
         assertThat(device.slot()).isZero();
         assertThat(pool.kernelFree(0)).isFalse();
         assertThat(device.record()).isEqualTo(new DeviceRecord(AttachBackend.KERNEL_NBD, dir.resolve("dev/nbd0"), 0, null, null));
+        assertThat(device.problem()).isEmpty();
+        sysfs.disconnect(0); // what the kernel does when it gives up on the connection: size 0, no client pid
+        assertThat(device.problem()).hasValueSatisfying(p -> assertThat(p).contains("the kernel disconnected "
+                + dir.resolve("dev/nbd0")));
+        sysfs.connect(0);
         assertThat(Files.readAllLines(log)).containsExactly(
                 "-unix " + dir.resolve("nbd.sock") + " " + dir.resolve("dev/nbd0") + " -name build-1 -block-size 4096 -timeout 90");
 

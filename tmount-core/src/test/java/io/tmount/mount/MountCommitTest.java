@@ -235,6 +235,8 @@ class MountCommitTest {
         failFilesystem(mnt);
         assertThatThrownBy(() -> Files.writeString(mnt.resolve("late.txt"), "x"))
                 .hasMessageContaining("Read-only file system");
+        assertThat(manager.listMounts()).singleElement().extracting(MountInfo::problem).asString()
+                .contains("went read-only after an error");
 
         CommitResult result = manager.commit(mnt, BuildId.of("after-error"));
         assertThat(result.changed()).isTrue();

@@ -69,6 +69,38 @@ class MountManagerTest {
     }
 
     @Test
+    void aMountWhoseHelperDied_isListedWithItsProblem_andUnmountsCleanly() throws IOException {
+        Path mnt = dir.resolve("mnt");
+        MountInfo info = manager.mountTemplate(TEMPLATE, build, mnt, MountOptions.defaults());
+        assertThat(manager.listMounts()).singleElement().extracting(MountInfo::problem).isNull();
+        // the mount's nbdfuse, found by its runtime folder on its command line
+        ProcessHandle nbdfuse = ProcessHandle.allProcesses()
+                .filter(p -> HostState.cmdline(p.pid()).split(" ")[0].endsWith("nbdfuse")
+                        && HostState.cmdline(p.pid()).contains("/run/mounts/" + info.id() + "/"))
+                .findFirst().orElseThrow();
+        nbdfuse.destroyForcibly();
+        nbdfuse.onExit().join();
+
+        assertThat(manager.listMounts()).singleElement().extracting(MountInfo::problem).asString()
+                .contains("nbdfuse (pid " + nbdfuse.pid() + ") exited").contains("unmount and mount again");
+        manager.unmountTemplate(mnt);
+        assertThat(manager.listMounts()).isEmpty();
+        assertThat(HostState.loopDevices()).noneMatch(l -> l.contains(dir.toString()));
+        assertThat(MountTable.ofThisProcess().isMountPoint(mnt)).isFalse();
+    }
+
+    @Test
+    void aMountUnmountedBehindTmountsBack_isListedWithItsProblem_andStillReleased() throws IOException {
+        Path mnt = dir.resolve("mnt");
+        MountInfo info = manager.mountTemplate(TEMPLATE, build, mnt, MountOptions.defaults().withReadOnly(true));
+        Run.ok("umount", mnt.toString());
+        assertThat(manager.listMounts()).singleElement().extracting(MountInfo::problem).asString()
+                .contains("is not what is mounted at " + mnt).contains(info.devicePath().toString());
+        manager.unmountTemplate(mnt);
+        assertThat(HostState.loopDevices()).noneMatch(l -> l.contains(dir.toString()));
+    }
+
+    @Test
     void aFolderWithSomethingInIt_isNotMountedOver_unlessAskedFor() throws IOException {
         // issue 12 D19: a mount over a busy shared folder hid it from every user until the unmount, without a word
         Path busy = Files.createDirectories(dir.resolve("shared"));
