@@ -44,11 +44,19 @@ class DaemonProcessTest {
     }
 
     private Process serve() throws IOException, InterruptedException {
-        String java = ProcessHandle.current().info().command().orElseThrow();
-        Process process = new ProcessBuilder(java, "--enable-native-access=ALL-UNNAMED",
+        return serve(List.of(), List.of());
+    }
+
+    /** {@code wrapper}: a command the daemon runs under (prlimit); {@code jvmOptions}: such as a heap limit. */
+    private Process serve(List<String> wrapper, List<String> jvmOptions) throws IOException, InterruptedException {
+        List<String> command = new java.util.ArrayList<>(wrapper);
+        command.add(ProcessHandle.current().info().command().orElseThrow());
+        command.addAll(jvmOptions);
+        command.addAll(List.of("--enable-native-access=ALL-UNNAMED",
                 "-cp", System.getProperty("java.class.path"), "io.tmount.cli.Main",
                 "--state-dir", dir.resolve("state").toString(), "--runtime-dir", dir.resolve("run").toString(),
-                "--store", "file://" + dir.resolve("store"), "serve")
+                "--store", "file://" + dir.resolve("store"), "serve"));
+        Process process = new ProcessBuilder(command)
                 .redirectErrorStream(true).redirectOutput(dir.resolve("daemon.log").toFile()).start();
         Path socket = dir.resolve("run/tmount.sock");
         for (int i = 0; i < 600; i++) {
@@ -80,6 +88,53 @@ class DaemonProcessTest {
         } catch (IOException e) {
             return "(no log)";
         }
+    }
+
+    @Test
+    void withFewDescriptorsAndASmallHeap_newWorkIsRefusedClearly_andWhatRunsKeepsWorking() throws Exception {
+        // issue 12: out of descriptors, a mount failed half way and even its clean-up could not start processes
+        Process daemon = serve(List.of("prlimit", "--nofile=256:256"), List.of("-Xmx256m"));
+        List<Path> mounted = new java.util.ArrayList<>();
+        try (DaemonClient client = DaemonClient.connect(dir.resolve("run/tmount.sock"))) {
+            io.tmount.TmountException refused = null;
+            for (int i = 0; i < 40 && refused == null; i++) {
+                Path mnt = dir.resolve("m/" + i);
+                try {
+                    client.mount("base", build.value(), mnt.toString(), MountOptions.defaults());
+                    mounted.add(mnt);
+                } catch (io.tmount.TmountException e) {
+                    refused = e;
+                }
+            }
+            assertThat(refused).as("never refused: %s", log()).isNotNull();
+            assertThat(refused.kind()).isEqualTo(io.tmount.TmountException.Kind.UNAVAILABLE);
+            assertThat(refused.getMessage()).contains("file descriptors open").contains("LimitNOFILE");
+            assertThat(mounted).hasSizeGreaterThan(4);
+            assertThat(log()).doesNotContain("Too many open files");
+
+            // nothing half made, and everything made still works: reads, writes, commits, the API
+            assertThat(client.health().status()).isEqualTo("ok");
+            assertThat(client.list()).extracting(io.tmount.mount.MountInfo::mountPath)
+                    .containsExactlyInAnyOrderElementsOf(mounted);
+            assertThat(HostState.loopDevices()).filteredOn(l -> l.contains(dir.toString())).hasSize(mounted.size());
+            for (Path mnt : mounted) {
+                assertThat(Trees.checksums(mnt)).isNotEmpty();
+                Files.writeString(mnt.resolve("still-writable.txt"), "yes\n");
+            }
+            assertThat(client.commit(mounted.getFirst().toString(), null).changed()).isTrue();
+
+            // an unmount frees room for the next mount
+            client.unmount(mounted.removeLast().toString());
+            Path again = dir.resolve("m/again");
+            client.mount("base", build.value(), again.toString(), MountOptions.defaults());
+            mounted.add(again);
+        } finally {
+            daemon.destroy(); // SIGTERM: unmounts everything
+            assertThat(daemon.waitFor(60, TimeUnit.SECONDS)).isTrue();
+        }
+        assertThat(daemon.exitValue()).as(log()).isZero();
+        assertThat(mounted).allSatisfy(m -> assertThat(MountTable.ofThisProcess().isMountPoint(m)).isFalse());
+        assertThat(HostState.loopDevices()).noneMatch(l -> l.contains(dir.toString()));
     }
 
     @Test

@@ -5,6 +5,7 @@ import io.tmount.image.WriteFormat;
 import io.tmount.mount.Checkpoints;
 import io.tmount.mount.MountManager;
 import io.tmount.mount.MountOptions;
+import io.tmount.os.Descriptors;
 import io.tmount.os.Folders;
 import io.tmount.store.BuildId;
 import io.tmount.store.TemplateStore;
@@ -35,6 +36,9 @@ public final class BuildRunner {
     private final Path buildsDir;
     private final Checkpoints checkpoints;
     private final RunningSteps running = new RunningSteps();
+    private final Descriptors descriptors = Descriptors.ofThisProcess();
+    /** A build's root mount, a MOUNT step or two, and the processes of its steps. */
+    private static final int BUILD_DESCRIPTORS = 48;
 
     /** {@code buildsDir}: where build roots are mounted while a build runs (outside tmount's state dir). */
     public BuildRunner(MountManager manager, Path buildsDir) {
@@ -59,6 +63,7 @@ public final class BuildRunner {
 
     /** The same, writing the new build with {@code format} (null: the mount manager's configured format). */
     public BuildResult run(TemplateFile file, BuildId newBuild, WriteFormat format, BuildLog out) {
+        descriptors.require(BUILD_DESCRIPTORS, "start a build of template " + file.template());
         running.buildStarted();
         try {
             return build(file, newBuild, format, out);

@@ -10,6 +10,7 @@ import io.tmount.image.BuildImages;
 import io.tmount.image.WriteFormat;
 import io.tmount.image.CacheBudget;
 import io.tmount.image.CacheStats;
+import io.tmount.os.Descriptors;
 import io.tmount.os.MountTable;
 import io.tmount.os.PathHolders;
 import io.tmount.store.BuildId;
@@ -63,6 +64,11 @@ public final class MountManager implements AutoCloseable {
     private final MountManagerConfig config;
     private final List<StateDirLock> locks;
     private final MountPaths paths;
+    /** What a mount holds (server, overlay files, nbdfuse's connection, loop) and its set-up's processes take. */
+    private static final int MOUNT_DESCRIPTORS = 16;
+    private static final int EXPORT_DESCRIPTORS = 8;
+
+    private final Descriptors descriptors = Descriptors.ofThisProcess();
     private final MountTable mountTable;
     private final FilesystemMounter filesystems;
     private final BuildImages images;
@@ -173,6 +179,7 @@ public final class MountManager implements AutoCloseable {
         try {
             checkOpen();
             Path path = paths.validate(mountPath.toString());
+            descriptors.require(MOUNT_DESCRIPTORS, "mount template " + template + " build " + build + " at " + path);
             MountOptions opts = options == null ? MountOptions.defaults() : options;
             Attacher attacher = config.attachers().select(opts.attach());
             return mount(newId(), template, build, path, opts, attacher, null);
@@ -285,6 +292,7 @@ public final class MountManager implements AutoCloseable {
         lifecycle.readLock().lock();
         try {
             checkOpen();
+            descriptors.require(EXPORT_DESCRIPTORS, "start another export");
             return exports.export(source, options);
         } finally {
             lifecycle.readLock().unlock();
