@@ -138,6 +138,67 @@ class DaemonProcessTest {
     }
 
     @Test
+    void clientsOfExportsHoldingWritesOpen_cannotExhaustASmallHeap_norStallAMount() throws Exception {
+        // issue 12: 64 clients on each of 3 exports announcing 32 MiB writes ran a 256 MiB heap out of direct memory
+        // (OutOfMemoryError in connection threads, requests of other clients failing)
+        Process daemon = serve(List.of(), List.of("-Xmx256m"));
+        List<java.nio.channels.SocketChannel> hostile = new java.util.ArrayList<>();
+        try (DaemonClient client = DaemonClient.connect(dir.resolve("run/tmount.sock"))) {
+            Path mnt = dir.resolve("m");
+            client.mount("base", build.value(), mnt.toString(), MountOptions.defaults());
+            for (int e = 0; e < 3; e++) {
+                Path socket = dir.resolve("e" + e + ".sock");
+                client.export(new ExportRequest("base", build.value(), null, socket.toString(), null, false, "e" + e,
+                        false, 0));
+                for (int i = 0; i < 64; i++) {
+                    hostile.add(stalledWriter(socket, "e" + e));
+                }
+            }
+            Thread.sleep(1000);
+            // the mount reads and writes around the device's cache, through its own server, unhindered
+            Path file = mnt.resolve("direct.bin");
+            io.tmount.testing.Run.ok("dd", "if=/dev/urandom", "of=" + file, "bs=1M", "count=8", "oflag=direct");
+            io.tmount.testing.Run.ok("dd", "if=" + file, "of=/dev/null", "bs=1M", "iflag=direct");
+            assertThat(client.health().status()).isEqualTo("ok");
+            assertThat(log()).doesNotContain("OutOfMemoryError");
+            client.unmount(mnt.toString());
+        } finally {
+            for (var channel : hostile) {
+                channel.close();
+            }
+            daemon.destroy();
+            assertThat(daemon.waitFor(60, TimeUnit.SECONDS)).isTrue();
+        }
+        assertThat(daemon.exitValue()).as(log()).isZero();
+        assertThat(log()).doesNotContain("OutOfMemoryError");
+    }
+
+    /** A raw NBD client that negotiates, announces a 32 MiB write and sends 10 bytes of it. */
+    private static java.nio.channels.SocketChannel stalledWriter(Path socket, String export) throws IOException {
+        var channel = java.nio.channels.SocketChannel.open(java.net.UnixDomainSocketAddress.of(socket));
+        readFully(channel, 18); // NBDMAGIC, IHAVEOPT, handshake flags
+        byte[] name = export.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        var out = java.nio.ByteBuffer.allocate(4 + 16 + name.length + 28 + 10)
+                .putInt(3) // fixed newstyle, no zeroes
+                .putLong(0x49484156454F5054L).putInt(1).putInt(name.length).put(name); // NBD_OPT_EXPORT_NAME
+        channel.write(out.flip());
+        readFully(channel, 10); // size and transmission flags
+        var request = java.nio.ByteBuffer.allocate(28 + 10).putInt(0x25609513).putShort((short) 0)
+                .putShort((short) 1).putLong(1).putLong(0).putInt(32 << 20).put(new byte[10]);
+        channel.write(request.flip());
+        return channel;
+    }
+
+    private static void readFully(java.nio.channels.SocketChannel channel, int bytes) throws IOException {
+        var in = java.nio.ByteBuffer.allocate(bytes);
+        while (in.hasRemaining()) {
+            if (channel.read(in) < 0) {
+                throw new java.io.EOFException("closed during the handshake");
+            }
+        }
+    }
+
+    @Test
     void sigterm_unmountsEverythingAndExitsZero() throws Exception {
         Process daemon = serve();
         try (DaemonClient client = DaemonClient.connect(dir.resolve("run/tmount.sock"))) {

@@ -8,6 +8,7 @@ import io.tmount.image.Overlay;
 import io.tmount.nbd.NbdExport;
 import io.tmount.nbd.NbdListen;
 import io.tmount.nbd.NbdServer;
+import io.tmount.nbd.PayloadBudget;
 import io.tmount.os.Folders;
 import io.tmount.store.TemplateStore;
 import org.slf4j.Logger;
@@ -50,15 +51,18 @@ public final class Exports implements AutoCloseable {
     private final Map<String, Active> byName = new LinkedHashMap<>();
     /** Folders exports made for their sockets and could not remove yet, since another export's socket is below. */
     private final Set<Path> madeFoldersLeft = new HashSet<>();
+    private final PayloadBudget payloads;
 
     /** One running export and what to release, in order. */
     private record Active(ExportInfo info, NbdServer server, Overlay overlay, FileImage file, Path stateDir,
                           Path socket, List<Path> madeFolders) {
     }
 
-    public Exports(BuildImages images, Path dir) {
+    /** {@code payloads}: the budget for request payloads all exports of this process share. */
+    public Exports(BuildImages images, Path dir, PayloadBudget payloads) {
         this.images = images;
         this.dir = dir;
+        this.payloads = payloads;
     }
 
     public synchronized ExportInfo export(ExportSource source, ExportOptions options) {
@@ -115,7 +119,7 @@ public final class Exports implements AutoCloseable {
             }
             NbdListen listen = socket != null ? NbdListen.unix(socket) : options.listen();
             server = NbdServer.start(listen, List.of(new NbdExport(name, description, image, options.readOnly())),
-                    options.limits());
+                    options.limits(), payloads);
             ExportInfo info = new ExportInfo(id, name,
                     source instanceof ExportSource.Build b ? b.template() : null,
                     source instanceof ExportSource.Build b ? b.build() : null,

@@ -12,6 +12,7 @@ import io.tmount.nbd.NbdEndpoint;
 import io.tmount.nbd.NbdExport;
 import io.tmount.nbd.NbdListen;
 import io.tmount.nbd.NbdServer;
+import io.tmount.nbd.PayloadBudget;
 import io.tmount.os.Folders;
 import io.tmount.store.BuildId;
 import io.tmount.store.TemplateId;
@@ -42,9 +43,11 @@ final class MountAssembler {
     private final FilesystemMounter filesystems;
     private final Path runtimeMounts;
     private final Checkpoints checkpoints;
+    private final PayloadBudget payloads;
 
     MountAssembler(BuildImages images, MountJournal journal, FilesystemMounter filesystems, Path runtimeMounts,
-                   Checkpoints checkpoints) {
+                   Checkpoints checkpoints, PayloadBudget payloads) {
+        this.payloads = payloads;
         this.images = images;
         this.journal = journal;
         this.filesystems = filesystems;
@@ -108,8 +111,9 @@ final class MountAssembler {
                     resources.push("close the overlay", overlay::close);
                     image = overlay;
                 }
-                NbdServer server = NbdServer.start(NbdListen.unix(socket),
-                        new NbdExport(build.value(), "template " + template + " build " + build, image, options.readOnly()));
+                NbdServer server = NbdServer.start(NbdListen.unix(socket), List.of(new NbdExport(build.value(),
+                        "template " + template + " build " + build, image, options.readOnly())),
+                        NbdServer.Limits.DEFAULT, payloads);
                 resources.push("stop the NBD server", server::close);
                 endpoint = server.endpoint();
             }

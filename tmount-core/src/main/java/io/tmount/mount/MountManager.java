@@ -10,6 +10,7 @@ import io.tmount.image.BuildImages;
 import io.tmount.image.WriteFormat;
 import io.tmount.image.CacheBudget;
 import io.tmount.image.CacheStats;
+import io.tmount.nbd.PayloadMemory;
 import io.tmount.os.Descriptors;
 import io.tmount.os.MountTable;
 import io.tmount.os.PathHolders;
@@ -91,10 +92,12 @@ public final class MountManager implements AutoCloseable {
         this.images = new BuildImages(config.store(), config.stateDir().resolve("cache"), config.chunkSize(),
                 new CacheBudget(config.cacheMaxBytes()));
         this.journal = new MountJournal(config.stateDir().resolve("mounts"));
+        // one budget for request payloads of every server here, split between mounts and exports
+        PayloadMemory payloads = PayloadMemory.ofThisJvm();
         this.assembler = new MountAssembler(images, journal, filesystems, config.runtimeDir().resolve("mounts"),
-                config.checkpoints());
+                config.checkpoints(), payloads.mounts());
         this.committer = new MountCommitter(filesystems, config.store(), config.checkpoints());
-        this.exports = new Exports(images, config.stateDir().resolve("exports"));
+        this.exports = new Exports(images, config.stateDir().resolve("exports"), payloads.exports());
     }
 
     /**

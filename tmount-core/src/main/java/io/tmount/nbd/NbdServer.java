@@ -22,7 +22,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.Semaphore;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
@@ -41,10 +40,13 @@ public final class NbdServer implements AutoCloseable {
     /**
      * Limits of one server; the defaults follow the NBD spec's advice (payloads up to 32 MiB are normal) and qemu-nbd's
      * practice (a handshake must finish within 10 s). A connection over {@code maxConnections} is closed at once, so a
-     * client opening connections without end costs the daemon no more than that many descriptors per server.
+     * client opening connections without end costs the daemon no more than that many descriptors per server. A write
+     * whose payload stops arriving for {@code payloadTimeout} ends its connection: the memory it holds goes back.
      */
-    public record Limits(int maxPayload, int inFlightBytes, int maxConnections, Duration handshakeTimeout) {
-        public static final Limits DEFAULT = new Limits(32 << 20, 128 << 20, 64, Duration.ofSeconds(10));
+    public record Limits(int maxPayload, int inFlightBytes, int maxConnections, Duration handshakeTimeout,
+                         Duration payloadTimeout) {
+        public static final Limits DEFAULT = new Limits(32 << 20, 128 << 20, 64, Duration.ofSeconds(10),
+                Duration.ofSeconds(30));
 
         public Limits {
             if (maxPayload < 4096 || Integer.bitCount(maxPayload) != 1) {
@@ -59,14 +61,25 @@ public final class NbdServer implements AutoCloseable {
             if (handshakeTimeout.isNegative() || handshakeTimeout.isZero()) {
                 throw new IllegalArgumentException("handshakeTimeout (" + handshakeTimeout + ") must be positive");
             }
+            if (payloadTimeout.isNegative() || payloadTimeout.isZero()) {
+                throw new IllegalArgumentException("payloadTimeout (" + payloadTimeout + ") must be positive");
+            }
         }
 
         public Limits(int maxPayload, int inFlightBytes) {
-            this(maxPayload, inFlightBytes, DEFAULT.maxConnections, DEFAULT.handshakeTimeout);
+            this(maxPayload, inFlightBytes, DEFAULT.maxConnections, DEFAULT.handshakeTimeout, DEFAULT.payloadTimeout);
+        }
+
+        public Limits(int maxPayload, int inFlightBytes, int maxConnections, Duration handshakeTimeout) {
+            this(maxPayload, inFlightBytes, maxConnections, handshakeTimeout, DEFAULT.payloadTimeout);
         }
 
         public Limits withConnections(int maxConnections, Duration handshakeTimeout) {
-            return new Limits(maxPayload, inFlightBytes, maxConnections, handshakeTimeout);
+            return new Limits(maxPayload, inFlightBytes, maxConnections, handshakeTimeout, payloadTimeout);
+        }
+
+        public Limits withPayloadTimeout(Duration value) {
+            return new Limits(maxPayload, inFlightBytes, maxConnections, handshakeTimeout, value);
         }
     }
 
@@ -75,27 +88,38 @@ public final class NbdServer implements AutoCloseable {
     private final Map<String, NbdExport> exports;
     private final Limits limits;
     private final BufferPool buffers;
-    private final Semaphore payloadBudget;
-    private final int budgetUnits;
+    private final Allowance allowance;
     private final Set<SocketChannel> connections = ConcurrentHashMap.newKeySet();
+    private final Map<SocketChannel, Transmission> transmitting = new ConcurrentHashMap<>();
     private final Set<Thread> connectionThreads = ConcurrentHashMap.newKeySet();
     private final Thread acceptor;
+    private final Thread payloadWatch;
     private volatile boolean closed;
     private boolean overCap; // the acceptor's: warn once per run of refused connections
 
-    private NbdServer(ServerSocketChannel listener, NbdListen listen, Map<String, NbdExport> exports, Limits limits) {
+    private NbdServer(ServerSocketChannel listener, NbdListen listen, Map<String, NbdExport> exports, Limits limits,
+                      PayloadBudget shared) {
         this.listener = listener;
         this.listen = listen;
         this.exports = exports;
         this.limits = limits;
         this.buffers = new BufferPool(limits.maxPayload(), RETAINED_BUFFER_BYTES);
-        this.budgetUnits = limits.inFlightBytes() >> 10;
-        this.payloadBudget = new Semaphore(budgetUnits);
+        this.allowance = new Allowance(new PayloadBudget(limits.inFlightBytes()), shared);
         this.acceptor = Thread.ofVirtual().name("nbd-accept").unstarted(this::acceptLoop);
+        this.payloadWatch = Thread.ofVirtual().name("nbd-payload-deadline").unstarted(this::watchPayloads);
     }
 
-    /** Starts serving the exports (the first is the default export) on a unix socket (mode 0600) or TCP address. */
+    /** Starts serving the exports with a payload budget of its own (nothing shared with other servers). */
     public static NbdServer start(NbdListen listen, List<NbdExport> exports, Limits limits) throws IOException {
+        return start(listen, exports, limits, new PayloadBudget(limits.inFlightBytes()));
+    }
+
+    /**
+     * Starts serving the exports (the first is the default export) on a unix socket (mode 0600) or TCP address; its
+     * requests' payloads also count against {@code shared}, the budget of the servers of its kind in this process.
+     */
+    public static NbdServer start(NbdListen listen, List<NbdExport> exports, Limits limits, PayloadBudget shared)
+            throws IOException {
         if (exports.isEmpty()) {
             throw new IllegalArgumentException("an NBD server needs at least one export");
         }
@@ -114,8 +138,9 @@ public final class NbdServer implements AutoCloseable {
                 yield channel;
             }
         };
-        NbdServer server = new NbdServer(listener, listen, Collections.unmodifiableMap(byName), limits);
+        NbdServer server = new NbdServer(listener, listen, Collections.unmodifiableMap(byName), limits, shared);
         server.acceptor.start();
+        server.payloadWatch.start();
         return server;
     }
 
@@ -208,13 +233,17 @@ public final class NbdServer implements AutoCloseable {
             var chosen = negotiateInTime(channel);
             if (chosen.isPresent()) {
                 log.debug("NBD client attached to export '{}'", chosen.get().export().name());
-                new Transmission(channel, chosen.get(), buffers, payloadBudget, budgetUnits, limits.maxPayload()).run();
+                Transmission transmission = new Transmission(channel, chosen.get(), buffers, allowance,
+                        limits.maxPayload());
+                transmitting.put(channel, transmission);
+                transmission.run();
             }
         } catch (IOException e) {
             log.debug("NBD connection ended: {}", e.toString());
         } catch (RuntimeException e) {
             log.error("NBD connection failed", e);
         } finally {
+            transmitting.remove(channel);
             connections.remove(channel);
             connectionThreads.remove(Thread.currentThread());
         }
@@ -249,6 +278,31 @@ public final class NbdServer implements AutoCloseable {
         }
     }
 
+    /**
+     * Ends connections whose write payload stopped arriving for the payload timeout: such a client holds its share of
+     * the payload budget (up to 32 MiB a connection) for as long as it likes otherwise.
+     */
+    private void watchPayloads() {
+        long timeout = limits.payloadTimeout().toNanos();
+        Duration tick = Duration.ofNanos(Math.max(Duration.ofMillis(50).toNanos(), Math.min(timeout / 4,
+                Duration.ofSeconds(1).toNanos())));
+        while (!closed) {
+            try {
+                Thread.sleep(tick);
+            } catch (InterruptedException e) {
+                return;
+            }
+            long now = System.nanoTime();
+            transmitting.forEach((channel, transmission) -> {
+                if (transmission.payloadStalledNanos(now) > timeout) {
+                    log.warn("NBD client of export '{}' sent no byte of a write's payload for {} s; closing the "
+                            + "connection", transmission.exportName(), limits.payloadTimeout().toSeconds());
+                    closeQuietly(channel);
+                }
+            });
+        }
+    }
+
     private void refuse(SocketChannel channel) {
         if (!overCap) {
             overCap = true;
@@ -266,8 +320,10 @@ public final class NbdServer implements AutoCloseable {
         }
         closed = true;
         listener.close();
+        payloadWatch.interrupt();
         try {
             acceptor.join();
+            payloadWatch.join();
             for (SocketChannel channel : connections) {
                 closeQuietly(channel);
             }

@@ -16,6 +16,8 @@ final class RequestReader {
 
     private final ReadableByteChannel channel;
     private final ByteBuffer in = ByteBuffer.allocateDirect(BUFFER_BYTES).flip();
+    /** While a payload is read: when it last made progress (System.nanoTime); 0 otherwise. */
+    private volatile long payloadProgress;
 
     RequestReader(ReadableByteChannel channel) {
         this.channel = channel;
@@ -45,11 +47,49 @@ final class RequestReader {
         dst.put(dst.position(), in, in.position(), n);
         dst.position(dst.position() + n);
         in.position(in.position() + n);
-        while (dst.hasRemaining()) {
-            if (channel.read(dst) < 0) {
-                throw new EOFException("connection closed inside a write payload");
-            }
+        if (!dst.hasRemaining()) {
+            return;
         }
+        payloadProgress = System.nanoTime();
+        try {
+            while (dst.hasRemaining()) {
+                int read = channel.read(dst);
+                if (read < 0) {
+                    throw new EOFException("connection closed inside a write payload");
+                }
+                if (read > 0) {
+                    payloadProgress = System.nanoTime();
+                }
+            }
+        } finally {
+            payloadProgress = 0;
+        }
+    }
+
+    /** Reads and drops {@code length} bytes of payload (of a request refused before its payload was read). */
+    void skip(long length) throws IOException {
+        long left = length;
+        while (left > 0) {
+            if (!in.hasRemaining()) {
+                payloadProgress = System.nanoTime();
+                try {
+                    if (!fill(() -> { })) {
+                        throw new EOFException("connection closed inside a write payload");
+                    }
+                } finally {
+                    payloadProgress = 0;
+                }
+            }
+            int n = (int) Math.min(left, in.remaining());
+            in.position(in.position() + n);
+            left -= n;
+        }
+    }
+
+    /** How long the payload being read has gone without a byte arriving; 0 when no payload is being read. */
+    long payloadStalledNanos(long now) {
+        long since = payloadProgress;
+        return since == 0 ? 0 : now - since;
     }
 
     /** Reads more; false at the end of the stream. */

@@ -12,7 +12,6 @@ import java.nio.ByteBuffer;
 import java.nio.channels.ClosedChannelException;
 import java.nio.channels.SocketChannel;
 import java.util.List;
-import java.util.concurrent.Semaphore;
 
 import static io.tmount.nbd.NbdProtocol.*;
 
@@ -45,30 +44,37 @@ final class Transmission {
     private final Session session;
     private final BlockImage image;
     private final BufferPool buffers;
-    private final Semaphore payloadBudget;
-    private final int budgetUnits;
+    private final Allowance allowance;
     private final int maxPayload;
     private final Replies replies;
+    private final RequestReader reader;
     private final Inflight inflight = new Inflight();
     private volatile long readNanos; // moving averages of how much longer reads and writes take than copying
     private volatile long writeNanos;
 
-    Transmission(SocketChannel channel, Session session, BufferPool buffers, Semaphore payloadBudget,
-                 int budgetUnits, int maxPayload) {
+    Transmission(SocketChannel channel, Session session, BufferPool buffers, Allowance allowance, int maxPayload) {
         this.channel = channel;
         this.session = session;
         this.export = session.export();
         this.image = export.image();
         this.buffers = buffers;
-        this.payloadBudget = payloadBudget;
-        this.budgetUnits = budgetUnits;
+        this.allowance = allowance;
         this.maxPayload = maxPayload;
         this.replies = new Replies(channel, session.structuredReplies());
+        this.reader = new RequestReader(channel);
+    }
+
+    /** How long the write payload being read has gone without a byte arriving (0: none is being read). */
+    long payloadStalledNanos(long now) {
+        return reader.payloadStalledNanos(now);
+    }
+
+    String exportName() {
+        return export.name();
     }
 
     /** Serves requests until the client disconnects or breaks the protocol; returns once every request is answered. */
     void run() throws IOException {
-        RequestReader reader = new RequestReader(channel);
         try {
             while (true) {
                 Request request = reader.next(replies::flushBatch);
@@ -116,8 +122,16 @@ final class Transmission {
             ByteBuffer payload;
             try {
                 payload = buffers.acquire((int) length);
-            } catch (RuntimeException | OutOfMemoryError e) {
-                payloadBudget.release(units);
+            } catch (OutOfMemoryError e) {
+                // direct memory taken by something outside the budgets: this request fails, the connection goes on
+                allowance.release(units);
+                log.warn("no memory for a write of {} bytes on export '{}': {}", length, export.name(), e.toString());
+                reader.skip(length);
+                replies.flushBatch(); // in order
+                replies.simple(cookie, ENOMEM, null);
+                return true;
+            } catch (RuntimeException e) {
+                allowance.release(units);
                 throw e;
             }
             try {
@@ -281,7 +295,7 @@ final class Transmission {
         try {
             data = buffers.acquire(length);
         } catch (RuntimeException | OutOfMemoryError e) {
-            payloadBudget.release(units);
+            allowance.release(units);
             log.warn("no memory for a read of {} bytes on export '{}': {}", length, export.name(), e.toString());
             try {
                 replies.readError(cookie, ENOMEM, "no memory for the read");
@@ -382,15 +396,15 @@ final class Transmission {
         }
     }
 
-    /** Budget units are KiB, capped so one maximal request can always proceed alone. */
+    /** Takes the payload budget for {@code length} bytes, waiting for others to give some back if need be. */
     private int acquire(long length) throws IOException {
-        int units = (int) Math.min(budgetUnits, Math.max(1, (length + 1023) >> 10));
-        if (payloadBudget.tryAcquire(units)) {
+        int units = allowance.unitsFor(length);
+        if (allowance.tryAcquire(units)) {
             return units;
         }
         replies.flushBatch(); // nothing of ours waits in the batch while we wait for others
         try {
-            payloadBudget.acquire(units);
+            allowance.acquire(units);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new ClosedChannelException();
@@ -400,6 +414,6 @@ final class Transmission {
 
     private void release(ByteBuffer buffer, int units) {
         buffers.release(buffer);
-        payloadBudget.release(units);
+        allowance.release(units);
     }
 }
