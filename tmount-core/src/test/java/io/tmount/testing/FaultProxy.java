@@ -31,6 +31,7 @@ public final class FaultProxy implements AutoCloseable {
     private final AtomicLong failNext = new AtomicLong();
     private volatile String failStatus = "503 Slow Down";
     private final AtomicLong failed = new AtomicLong();
+    private volatile boolean down;
 
     public FaultProxy(int targetPort, Duration delay) throws IOException {
         this.listener = new ServerSocket();
@@ -72,6 +73,19 @@ public final class FaultProxy implements AutoCloseable {
         }
     }
 
+    /**
+     * A store that is down (or not): every connection, open or new, is closed at once without an answer, as a host
+     * whose service stopped resets them.
+     */
+    public void down(boolean value) {
+        down = value;
+        if (value) {
+            for (Socket socket : sockets) {
+                closeQuietly(socket);
+            }
+        }
+    }
+
     /** How many requests the proxy answered with an error itself. */
     public long failed() {
         return failed.get();
@@ -90,11 +104,22 @@ public final class FaultProxy implements AutoCloseable {
         while (!listener.isClosed()) {
             try {
                 Socket client = listener.accept();
+                if (down) {
+                    client.setSoLinger(true, 0); // a reset, as from a host with nothing listening
+                    closeQuietly(client);
+                    continue;
+                }
                 if (failNext.getAndUpdate(n -> Math.max(0, n - 1)) > 0) {
                     Thread.ofVirtual().start(() -> answerWithError(client));
                     continue;
                 }
-                Socket server = new Socket(InetAddress.getLoopbackAddress(), targetPort);
+                Socket server;
+                try {
+                    server = new Socket(InetAddress.getLoopbackAddress(), targetPort);
+                } catch (IOException targetDown) {
+                    closeQuietly(client); // the server behind is down: so is this connection, not the proxy
+                    continue;
+                }
                 sockets.add(client);
                 sockets.add(server);
                 RequestFlag flag = new RequestFlag();
