@@ -37,7 +37,9 @@ import java.util.concurrent.TimeUnit;
  * Runs inside the emulated VM of {@link KernelNbdVmTest}, where the nbd module is loaded with nbds_max=2: tmount's
  * kernel-nbd path for real (the device pool over the guest's sysfs, nbd-client, ext4 on /dev/nbdN, recovery).
  * Prints one {@code CHECK name: PASS} or {@code CHECK name: FAIL why} line per check; exits with the failures.
- * Arguments: storeDir template build expected-checksums-file.
+ * With a stress count (and the module loaded with nbds_max=8) it ends with that many mixed operations from 8 threads
+ * on a pool of all 8 devices, printing {@code GUEST stress} lines with each operation's latencies.
+ * Arguments: storeDir template build expected-checksums-file [stress-operations].
  */
 public final class GuestKernelNbdChecks {
 
@@ -50,6 +52,7 @@ public final class GuestKernelNbdChecks {
     private final Map<String, String> expected;
     private final NbdDevicePool pool = NbdDevicePool.onThisHost(2, Duration.ofSeconds(2));
     private int failures;
+    private int stressOps;
 
     private GuestKernelNbdChecks(TemplateStore store, TemplateId template, BuildId build, Map<String, String> expected) {
         this.store = store;
@@ -72,6 +75,7 @@ public final class GuestKernelNbdChecks {
         Map<String, String> expected = new TreeMap<>();
         sums.forEach((k, v) -> expected.put((String) k, (String) v));
         GuestKernelNbdChecks checks = new GuestKernelNbdChecks(store, TemplateId.of(args[1]), BuildId.of(args[2]), expected);
+        checks.stressOps = args.length > 4 ? Integer.parseInt(args[4]) : 0;
         checks.run();
         System.out.println("CHECKS DONE: " + checks.failures + " failed");
         System.exit(Math.min(checks.failures, 100));
@@ -111,6 +115,10 @@ public final class GuestKernelNbdChecks {
         manager.close();
         check("all devices free after close", () -> require(pool.kernelFree(0) && pool.kernelFree(1), "a device is still connected"));
         check("a device left by a killed daemon is reclaimed at the next start", this::killedDaemon);
+        if (stressOps > 0) {
+            check("stress: " + stressOps + " mixed operations from 8 threads on a pool of 8 devices",
+                    () -> GuestStress.run(store, template, build, expected, stressOps));
+        }
     }
 
     private void mountReadWriteCommit(MountManager manager) throws IOException {

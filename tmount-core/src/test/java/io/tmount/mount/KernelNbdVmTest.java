@@ -33,6 +33,9 @@ import static org.assertj.core.api.Assertions.assertThat;
  */
 class KernelNbdVmTest {
 
+    /** Operations of the guest's stress check: a few in the test command, {@code -Dtmount.vm.stress.ops=N} for more. */
+    private static final int STRESS_OPS = Integer.getInteger("tmount.vm.stress.ops", 24);
+
     @TempDir
     Path dir;
 
@@ -58,7 +61,7 @@ class KernelNbdVmTest {
                 "mkdir -p /run/tmp",
                 "exec " + java + " -XX:-UsePerfData -XX:TieredStopAtLevel=1 --enable-native-access=ALL-UNNAMED"
                         + " -Djava.io.tmpdir=/run/tmp -cp '" + classpath + "' " + GuestKernelNbdChecks.class.getName()
-                        + " " + storeDir + " vm " + build + " " + dir.resolve("expected.properties"),
+                        + " " + storeDir + " vm " + build + " " + dir.resolve("expected.properties") + " " + STRESS_OPS,
                 ""));
 
         Path script = Path.of("../scripts/vm-kernel-nbd").toAbsolutePath().normalize();
@@ -66,9 +69,10 @@ class KernelNbdVmTest {
         ProcessBuilder harness = new ProcessBuilder("bash", script.toString(), dir.toString()).redirectErrorStream(true)
                 .redirectOutput(dir.resolve("harness.log").toFile());
         // the guest ran 193 s of a 240 s budget on a slow day here (everything emulated): leave room
-        harness.environment().put("VM_TIMEOUT", "420");
+        harness.environment().put("VM_TIMEOUT", Integer.toString(420 + STRESS_OPS * 6));
+        harness.environment().put("VM_NBDS_MAX", "8"); // the pool of 8 of the stress check
         Process vm = harness.start();
-        boolean finished = vm.waitFor(8, TimeUnit.MINUTES);
+        boolean finished = vm.waitFor(8 + STRESS_OPS / 10, TimeUnit.MINUTES);
         if (!finished) {
             vm.descendants().forEach(ProcessHandle::destroyForcibly); // qemu under timeout(1)
             vm.destroyForcibly().waitFor();
@@ -78,7 +82,7 @@ class KernelNbdVmTest {
         System.out.println("kernel-nbd VM checks (" + Duration.ofNanos(System.nanoTime() - start).toSeconds() + " s):");
         console.lines().filter(l -> l.startsWith("CHECK ") || l.startsWith("GUEST "))
                 .forEach(c -> System.out.println("  " + c));
-        boolean passed = finished && vm.exitValue() == 0 && checks.size() == 7
+        boolean passed = finished && vm.exitValue() == 0 && checks.size() == 8
                 && checks.stream().allMatch(c -> c.contains(": PASS"));
         Path kept = Path.of("target/vm-console.log").toAbsolutePath();
         if (Files.exists(dir.resolve("console.log"))) {
