@@ -89,7 +89,7 @@ final class Transmission {
                 if (request.type() == CMD_DISC) {
                     return; // outstanding requests are answered first, as the protocol requires (below)
                 }
-                if (!dispatch(reader, request)) {
+                if (!dispatch(request)) {
                     return;
                 }
             }
@@ -106,7 +106,7 @@ final class Transmission {
     }
 
     /** Answers or hands off one request (reading the payload it carries); false when the connection must end. */
-    private boolean dispatch(RequestReader reader, Request request) throws IOException {
+    private boolean dispatch(Request request) throws IOException {
         int type = request.type();
         int flags = request.flags();
         long cookie = request.cookie();
