@@ -121,6 +121,16 @@ class S3ObjectStoreTest {
     }
 
     @Test
+    void anEndpointThatDoesNotResolve_failsAtOnce_namingIt() {
+        // RFC 6761: .invalid never resolves, so this is a DNS failure on any host
+        java.net.URI nowhere = java.net.URI.create("http://tmount-no-such-host.invalid:9000");
+        long start = System.nanoTime();
+        assertThatThrownBy(() -> new StoreLocation.S3(server.settings("dns", nowhere)).open().close())
+                .hasMessageContaining(nowhere.toString()).hasMessageContaining("UnknownHost");
+        assertThat(java.time.Duration.ofNanos(System.nanoTime() - start)).isLessThan(java.time.Duration.ofSeconds(15));
+    }
+
+    @Test
     void aBodyCutOffMidway_isReadOnFromWhereItStopped() throws IOException {
         byte[] object = new byte[3 << 20];
         new Random(4).nextBytes(object);
