@@ -333,6 +333,7 @@ public final class NbdServer implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         } finally {
+            buffers.close(); // its memory goes back now; a request still running frees its buffer when done
             if (listen instanceof NbdListen.Unix unix) {
                 Files.deleteIfExists(unix.socket());
             }

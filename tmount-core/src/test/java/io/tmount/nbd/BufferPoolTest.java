@@ -56,4 +56,21 @@ class BufferPoolTest {
         assertThat(pool.acquire(4096)).isNotSameAs(tooMany);
         assertThat(pool.idleBytes()).isZero();
     }
+
+    @Test
+    void buffersThePoolLetsGo_areFreedAtOnce_andAllOfThemOnceItIsClosed() {
+        BufferPool pool = new BufferPool(1 << 20, 1 << 20);
+        ByteBuffer kept = pool.acquire(1 << 20);
+        ByteBuffer dropped = pool.acquire(1 << 20);
+        ByteBuffer inUse = pool.acquire(4096);
+        assertThat(pool.allocatedBytes()).isEqualTo((2L << 20) + 4096);
+        pool.release(kept);
+        pool.release(dropped); // over what the pool keeps: freed, not left for a garbage collection
+        assertThat(pool.allocatedBytes()).isEqualTo((1L << 20) + 4096);
+        pool.close();
+        assertThat(pool.allocatedBytes()).isEqualTo(4096);
+        pool.release(inUse); // coming back after the close: freed
+        assertThat(pool.allocatedBytes()).isZero();
+        assertThat(pool.idleBytes()).isZero();
+    }
 }
