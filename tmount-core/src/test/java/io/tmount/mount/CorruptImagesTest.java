@@ -1,0 +1,174 @@
+package io.tmount.mount;
+
+import io.tmount.TmountException;
+import io.tmount.device.Attachers;
+import io.tmount.os.MountTable;
+import io.tmount.store.BuildId;
+import io.tmount.store.StoreLocation;
+import io.tmount.store.TemplateId;
+import io.tmount.store.TemplateStore;
+import io.tmount.template.Ext4Images;
+import io.tmount.template.TemplateCatalog;
+import io.tmount.testing.HostState;
+import io.tmount.testing.NoLeftovers;
+import io.tmount.testing.Run;
+import io.tmount.testing.Trees;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.io.RandomAccessFile;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * Builds whose ext4 was damaged in the store after it was written (a bucket others can write): the superblock, the
+ * group descriptors, the root's inode and directory block, the journal, random metadata blocks. Each is mounted
+ * read-only and writable, and read through: the mount or the reads fail, never the manager; nothing of a failed
+ * mount is left, every mount that was made unmounts, and a sound build mounts and reads exactly afterwards.
+ */
+@ExtendWith(NoLeftovers.class)
+class CorruptImagesTest {
+
+    private static final TemplateId TEMPLATE = TemplateId.of("t");
+
+    @TempDir
+    Path dir;
+
+    @Test
+    void damagedBuilds_failTheMountOrTheRead_neverTheManager() throws Exception {
+        Path source = Trees.sample(dir.resolve("src"), 3);
+        Path image = dir.resolve("image.ext4");
+        Ext4Images.makeFromDirectory(source, 32L << 20, image);
+        Map<String, Damage> damages = damages(image);
+        Path storeDir = dir.resolve("store");
+        List<String> outcomes = new ArrayList<>();
+        try (TemplateStore store = new TemplateStore(new StoreLocation.Local(storeDir).open())) {
+            TemplateCatalog catalog = new TemplateCatalog(store, dir.resolve("scratch"));
+            BuildId sound = catalog.importImage(TEMPLATE, null, image);
+            Map<String, BuildId> builds = new LinkedHashMap<>();
+            for (var damage : damages.entrySet()) {
+                BuildId build = catalog.importImage(TEMPLATE, null, image);
+                damage.getValue().apply(storeDir.resolve(build.value()).resolve("rootfs.ext4"));
+                builds.put(damage.getKey(), build);
+            }
+            try (MountManager manager = MountManager.open(new MountManagerConfig(dir.resolve("state"),
+                    dir.resolve("run"), store, Attachers.onThisHost(4), Duration.ofMillis(500)))) {
+                int n = 0;
+                for (var entry : builds.entrySet()) {
+                    for (boolean readOnly : List.of(true, false)) {
+                        Path mnt = dir.resolve("mnt/" + n++);
+                        outcomes.add(entry.getKey() + (readOnly ? " ro: " : " rw: ")
+                                + tryMount(manager, entry.getValue(), mnt, readOnly));
+                        assertThat(MountTable.ofThisProcess().isMountPoint(mnt)).isFalse();
+                        assertThat(manager.listMounts()).isEmpty();
+                    }
+                }
+                Path check = dir.resolve("mnt/sound");
+                manager.mountTemplate(TEMPLATE, sound, check, MountOptions.defaults().withReadOnly(true));
+                assertThat(Trees.checksums(check)).isEqualTo(Trees.checksums(source));
+                manager.unmountTemplate(check);
+            }
+        }
+        System.out.println("corrupt images:\n  " + String.join("\n  ", outcomes));
+        assertThat(outcomes).anyMatch(o -> o.contains("mount refused")); // the damage was real
+        assertThat(HostState.loopDevices()).noneMatch(l -> l.contains(dir.toString()));
+    }
+
+    /** Mounts, reads every file (errors allowed), unmounts; says what happened. */
+    private static String tryMount(MountManager manager, BuildId build, Path mnt, boolean readOnly) {
+        try {
+            manager.mountTemplate(TEMPLATE, build, mnt, MountOptions.defaults().withReadOnly(readOnly));
+        } catch (TmountException e) {
+            return "mount refused (" + e.getMessage().lines().findFirst().orElse("") + ")";
+        }
+        int read = 0;
+        int failed = 0;
+        try (Stream<Path> files = Files.walk(mnt)) {
+            for (Path file : files.filter(Files::isRegularFile).toList()) {
+                try {
+                    Files.readAllBytes(file);
+                    read++;
+                } catch (IOException e) {
+                    failed++;
+                }
+            }
+        } catch (IOException | UncheckedIOException e) {
+            failed++;
+        }
+        if (!readOnly) {
+            try {
+                Files.writeString(mnt.resolve("written.txt"), "x");
+            } catch (IOException e) {
+                failed++;
+            }
+        }
+        manager.unmountTemplate(mnt); // must work whatever the filesystem thinks of itself
+        return "mounted, " + read + " files read, " + failed + " failures, unmounted";
+    }
+
+    @FunctionalInterface
+    private interface Damage {
+        void apply(Path image) throws IOException;
+    }
+
+    private static Map<String, Damage> damages(Path image) throws IOException {
+        int blockSize = Integer.parseInt(debugfs(image, "stats", "Block size:\\s+(\\d+)"));
+        long rootBlock = Long.parseLong(debugfs(image, "blocks /", "^(\\d+)"));
+        Matcher inode = Pattern.compile("located at block (\\d+), offset 0x([0-9a-f]+)")
+                .matcher(Run.ok("debugfs", "-R", "imap <2>", image.toString()).stdout());
+        assertThat(inode.find()).isTrue();
+        long rootInode = Long.parseLong(inode.group(1)) * blockSize + Long.parseLong(inode.group(2), 16);
+        long journal = Long.parseLong(debugfs(image, "blocks <8>", "^(\\d+)")) * blockSize;
+        Map<String, Damage> damages = new LinkedHashMap<>();
+        damages.put("superblock magic", f -> write(f, 1024 + 56, new byte[2]));
+        damages.put("superblock counts", f -> write(f, 1024, noise(1, 64)));
+        damages.put("group descriptors", f -> write(f, blockSize == 1024 ? 2048 : blockSize, noise(2, 256)));
+        damages.put("root inode", f -> write(f, rootInode, noise(3, 256)));
+        damages.put("root directory block", f -> write(f, rootBlock * blockSize, noise(4, blockSize)));
+        damages.put("journal superblock", f -> write(f, journal, noise(5, 1024)));
+        for (int seed = 0; seed < 3; seed++) {
+            int s = seed;
+            damages.put("8 random blocks of the first 4 MiB, seed " + seed, f -> {
+                Random random = new Random(s);
+                for (int i = 0; i < 8; i++) {
+                    write(f, (long) random.nextInt((4 << 20) / 4096) * 4096, noise(100 + i + 10L * s, 4096));
+                }
+            });
+        }
+        return damages;
+    }
+
+    private static String debugfs(Path image, String request, String pattern) {
+        Matcher m = Pattern.compile(pattern, Pattern.MULTILINE)
+                .matcher(Run.ok("debugfs", "-R", request, image.toString()).stdout().strip());
+        assertThat(m.find()).as("debugfs %s", request).isTrue();
+        return m.group(1);
+    }
+
+    private static byte[] noise(long seed, int length) {
+        byte[] bytes = new byte[length];
+        new Random(seed).nextBytes(bytes);
+        return bytes;
+    }
+
+    private static void write(Path file, long offset, byte[] bytes) throws IOException {
+        try (RandomAccessFile raf = new RandomAccessFile(file.toFile(), "rw")) {
+            raf.seek(offset);
+            raf.write(bytes);
+        }
+    }
+}
