@@ -100,6 +100,55 @@ class StoreFaultsTest {
         Files.writeString(Path.of("target/store-faults.md"), table);
     }
 
+    /** The local store's faults, through a wrapper: failing reads, and reads that return a few bytes at a time. */
+    @Test
+    void aLocalStoreThatFailsOrReadsShort_givesEioThenExactBytes() throws Exception {
+        java.util.concurrent.atomic.AtomicBoolean failing = new java.util.concurrent.atomic.AtomicBoolean();
+        java.util.concurrent.atomic.AtomicBoolean shortReads = new java.util.concurrent.atomic.AtomicBoolean();
+        io.tmount.store.ObjectStore local = new StoreLocation.Local(dir.resolve("store")).open();
+        try (TemplateStore store = new TemplateStore(new io.tmount.testing.ForwardingStore(local) {
+            @Override
+            public int read(String key, long offset, java.nio.ByteBuffer dst) throws IOException {
+                if (failing.get()) {
+                    throw new IOException("injected: the disk under the store failed");
+                }
+                if (shortReads.get() && dst.remaining() > 3) {
+                    java.nio.ByteBuffer few = dst.slice().limit(Math.min(dst.remaining(), 1 + (int) (offset % 4093)));
+                    int n = super.read(key, offset, few);
+                    dst.position(dst.position() + Math.max(n, 0));
+                    return n;
+                }
+                return super.read(key, offset, dst);
+            }
+        })) {
+            BuildId build = importTemplate(store);
+            byte[] big = Files.readAllBytes(dir.resolve("src/big.bin"));
+            try (MountManager manager = MountManager.open(new MountManagerConfig(dir.resolve("state"),
+                    dir.resolve("run"), store, Attachers.onThisHost(4), Duration.ofMillis(500))
+                    .withCache(MIB, 1L << 30))) {
+                Path mnt = dir.resolve("mnt");
+                manager.mountTemplate(TEMPLATE, build, mnt, MountOptions.defaults().withReadOnly(true));
+                Path file = mnt.resolve("big.bin");
+                Run.ok("dd", "if=" + file, "of=/dev/null", "bs=1M", "count=1", "iflag=direct");
+                failing.set(true);
+                assertThat(read(file, 4096).succeeded()).as("cached").isTrue();
+                long start = System.nanoTime();
+                CommandResult failed = read(file, 5L * MIB);
+                assertThat(failed.succeeded()).isFalse();
+                assertThat(failed.stderr()).contains("Input/output error");
+                assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(5));
+                failing.set(false);
+                shortReads.set(true); // every read of the store returns 1 to 4093 bytes: the bytes still come out exact
+                Path copy = dir.resolve("copy.bin");
+                Run.ok("dd", "if=" + file, "of=" + copy, "bs=1M", "skip=4", "count=2", "iflag=direct");
+                assertThat(Files.readAllBytes(copy)).isEqualTo(java.util.Arrays.copyOfRange(big, 4 * MIB, 6 * MIB));
+                shortReads.set(false);
+                assertThat(manager.listMounts()).singleElement().extracting(MountInfo::problem).isNull();
+                manager.unmountTemplate(mnt);
+            }
+        }
+    }
+
     /** Applies a fault, reads cached and uncached data at {@code mib} of the file, lifts it and reads again. */
     private static Row measure(String fault, Path file, int mib, Consumer<Void> apply, Runnable lift) {
         apply.accept(null);
