@@ -33,6 +33,9 @@ import java.util.UUID;
  */
 final class MountCommitter {
 
+    /** Below this much free space on the state dir's disk, a failed write-back is put down to it being full. */
+    private static final long NEARLY_FULL_BYTES = 16L << 20;
+
     private static final Logger log = LoggerFactory.getLogger(MountCommitter.class);
 
     /** In a mount's state dir while a commit stores its build: that build's id. */
@@ -55,12 +58,19 @@ final class MountCommitter {
         if (filesystems.wentReadOnly(info.mountPath())) {
             return commitBroken(mount, newBuild, template, evenWithoutChanges, workDir, format, start);
         }
-        filesystems.sync(info.mountPath()); // changes still in the page cache must reach the device to count
-        if (!mount.changedSinceCommit() && !evenWithoutChanges) {
-            return CommitResult.unchanged(info.buildId(), template, millisSince(start));
+        try {
+            filesystems.sync(info.mountPath()); // changes still in the page cache must reach the device to count
+            if (!mount.changedSinceCommit() && !evenWithoutChanges) {
+                return CommitResult.unchanged(info.buildId(), template, millisSince(start));
+            }
+            trimFreeSpace(info.mountPath());
+            filesystems.freeze(info.mountPath()); // freezing syncs again, and fails the same way
+        } catch (IOException e) {
+            refuseOnAFullDisk(info.mountPath(), workDir, e);
+            // room enough, and still it cannot write back: its device failed writes before (its journal may be
+            // aborted without the filesystem showing it as read-only), so the device's blocks are all there are
+            return commitBroken(mount, newBuild, template, evenWithoutChanges, workDir, format, start);
         }
-        trimFreeSpace(info.mountPath());
-        filesystems.freeze(info.mountPath());
         try {
             // nothing writes while frozen: what is written from here on is not in this commit
             return store(mount, newBuild, template, workDir, format, start);
@@ -70,9 +80,35 @@ final class MountCommitter {
     }
 
     /**
-     * A filesystem that went read-only after an error (an aborted journal, say on a full disk) can be neither synced
-     * nor frozen, and writes nothing more: what reached the device is all there is, and is committed at block level,
-     * with a warning, since it may need repair. The alternative, an unmount, would drop it.
+     * The mount's filesystem could not write back its changes. On a full state dir the overlay refused them (ENOSPC,
+     * which the kernel reports as an I/O error): say so, since making room is the cure, and the commit can then be
+     * retried. With room enough, returns: the caller commits what reached the device.
+     */
+    private static void refuseOnAFullDisk(Path mountPath, Path workDir, IOException e) throws IOException {
+        java.nio.file.FileStore disk;
+        long free;
+        try {
+            disk = java.nio.file.Files.getFileStore(workDir);
+            free = disk.getUsableSpace();
+        } catch (IOException | RuntimeException unknown) {
+            e.addSuppressed(unknown);
+            throw e;
+        }
+        if (free < NEARLY_FULL_BYTES) {
+            throw new IOException(String.format("the filesystem at %s could not write its changes to its device: the "
+                    + "state dir's disk is full (No space left on device: %d bytes free on %s); make room there and "
+                    + "commit again (writes not fsync'ed before the disk filled up may be lost)", mountPath, free, disk),
+                    e);
+        }
+        log.warn("{} could not write back its changes ({}), with {} bytes free on the state dir's disk", mountPath,
+                e.getMessage(), free);
+    }
+
+    /**
+     * A filesystem that went read-only after an error (an aborted journal, say on a full disk), or that cannot write
+     * back its changes though there is room, can be neither synced nor frozen, and writes nothing more: what reached
+     * the device is all there is, and is committed at block level, with a warning, since it may need repair. The
+     * alternative, an unmount, would drop it.
      */
     private CommitResult commitBroken(ActiveMount mount, BuildId newBuild, TemplateId template,
                                       boolean evenWithoutChanges, Path workDir, WriteFormat format, long start)
@@ -81,10 +117,11 @@ final class MountCommitter {
         if (!mount.changedSinceCommit() && !evenWithoutChanges) {
             return CommitResult.unchanged(info.buildId(), template, millisSince(start));
         }
-        log.warn("{} went read-only after a filesystem error; committing the blocks that reached the device",
-                info.mountPath());
+        log.warn("{} went read-only or cannot write back after a filesystem error; committing the blocks that reached "
+                + "the device", info.mountPath());
         return store(mount, newBuild, template, workDir, format, start).withWarning(info.mountPath()
-                + " went read-only after a filesystem error (see the kernel log), so the commit took the blocks that "
+                + " went read-only after a filesystem error, or could not write back its changes (see the kernel "
+                + "log), so the commit took the blocks that "
                 + "reached the device without a sync: fsynced writes may be in its journal only (a writable mount "
                 + "replays it; a read-only one shows the state before), and the filesystem may need repair: check "
                 + "the build with `tmount verify " + template + " " + newBuild + " --fsck`");
