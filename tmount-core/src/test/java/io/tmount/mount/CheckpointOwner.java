@@ -27,6 +27,10 @@ public final class CheckpointOwner {
     static final BuildId COMMITTED = BuildId.of("c0000000-0000-4000-8000-00000000c0de");
     /** A point inside the store: the new build's header is written, its data and metadata not yet. */
     static final String HEADER_STORED = "store.header-stored";
+    /** Inside the store: header and data are written, the metadata (written last: it makes the build) not yet. */
+    static final String DATA_STORED = "store.data-stored";
+    /** Inside the store: the build is complete; the commit has not cleaned up nor answered yet. */
+    static final String METADATA_STORED = "store.metadata-stored";
     /** Not a checkpoint of tmount's: the owner exported the build writable (named "crash", socket at the second path). */
     static final String EXPORT_SERVING = "export.serving";
 
@@ -51,6 +55,16 @@ public final class CheckpointOwner {
                 super.create(key, content);
                 if (key.endsWith("/" + TemplateStore.HEADER)) {
                     stop.reached(HEADER_STORED);
+                } else if (key.equals(TemplateStore.metadataKey(COMMITTED))) {
+                    stop.reached(METADATA_STORED);
+                }
+            }
+
+            @Override
+            public void create(String key, Path source) throws java.io.IOException {
+                super.create(key, source);
+                if (key.startsWith(COMMITTED.value() + "/")) {
+                    stop.reached(DATA_STORED);
                 }
             }
         });

@@ -199,10 +199,12 @@ class CrashPointsTest {
         assertThat(MountTable.ofThisProcess().isMountPoint(first)).isFalse();
     }
 
-    @Test
-    void killedWhileACommitStoresItsBuild_theHalfStoredBuildAndThePackedDataGo_andTheIdIsUsable() throws Exception {
+    @ParameterizedTest
+    @ValueSource(strings = {CheckpointOwner.HEADER_STORED, CheckpointOwner.DATA_STORED})
+    void killedWhileACommitStoresItsBuild_theHalfStoredBuildAndThePackedDataGo_andTheIdIsUsable(String point)
+            throws Exception {
         // issue 12 D8: the packed data stayed in the state dir, the header in the store, and the id was unusable
-        killAt(CheckpointOwner.HEADER_STORED);
+        killAt(point);
         Path folder = storeDir.resolve(CheckpointOwner.COMMITTED.value());
         assertThat(folder.resolve(TemplateStore.HEADER)).exists();
         try (TemplateStore store = store(); MountManager manager = reopen(store)) {
@@ -215,6 +217,25 @@ class CrashPointsTest {
             CommitResult again = manager.commit(first, CheckpointOwner.COMMITTED);
             assertThat(again.changed()).isTrue();
             assertThat(io.tmount.image.BuildReport.of(store, CheckpointOwner.COMMITTED).parent()).isEqualTo(build);
+            manager.unmountTemplate(first);
+        }
+    }
+
+    @Test
+    void killedOnceTheBuildIsComplete_theBuildStaysWhole_andTheMountComesBack() throws Exception {
+        killAt(CheckpointOwner.METADATA_STORED);
+        try (TemplateStore store = store(); MountManager manager = reopen(store)) {
+            // a committed build is complete or absent: this one is complete, and recovery leaves it alone
+            assertThat(store.exists(CheckpointOwner.COMMITTED)).isTrue();
+            assertThat(io.tmount.image.BuildReport.of(store, CheckpointOwner.COMMITTED).parent()).isEqualTo(build);
+            try (var files = Files.walk(state.resolve("mounts"))) {
+                assertThat(files.map(p -> p.getFileName().toString()))
+                        .noneMatch(n -> n.startsWith("commit-") || n.startsWith("framed-"));
+            }
+            assertThat(manager.listMounts()).extracting(MountInfo::mountPath).containsExactly(first);
+            manager.mountTemplate(TEMPLATE, CheckpointOwner.COMMITTED, second, MountOptions.defaults().withReadOnly(true));
+            assertThat(second.resolve("acknowledged.txt")).hasContent("written before the crash");
+            manager.unmountTemplate(second);
             manager.unmountTemplate(first);
         }
     }
