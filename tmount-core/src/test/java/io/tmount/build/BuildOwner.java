@@ -25,7 +25,8 @@ public final class BuildOwner {
         Checkpoints stop = reached -> {
             if (reached.equals(point)) {
                 try {
-                    Files.writeString(marker, reached);
+                    // whole or not at all: the test polls for the file and reads it at once
+                    io.tmount.os.AtomicFiles.replace(marker, reached.getBytes());
                     Thread.sleep(Long.MAX_VALUE);
                 } catch (Exception e) {
                     throw new IllegalStateException(e);
@@ -39,7 +40,7 @@ public final class BuildOwner {
         Path templateFile = Path.of(args[4]);
         runner.run(new TemplateFileParser().parse(Files.readString(templateFile), templateFile.getParent()),
                 BuildId.of(args[5]), line -> System.out.println(line));
-        Files.writeString(marker, "finished without reaching " + point);
+        io.tmount.os.AtomicFiles.replace(marker, ("finished without reaching " + point).getBytes());
         Thread.sleep(Long.MAX_VALUE);
     }
 }

@@ -41,7 +41,8 @@ public final class CheckpointOwner {
         Checkpoints stop = reached -> {
             if (armed.get() && reached.equals(point)) {
                 try {
-                    Files.writeString(marker, reached);
+                    // whole or not at all: the test polls for the file and reads it at once
+                    io.tmount.os.AtomicFiles.replace(marker, reached.getBytes());
                     Thread.sleep(Long.MAX_VALUE);
                 } catch (Exception e) {
                     throw new IllegalStateException(e);
@@ -91,7 +92,7 @@ public final class CheckpointOwner {
         } else {
             manager.mountTemplate(template, build, Path.of(args[6]), MountOptions.defaults());
         }
-        Files.writeString(marker, "finished without reaching " + point);
+        io.tmount.os.AtomicFiles.replace(marker, ("finished without reaching " + point).getBytes());
         Thread.sleep(Long.MAX_VALUE);
     }
 }
