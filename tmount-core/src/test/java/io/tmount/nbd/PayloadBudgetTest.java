@@ -31,7 +31,7 @@ class PayloadBudgetTest {
 
     private static final int BOTH_FLAGS = CLIENT_FLAG_FIXED_NEWSTYLE | CLIENT_FLAG_NO_ZEROES;
     private static final int MIB = 1 << 20;
-    private static final Duration PAYLOAD_TIMEOUT = Duration.ofSeconds(1);
+    private static final Duration PAYLOAD_TIMEOUT = Duration.ofSeconds(3); // room for a slow machine to set up
     /** Payloads up to 1 MiB, two of them in flight per server. */
     private static final NbdServer.Limits LIMITS = new NbdServer.Limits(MIB, 2 * MIB)
             .withPayloadTimeout(PAYLOAD_TIMEOUT);
