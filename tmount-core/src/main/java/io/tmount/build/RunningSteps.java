@@ -17,6 +17,8 @@ final class RunningSteps {
 
     private static final Logger log = LoggerFactory.getLogger(RunningSteps.class);
 
+    private static final Duration REAP_WAIT = Duration.ofSeconds(5);
+
     private final Set<Process> processes = ConcurrentHashMap.newKeySet();
     private int builds; // guarded by this
     private boolean stopping; // guarded by this
@@ -79,9 +81,22 @@ final class RunningSteps {
         return true;
     }
 
+    /**
+     * Kills the step's descendants and lets the step's unshare reap them and exit by itself. Killing unshare too
+     * would orphan its child to the host's init, which may reap it seconds later: the step would outlive the daemon
+     * as a zombie. unshare is killed only when it has not ended after {@link #REAP_WAIT} (a child forked after the
+     * first kill is caught by the next round).
+     */
     private static void end(Process process) {
         log.warn("stopping the RUN step pid {}: the daemon is stopping", process.pid());
-        process.descendants().forEach(ProcessHandle::destroyForcibly);
+        long deadline = System.nanoTime() + REAP_WAIT.toNanos();
+        try {
+            do {
+                process.descendants().forEach(ProcessHandle::destroyForcibly);
+            } while (!process.waitFor(100, TimeUnit.MILLISECONDS) && System.nanoTime() < deadline);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
         process.destroyForcibly();
     }
 }
