@@ -5,7 +5,9 @@ import org.slf4j.LoggerFactory;
 
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
@@ -102,21 +104,29 @@ public final class CacheBudget {
         }
     }
 
+    /**
+     * Evicts the least recently used chunks nobody is reading until {@code target} is reached, in one batch per cache
+     * so each cache's saved index is written once.
+     */
     private void evictDownTo(long target) {
         List<Candidate> candidates = new ArrayList<>();
         for (ChunkCache cache : caches) {
             cache.forEachEvictable((chunk, lastUse) -> candidates.add(new Candidate(cache, chunk, lastUse)));
         }
         candidates.sort(Comparator.comparingLong(Candidate::lastUse));
-        int evicted = 0;
+        Map<ChunkCache, List<Integer>> batches = new LinkedHashMap<>();
+        long toFree = used.get() - target;
         for (Candidate c : candidates) {
-            if (used.get() <= target) {
+            if (toFree <= 0) {
                 break;
             }
-            if (c.cache().tryEvict(c.chunk())) {
-                evicted++;
-            }
+            batches.computeIfAbsent(c.cache(), k -> new ArrayList<>()).add(c.chunk());
+            toFree -= c.cache().chunkLength(c.chunk());
         }
-        log.debug("evicted {} chunks; cache now {} of {} bytes", evicted, used.get(), maxBytes);
+        long freed = 0;
+        for (Map.Entry<ChunkCache, List<Integer>> batch : batches.entrySet()) {
+            freed += batch.getKey().evict(batch.getValue());
+        }
+        log.debug("evicted {} bytes; cache now {} of {} bytes", freed, used.get(), maxBytes);
     }
 }

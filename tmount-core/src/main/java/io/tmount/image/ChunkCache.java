@@ -8,7 +8,6 @@ import org.slf4j.LoggerFactory;
 
 import java.io.EOFException;
 import java.io.IOException;
-import java.io.InterruptedIOException;
 import java.io.RandomAccessFile;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
@@ -16,15 +15,10 @@ import java.nio.channels.WritableByteChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
 import java.util.BitSet;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicIntegerArray;
+import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.concurrent.atomic.AtomicLongArray;
 
 /**
  * One build's data (its stored object, or the uncompressed bytes of its compressed object), fetched in chunks on
@@ -33,11 +27,10 @@ import java.util.concurrent.atomic.AtomicLongArray;
  * chunks. A chunk the source cannot fill whole (a compressed object known only by a trimmed frame table) is never
  * cached: reads of it go straight to the source.
  *
- * <p>Durability is batched off the read path: a fetched chunk serves readers at once (from the page cache), and
- * within a second a flush syncs the data file and only then adds the chunk to the saved index. The saved index thus
- * only ever lists chunks whose bytes are on disk, so a crash never leaves a torn chunk listed; it only forgets the
- * chunks of the last second, which are fetched again. Eviction removes a chunk from the saved index before its bytes
- * go.
+ * <p>A façade over three parts: {@link ChunkStates} (present, pinned, last used: the pin/evict protocol),
+ * {@link ChunkFetcher} (filling missing chunks) and {@link SavedChunks} (the durable index: a chunk is listed only
+ * after its bytes are synced and forgotten before they go). A fetched chunk serves readers at once (from the page
+ * cache); within a second a flush makes it durable.
  */
 public final class ChunkCache implements AutoCloseable {
 
@@ -48,51 +41,37 @@ public final class ChunkCache implements AutoCloseable {
      * Small reads are random anyway, and an open costs more than they do.
      */
     private static final int OWN_DESCRIPTOR_BYTES = 64 * 1024;
+    private static final int FETCH_WINDOW = 8;
 
     private static final Logger log = LoggerFactory.getLogger(ChunkCache.class);
-    private static final int ABSENT = 0;
-    private static final int PRESENT = 1;
-    private static final int EVICTING = -1;
 
     private final ChunkSource source;
     private final String key;
     private final long size;
     private final int chunkSize;
-    private final int chunkCount;
     private final CacheBudget budget;
     private final Path dataFile;
     private final FileChannel data;
     private final int holeFd;
-    private final ChunkIndex index;
-    private final AtomicIntegerArray state;
-    private final AtomicIntegerArray pins;
-    private final AtomicLongArray lastUse;
-    private final ConcurrentHashMap<Integer, CompletableFuture<Void>> fetching = new ConcurrentHashMap<>();
-    private final BitSet durable; // chunks listed in the saved index; guarded by index
-    private final AtomicBoolean flushScheduled = new AtomicBoolean();
-    private volatile boolean closed;
-    private static final long FLUSH_DELAY_MILLIS = 1000;
-    private static final int FETCH_WINDOW = 8;
-    private final AtomicLong fetchedBytes = new AtomicLong();
-    private final AtomicLong fetches = new AtomicLong();
+    private final ChunkStates states;
+    private final SavedChunks saved;
+    private final ChunkFetcher fetcher;
     private final AtomicLong hits = new AtomicLong();
 
     private ChunkCache(ChunkSource source, int chunkSize, CacheBudget budget, Path dataFile, FileChannel data,
-                       int holeFd, ChunkIndex index) {
+                       int holeFd, ChunkIndex index, BitSet listed) {
         this.source = source;
         this.key = source.name();
         this.size = source.size();
         this.chunkSize = chunkSize;
-        this.chunkCount = (int) ((size + chunkSize - 1) / chunkSize);
         this.budget = budget;
         this.dataFile = dataFile;
         this.data = data;
         this.holeFd = holeFd;
-        this.index = index;
-        this.state = new AtomicIntegerArray(chunkCount);
-        this.pins = new AtomicIntegerArray(chunkCount);
-        this.lastUse = new AtomicLongArray(chunkCount);
-        this.durable = new BitSet(chunkCount);
+        this.states = new ChunkStates((int) ((size + chunkSize - 1) / chunkSize));
+        this.saved = new SavedChunks(index, key, listed);
+        this.fetcher = new ChunkFetcher(source, states, saved, budget, data, dataFile, chunkSize);
+        listed.stream().forEach(states::markPresent);
     }
 
     /** Opens the cache of a stored (uncompressed) object; see {@link #open(ChunkSource, int, Path, CacheBudget)}. */
@@ -106,39 +85,38 @@ public final class ChunkCache implements AutoCloseable {
      * they were fetched from this very object (same store, key and version) with the same chunk size.
      */
     static ChunkCache open(ChunkSource source, int chunkSize, Path dir, CacheBudget budget) throws IOException {
-        if (chunkSize < 4096 || Integer.bitCount(chunkSize) != 1) {
-            throw new IllegalArgumentException("chunk size (" + chunkSize + ") must be a power of two >= 4096");
-        }
+        checkChunkSize(chunkSize);
         Files.createDirectories(dir);
         Path dataFile = dir.resolve("data");
         long size = source.size();
         ChunkIndex index = new ChunkIndex(dir.resolve("index"), size, chunkSize, source.identity());
-        BitSet saved = index.load();
-        if (saved == null || !Files.exists(dataFile) || Files.size(dataFile) != size) {
-            saved = null;
+        BitSet listed = index.load();
+        if (listed == null || !Files.exists(dataFile) || Files.size(dataFile) != size) {
+            listed = new BitSet();
             index.delete(); // nothing trustworthy: start sparse and empty, and never trust that index again
             Files.deleteIfExists(dataFile);
         }
+        long chunkCount = (size + chunkSize - 1) / chunkSize;
+        listed.clear((int) chunkCount, Math.max((int) chunkCount, listed.length()));
         try (RandomAccessFile file = new RandomAccessFile(dataFile.toFile(), "rw")) {
             file.setLength(size); // sparse: untouched chunks cost no disk
         }
         FileChannel data = FileChannel.open(dataFile, StandardOpenOption.READ, StandardOpenOption.WRITE);
         try {
             int holeFd = LinuxFiles.openReadWrite(dataFile);
-            ChunkCache cache = new ChunkCache(source, chunkSize, budget, dataFile, data, holeFd, index);
-            long present = 0;
-            if (saved != null) {
-                for (int c = saved.nextSetBit(0); c >= 0 && c < cache.chunkCount; c = saved.nextSetBit(c + 1)) {
-                    cache.state.set(c, PRESENT);
-                    cache.durable.set(c);
-                    present += cache.chunkLength(c);
-                }
-            }
-            budget.register(cache, present);
+            ChunkCache cache = new ChunkCache(source, chunkSize, budget, dataFile, data, holeFd, index, listed);
+            budget.register(cache, cache.presentBytes());
             return cache;
         } catch (IOException | RuntimeException e) {
             data.close();
             throw e;
+        }
+    }
+
+    /** Refuses a chunk size the cache cannot use: chunks are whole pages, and offsets map to chunks by shifts. */
+    public static void checkChunkSize(int chunkSize) {
+        if (chunkSize < 4096 || Integer.bitCount(chunkSize) != 1) {
+            throw new IllegalArgumentException("chunk size (" + chunkSize + ") must be a power of two of at least 4096");
         }
     }
 
@@ -205,13 +183,19 @@ public final class ChunkCache implements AutoCloseable {
         int first = (int) (offset / chunkSize);
         int last = (int) ((offset + length - 1) / chunkSize);
         for (int c = first; c <= last; c++) {
-            pin(c);
+            states.pin(c);
         }
         try {
-            ensurePresent(first, last);
+            boolean hit = true;
+            for (int c = first; c <= last; c++) {
+                hit &= !fetcher.awaitPresent(c);
+            }
+            if (hit) {
+                hits.incrementAndGet();
+            }
             long stamp = budget.tick();
             for (int c = first; c <= last; c++) {
-                lastUse.set(c, stamp);
+                states.used(c, stamp);
             }
             if (length < OWN_DESCRIPTOR_BYTES) {
                 io.run(data);
@@ -222,12 +206,12 @@ public final class ChunkCache implements AutoCloseable {
             }
         } finally {
             for (int c = first; c <= last; c++) {
-                pins.decrementAndGet(c);
+                states.unpin(c);
             }
         }
         if (readAhead != null) {
             int window = readAhead.next(first, last);
-            for (int c = last + 1; c <= Math.min(chunkCount - 1, last + window); c++) {
+            for (int c = last + 1; c <= Math.min(states.count() - 1, last + window); c++) {
                 prefetch(c);
             }
         }
@@ -252,12 +236,12 @@ public final class ChunkCache implements AutoCloseable {
                 if (!complete(c)) {
                     continue; // never cached: reads of it go to the source
                 }
-                pin(c);
+                states.pin(c);
                 try {
-                    ensurePresent(c, c);
-                    lastUse.set(c, budget.tick());
+                    fetcher.awaitPresent(c);
+                    states.used(c, budget.tick());
                 } finally {
-                    pins.decrementAndGet(c);
+                    states.unpin(c);
                 }
             }
         }
@@ -281,7 +265,7 @@ public final class ChunkCache implements AutoCloseable {
         int first = (int) (offset / chunkSize);
         int last = (int) ((offset + Math.max(1, length) - 1) / chunkSize);
         for (int c = first; c <= last; c++) {
-            if (state.get(c) != PRESENT) {
+            if (!states.present(c)) {
                 return false;
             }
         }
@@ -290,233 +274,57 @@ public final class ChunkCache implements AutoCloseable {
 
     /** Starts fetching a chunk without waiting for it. */
     public void prefetch(int chunk) {
-        if (state.get(chunk) != PRESENT && complete(chunk)) {
-            fetching.computeIfAbsent(chunk, this::startFetch);
+        if (!states.present(chunk) && complete(chunk)) {
+            fetcher.start(chunk);
         }
     }
 
-    private void pin(int chunk) {
-        while (true) {
-            int pinned = pins.get(chunk);
-            if (pinned == EVICTING) {
-                Thread.yield(); // eviction of this chunk takes an index write and a hole punch
-            } else if (pins.compareAndSet(chunk, pinned, pinned + 1)) {
-                return;
-            }
-        }
-    }
-
-    /** Waits until chunks first..last, which the caller has pinned, are present (fetching them as needed). */
-    private void ensurePresent(int first, int last) throws IOException {
-        boolean hit = true;
-        for (int c = first; c <= last; c++) {
-            // loops: a shared fetch may have been started before this reader's pin and its chunk evicted since
-            while (state.get(c) != PRESENT) {
-                hit = false;
-                await(fetching.computeIfAbsent(c, this::startFetch));
-            }
-        }
-        if (hit) {
-            hits.incrementAndGet();
-        }
-    }
-
-    private void await(CompletableFuture<?> wait) throws IOException {
-        try {
-            wait.get();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new InterruptedIOException("interrupted while fetching a chunk of " + key);
-        } catch (ExecutionException e) {
-            Throwable cause = e.getCause() instanceof CompletionException ce ? ce.getCause() : e.getCause();
-            throw new IOException(cause instanceof CacheWriteException ? cause.getMessage()
-                    : "cannot fetch a chunk of " + key + " from the store: " + cause.getMessage(), cause);
-        }
-    }
-
-    /**
-     * Fetches a chunk on a virtual thread. The fetch holds a pin on its chunk from before it looks at the chunk's state
-     * until it has left {@code fetching}: so it never writes into a chunk being evicted (whose hole punch would land
-     * after the write), and the chunk cannot be evicted between being marked present and its waiters waking up.
-     */
-    private CompletableFuture<Void> startFetch(int chunk) {
-        CompletableFuture<Void> done = new CompletableFuture<>();
-        Thread.ofVirtual().name("fetch-" + chunk).start(() -> {
-            pin(chunk);
-            boolean fetched = false;
-            Throwable failure = null;
-            try {
-                if (state.get(chunk) != PRESENT) {
-                    fetch(chunk);
-                    fetched = true;
-                }
-            } catch (Throwable t) {
-                failure = t; // a later read tries again
-            } finally {
-                fetching.remove(chunk, done);
-                pins.decrementAndGet(chunk);
-            }
-            if (fetched) {
-                // before waking the waiters (who hold pins on what they read), so a read returns within the budget
-                budget.added(chunkLength(chunk));
-            }
-            if (failure == null) {
-                done.complete(null);
-            } else {
-                done.completeExceptionally(failure);
-            }
-        });
-        return done;
-    }
-
-    private void fetch(int chunk) throws IOException {
-        long start = (long) chunk * chunkSize;
-        int length = chunkLength(chunk);
-        ByteBuffer buffer = budget.buffers().take(chunkSize);
-        try {
-            buffer.limit(length);
-            source.read(start, buffer);
-            buffer.flip();
-            try {
-                write(buffer, start);
-            } catch (IOException full) {
-                if (!LinuxFiles.isNoSpace(full) || budget.reclaim(length) == 0) {
-                    throw noSpace(full);
-                }
-                write(buffer.rewind(), start); // room made by evicting other chunks
-            }
-        } finally {
-            budget.buffers().give(buffer);
-        }
-        state.set(chunk, PRESENT); // readers may use it now; the saved index lists it only after the next flush
-        lastUse.set(chunk, budget.tick());
-        fetchedBytes.addAndGet(length);
-        fetches.incrementAndGet();
-        scheduleFlush();
-    }
-
-    private void write(ByteBuffer buffer, long position) throws IOException {
-        while (buffer.hasRemaining()) {
-            position += data.write(buffer, position);
-        }
-    }
-
-    /** A write into the cache that failed: named as the state dir's disk when it is full, never as the store. */
-    private IOException noSpace(IOException e) {
-        if (!LinuxFiles.isNoSpace(e)) {
-            return new CacheWriteException("cannot write to the chunk cache " + dataFile + ": " + e.getMessage(), e);
-        }
-        return new CacheWriteException("the chunk cache's disk is full (" + dataFile.getParent() + ": No space left "
-                + "on device) and no cached chunk could be evicted; the overlays of writable mounts hold the rest", e);
-    }
-
-    /** The cache's own disk failed, not the store: said as it is, not as a fetch. */
-    private static final class CacheWriteException extends IOException {
-        CacheWriteException(String message, IOException cause) {
-            super(message, cause);
-        }
-    }
-
-    private void scheduleFlush() {
-        if (flushScheduled.compareAndSet(false, true)) {
-            Thread.ofVirtual().name("cache-flush").start(() -> {
-                try {
-                    Thread.sleep(FLUSH_DELAY_MILLIS);
-                    flushScheduled.set(false);
-                    if (!closed) { // close() flushed already
-                        flush();
-                    }
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                } catch (IOException e) {
-                    log.warn("cannot save the chunk index of {}: {}", key, e.getMessage());
-                }
-            });
-        }
-    }
-
-    /**
-     * Syncs the data file, then lists in the saved index the chunks that were present before the sync: the index
-     * never names a chunk whose bytes might not be on disk.
-     */
+    /** Syncs fetched chunks and lists them in the saved index (done within a second of a fetch anyway). */
     public void flush() throws IOException {
-        synchronized (index) {
-            if (closed) {
-                return;
-            }
-            BitSet pending = new BitSet(chunkCount);
-            for (int c = 0; c < chunkCount; c++) {
-                if (state.get(c) == PRESENT && !durable.get(c)) {
-                    pending.set(c);
-                }
-            }
-            if (pending.isEmpty()) {
-                return;
-            }
-            data.force(false);
-            for (int c = pending.nextSetBit(0); c >= 0; c = pending.nextSetBit(c + 1)) {
-                if (state.get(c) == PRESENT) {
-                    durable.set(c);
-                }
-            }
-            index.save(durable);
-        }
+        saved.flush(states, data);
     }
 
     /** Calls {@code visitor} with each present chunk nobody is reading, and when it was last used. */
-    void forEachEvictable(ChunkVisitor visitor) {
-        for (int c = 0; c < chunkCount; c++) {
-            if (state.get(c) == PRESENT && pins.get(c) == 0) {
-                visitor.visit(c, lastUse.get(c));
-            }
-        }
+    void forEachEvictable(ChunkStates.ChunkVisitor visitor) {
+        states.forEachEvictable(visitor);
     }
 
-    interface ChunkVisitor {
-        void visit(int chunk, long lastUse);
-    }
-
-    /** Evicts the chunk unless someone is reading it; the index forgets it before its bytes go. */
+    /** Evicts a chunk unless someone is reading it. */
     boolean tryEvict(int chunk) {
-        if (!pins.compareAndSet(chunk, 0, EVICTING)) {
-            return false;
-        }
-        try {
-            synchronized (index) {
-                if (state.get(chunk) != PRESENT) {
-                    return false;
-                }
-                state.set(chunk, ABSENT);
-                if (durable.get(chunk)) {
-                    durable.clear(chunk);
-                    forgetOnDisk(); // forgotten on disk before its bytes go
-                }
-            }
-            LinuxFiles.punchHoleIfSupported(holeFd, (long) chunk * chunkSize, chunkLength(chunk));
-            budget.removed(chunkLength(chunk));
-            return true;
-        } catch (IOException e) {
-            log.warn("cannot evict chunk {} of {}: {}", chunk, key, e.getMessage());
-            return false;
-        } finally {
-            pins.set(chunk, 0);
-        }
+        return evict(List.of(chunk)) > 0;
     }
 
     /**
-     * Saves the index without the evicted chunk. On a full disk the new index cannot be written: then the index is
-     * deleted instead (which needs no space), so after a crash the cache starts empty rather than naming a chunk
-     * whose bytes are gone; the next flush writes it again.
+     * Evicts those of {@code chunks} nobody is reading, with one write of the saved index (which forgets them before
+     * their bytes go); returns the bytes evicted, which the budget no longer counts.
      */
-    private void forgetOnDisk() throws IOException {
-        try {
-            index.save(durable);
-        } catch (IOException e) {
-            index.delete();
-            durable.clear();
-            log.warn("cannot save the chunk index of {} ({}); deleted it: this cache starts empty after a crash",
-                    key, e.getMessage());
+    long evict(List<Integer> chunks) {
+        List<Integer> held = new ArrayList<>(chunks.size());
+        for (int chunk : chunks) {
+            if (states.holdForEviction(chunk)) {
+                held.add(chunk);
+            }
         }
+        long freed = 0;
+        try {
+            for (int chunk : saved.forget(states, held)) {
+                freed += chunkLength(chunk);
+                try {
+                    LinuxFiles.punchHoleIfSupported(holeFd, (long) chunk * chunkSize, chunkLength(chunk));
+                } catch (IOException e) { // absent all the same: a later fetch writes over the bytes left
+                    log.warn("cannot free the disk space of chunk {} of {}: {}", chunk, key, e.getMessage());
+                }
+            }
+        } finally {
+            held.forEach(states::release);
+            budget.removed(freed);
+        }
+        return freed;
+    }
+
+    /** How many times the saved index was written. */
+    long indexSaves() {
+        return saved.saves();
     }
 
     /** Whether the source can fill every chunk the range touches (a compressed object's table may have gaps). */
@@ -538,42 +346,38 @@ public final class ChunkCache implements AutoCloseable {
         return source.covers((long) chunk * chunkSize, chunkLength(chunk));
     }
 
-    private int chunkLength(int chunk) {
+    int chunkLength(int chunk) {
         return (int) Math.min(chunkSize, size - (long) chunk * chunkSize);
     }
 
-    public CacheStats stats() {
+    private long presentBytes() {
         long present = 0;
-        for (int c = 0; c < chunkCount; c++) {
-            if (state.get(c) == PRESENT) {
+        for (int c = 0; c < states.count(); c++) {
+            if (states.present(c)) {
                 present += chunkLength(c);
             }
         }
-        return new CacheStats(key, size, present, fetchedBytes.get(), fetches.get(), hits.get());
+        return present;
+    }
+
+    public CacheStats stats() {
+        return new CacheStats(key, size, presentBytes(), fetcher.fetchedBytes(), fetcher.fetches(), hits.get());
     }
 
     @Override
     public void close() throws IOException {
-        long present = stats().presentBytes();
-        budget.unregister(this, present);
+        budget.unregister(this, presentBytes());
         try {
-            flush();
-        } finally {
-            synchronized (index) {
-                closed = true;
-            }
-            closeFiles();
-        }
-    }
-
-    private void closeFiles() throws IOException {
-        try {
-            data.close();
+            saved.close(states, data);
         } finally {
             try {
-                LinuxFiles.close(holeFd);
+                data.close();
             } finally {
-                source.close();
+                try {
+                    LinuxFiles.close(holeFd);
+                } finally {
+                    source.close();
+                }
             }
         }
     }

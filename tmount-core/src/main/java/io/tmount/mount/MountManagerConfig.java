@@ -1,9 +1,11 @@
 package io.tmount.mount;
 
 import io.tmount.device.Attachers;
+import io.tmount.image.ChunkCache;
 import io.tmount.image.WriteFormat;
 import io.tmount.store.TemplateStore;
 
+import io.tmount.image.ChunkCache;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -37,9 +39,7 @@ public record MountManagerConfig(Path stateDir, Path runtimeDir, TemplateStore s
         if (unmountBusyRetry == null || unmountBusyRetry.isNegative()) {
             throw new IllegalArgumentException("unmountBusyRetry (" + unmountBusyRetry + ") must be zero or positive");
         }
-        if (chunkSize < 4096 || Integer.bitCount(chunkSize) != 1) {
-            throw new IllegalArgumentException("chunk size (" + chunkSize + ") must be a power of two of at least 4096");
-        }
+        ChunkCache.checkChunkSize(chunkSize);
         if (cacheMaxBytes < chunkSize) {
             throw new IllegalArgumentException("cache size (" + cacheMaxBytes + ") must hold at least one chunk ("
                     + chunkSize + ")");

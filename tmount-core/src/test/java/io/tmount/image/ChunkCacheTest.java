@@ -204,6 +204,49 @@ class ChunkCacheTest {
     }
 
     @Test
+    void oneEviction_rewritesTheSavedIndexOnce_howeverManyChunksItEvicts() throws IOException {
+        CacheBudget budget = new CacheBudget(20L * CHUNK);
+        try (ChunkCache cache = open(budget)) {
+            read(cache, 0, 20 * CHUNK);
+            cache.flush();
+            long saves = cache.indexSaves();
+            read(cache, 20L * CHUNK, 10); // over budget: evicts down to 90%, three chunks
+            assertThat(cache.stats().presentBytes()).isEqualTo(18L * CHUNK);
+            assertThat(cache.indexSaves() - saves).isEqualTo(1);
+        }
+    }
+
+    @Test
+    void anEvictionTheIndexCannotRecord_keepsItsChunks_andTheBudgetCountsWhatIsPresent() throws Exception {
+        CacheBudget budget = new CacheBudget(4L * CHUNK);
+        Path index = dir.resolve("cache/index");
+        try (ChunkCache cache = open(budget)) {
+            for (int c = 0; c < 4; c++) {
+                read(cache, (long) c * CHUNK, 10);
+            }
+            cache.flush();
+            chattr("+i", index); // the index can be neither replaced nor deleted: its chunks must stay
+            try {
+                read(cache, 4L * CHUNK, 10); // over budget
+                assertThat(budget.usedBytes()).isEqualTo(cache.stats().presentBytes());
+                assertThat(cache.stats().presentBytes()).isEqualTo(5L * CHUNK);
+                store.bytes.set(0);
+                assertThat(read(cache, 0, 4 * CHUNK)).isEqualTo(expected(0, 4 * CHUNK));
+                assertThat(store.bytes.get()).isZero();
+            } finally {
+                chattr("-i", index);
+            }
+            read(cache, 5L * CHUNK, 10); // the index is writable again: eviction goes on
+            assertThat(budget.usedBytes()).isEqualTo(cache.stats().presentBytes()).isLessThanOrEqualTo(4L * CHUNK);
+        }
+    }
+
+    private static void chattr(String flag, Path file) throws Exception {
+        Process chattr = new ProcessBuilder("chattr", flag, file.toString()).inheritIO().start();
+        assertThat(chattr.waitFor()).as("chattr %s %s", flag, file).isZero();
+    }
+
+    @Test
     void presentChunksSurviveAReopen_andAreNotFetchedAgain() throws IOException {
         try (ChunkCache cache = open(new CacheBudget(1 << 30))) {
             read(cache, 0, 3 * CHUNK);

@@ -1,0 +1,171 @@
+package io.tmount.image;
+
+import io.tmount.os.LinuxFiles;
+
+import java.io.IOException;
+import java.io.InterruptedIOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Path;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * Fills a chunk cache's missing chunks from its source into its data file, one virtual thread per chunk; concurrent
+ * readers of a missing chunk share one fetch. On a full disk it asks the budget to evict other chunks and tries once
+ * more; a disk failure is reported as the cache's own, never as the store's.
+ */
+final class ChunkFetcher {
+
+    private final ChunkSource source;
+    private final ChunkStates states;
+    private final SavedChunks saved;
+    private final CacheBudget budget;
+    private final FileChannel data;
+    private final Path dataFile;
+    private final int chunkSize;
+    private final long size;
+    private final ConcurrentHashMap<Integer, CompletableFuture<Void>> fetching = new ConcurrentHashMap<>();
+    private final AtomicLong fetchedBytes = new AtomicLong();
+    private final AtomicLong fetches = new AtomicLong();
+
+    ChunkFetcher(ChunkSource source, ChunkStates states, SavedChunks saved, CacheBudget budget, FileChannel data,
+                 Path dataFile, int chunkSize) {
+        this.source = source;
+        this.states = states;
+        this.saved = saved;
+        this.budget = budget;
+        this.data = data;
+        this.dataFile = dataFile;
+        this.chunkSize = chunkSize;
+        this.size = source.size();
+    }
+
+    long fetchedBytes() {
+        return fetchedBytes.get();
+    }
+
+    long fetches() {
+        return fetches.get();
+    }
+
+    /** Starts fetching a chunk without waiting for it. */
+    void start(int chunk) {
+        fetching.computeIfAbsent(chunk, this::startFetch);
+    }
+
+    /** Waits until a chunk the caller has pinned is present; false when it was present already. */
+    boolean awaitPresent(int chunk) throws IOException {
+        boolean waited = false;
+        // loops: a shared fetch may have been started before the caller's pin and its chunk evicted since
+        while (!states.present(chunk)) {
+            waited = true;
+            await(fetching.computeIfAbsent(chunk, this::startFetch));
+        }
+        return waited;
+    }
+
+    private void await(CompletableFuture<?> wait) throws IOException {
+        try {
+            wait.get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new InterruptedIOException("interrupted while fetching a chunk of " + source.name());
+        } catch (ExecutionException e) {
+            Throwable cause = e.getCause() instanceof CompletionException ce ? ce.getCause() : e.getCause();
+            throw new IOException(cause instanceof CacheWriteException ? cause.getMessage()
+                    : "cannot fetch a chunk of " + source.name() + " from the store: " + cause.getMessage(), cause);
+        }
+    }
+
+    /**
+     * Fetches a chunk on a virtual thread. The fetch holds a pin on its chunk from before it looks at the chunk's state
+     * until it has left {@code fetching}: so it never writes into a chunk being evicted (whose hole punch would land
+     * after the write), and the chunk cannot be evicted between being marked present and its waiters waking up.
+     */
+    private CompletableFuture<Void> startFetch(int chunk) {
+        CompletableFuture<Void> done = new CompletableFuture<>();
+        Thread.ofVirtual().name("fetch-" + chunk).start(() -> {
+            states.pin(chunk);
+            boolean fetched = false;
+            Throwable failure = null;
+            try {
+                if (!states.present(chunk)) {
+                    fetch(chunk);
+                    fetched = true;
+                }
+            } catch (Throwable t) {
+                failure = t; // a later read tries again
+            } finally {
+                fetching.remove(chunk, done);
+                states.unpin(chunk);
+            }
+            if (fetched) {
+                // before waking the waiters (who hold pins on what they read), so a read returns within the budget
+                budget.added(length(chunk));
+            }
+            if (failure == null) {
+                done.complete(null);
+            } else {
+                done.completeExceptionally(failure);
+            }
+        });
+        return done;
+    }
+
+    private void fetch(int chunk) throws IOException {
+        long start = (long) chunk * chunkSize;
+        int length = length(chunk);
+        ByteBuffer buffer = budget.buffers().take(chunkSize);
+        try {
+            buffer.limit(length);
+            source.read(start, buffer);
+            buffer.flip();
+            try {
+                write(buffer, start);
+            } catch (IOException full) {
+                if (!LinuxFiles.isNoSpace(full) || budget.reclaim(length) == 0) {
+                    throw noSpace(full);
+                }
+                write(buffer.rewind(), start); // room made by evicting other chunks
+            }
+        } finally {
+            budget.buffers().give(buffer);
+        }
+        states.markPresent(chunk); // readers may use it now; the saved index lists it only after the next flush
+        states.used(chunk, budget.tick());
+        fetchedBytes.addAndGet(length);
+        fetches.incrementAndGet();
+        saved.scheduleFlush(states, data);
+    }
+
+    private void write(ByteBuffer buffer, long position) throws IOException {
+        while (buffer.hasRemaining()) {
+            position += data.write(buffer, position);
+        }
+    }
+
+    private int length(int chunk) {
+        return (int) Math.min(chunkSize, size - (long) chunk * chunkSize);
+    }
+
+    /** A write into the cache that failed: named as the state dir's disk when it is full, never as the store. */
+    private IOException noSpace(IOException e) {
+        if (!LinuxFiles.isNoSpace(e)) {
+            return new CacheWriteException("cannot write to the chunk cache " + dataFile + ": " + e.getMessage(), e);
+        }
+        return new CacheWriteException("the chunk cache's disk is full (" + dataFile.getParent()
+                + ": No space left on device) and no cached chunk could be evicted; the overlays of writable mounts "
+                + "hold the rest", e);
+    }
+
+    /** The cache's own disk failed, not the store: said as it is, not as a fetch. */
+    private static final class CacheWriteException extends IOException {
+        CacheWriteException(String message, IOException cause) {
+            super(message, cause);
+        }
+    }
+}
