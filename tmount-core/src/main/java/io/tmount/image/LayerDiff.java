@@ -38,16 +38,12 @@ public final class LayerDiff {
         long zeroBytes = 0;
         ByteBuffer buffer = ByteBuffer.allocateDirect(COPY);
         int below = 0; // the first parent mapping that may still overlap: runs and mappings both go forwards
-        long block = 0;
-        while (block < overlay.blocks()) {
-            Overlay.Source source = overlay.source(block);
-            long runEnd = block + 1;
-            while (runEnd < overlay.blocks() && overlay.source(runEnd) == source) {
-                runEnd++;
-            }
-            long start = block * Overlay.BLOCK;
-            long end = runEnd * Overlay.BLOCK;
-            switch (source) {
+        long blocksEnd = overlay.blocks() * Overlay.BLOCK; // the last block whole: mappings cover whole blocks
+        for (long position = 0; position < blocksEnd; ) {
+            Overlay.Run run = overlay.runAt(position, blocksEnd);
+            long start = run.start();
+            long end = run.end();
+            switch (run.source()) {
                 case OWN -> {
                     add(out, new BuildMapping(start, end - start, newBuild, storage));
                     copyOwn(overlay, start, Math.min(size, end), buffer, packed, storage);
@@ -70,7 +66,7 @@ public final class LayerDiff {
                     }
                 }
             }
-            block = runEnd;
+            position = end;
         }
         packed.force(true);
         return new Result(out, storage, zeroBytes);

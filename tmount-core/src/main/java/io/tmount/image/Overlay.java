@@ -28,6 +28,7 @@ public final class Overlay implements BlockImage {
 
     public static final int BLOCK = 4096;
     private static final int STRIPES = 256;
+    private static final int ZERO_WRITE_BYTES = 1 << 20;
 
     /** Where a block's bytes come from. */
     public enum Source { BELOW, OWN, ZERO }
@@ -147,18 +148,29 @@ public final class Overlay implements BlockImage {
         void run(Source source, long position, int length) throws IOException;
     }
 
+    /** Bytes {@code [start, end)}, whose blocks all have one source. */
+    record Run(Source source, long start, long end) {
+        long length() {
+            return end - start;
+        }
+    }
+
+    /** The longest run of blocks of one source from {@code position}, cut at {@code end}: the one walk of the map. */
+    Run runAt(long position, long end) {
+        Source source = source(position / BLOCK);
+        long runEnd = Math.min(end, (position / BLOCK + 1) * BLOCK);
+        while (runEnd < end && source(runEnd / BLOCK) == source) {
+            runEnd = Math.min(end, runEnd + BLOCK);
+        }
+        return new Run(source, position, runEnd);
+    }
+
     /** Calls {@code action} on each longest run of blocks of one source in {@code [offset, end)}, in order. */
     private void forEachRun(long offset, long end, RunAction action) throws IOException {
-        long position = offset;
-        while (position < end) {
-            long block = position / BLOCK;
-            Source source = source(block);
-            long runEnd = Math.min(end, (block + 1) * BLOCK);
-            while (runEnd < end && source(runEnd / BLOCK) == source) {
-                runEnd = Math.min(end, runEnd + BLOCK);
-            }
-            action.run(source, position, (int) (runEnd - position));
-            position = runEnd;
+        for (long position = offset; position < end; ) {
+            Run run = runAt(position, end);
+            action.run(run.source(), position, (int) run.length());
+            position = run.end();
         }
     }
 
@@ -169,12 +181,8 @@ public final class Overlay implements BlockImage {
         long position = offset;
         long end = offset + length;
         while (position < end && !out.full()) {
-            Source source = source(position / BLOCK);
-            long runEnd = Math.min(end, (position / BLOCK + 1) * BLOCK);
-            while (runEnd < end && source(runEnd / BLOCK) == source) {
-                runEnd = Math.min(end, runEnd + BLOCK);
-            }
-            switch (source) {
+            long runEnd = runAt(position, end).end();
+            switch (source(position / BLOCK)) {
                 case OWN -> out.add(runEnd - position, 0);
                 case ZERO -> out.add(runEnd - position, Extent.SPARSE);
                 case BELOW -> {
@@ -286,6 +294,10 @@ public final class Overlay implements BlockImage {
     @Override
     public void write(ByteBuffer src, long offset) throws IOException {
         countMutation(offset, src.remaining());
+        writeUncounted(src, offset);
+    }
+
+    private void writeUncounted(ByteBuffer src, long offset) throws IOException {
         int limit = src.limit();
         long position = offset;
         long end = offset + src.remaining();
@@ -382,11 +394,18 @@ public final class Overlay implements BlockImage {
         writeZeroes(offset, length, false);
     }
 
-    /** Whole blocks become zero blocks (their space is freed); partial blocks are written with zeros. */
+    /**
+     * Whole blocks become zero blocks (their space is freed); partial blocks are written with zeros. With
+     * {@code allocate} (NBD's NO_HOLE) the whole range is written with zeros instead: the overlay's own, allocated.
+     */
     @Override
     public void writeZeroes(long offset, long length, boolean allocate) throws IOException {
         countMutation(offset, length);
         long end = offset + length;
+        if (allocate) {
+            writeZeroBytes(offset, end);
+            return;
+        }
         long firstWhole = (offset + BLOCK - 1) / BLOCK;
         long lastWhole = end == size ? blocks : end / BLOCK;
         if (firstWhole >= lastWhole) {
@@ -407,9 +426,10 @@ public final class Overlay implements BlockImage {
     }
 
     private void writeZeroBytes(long from, long to) throws IOException {
-        if (to > from) {
-            ByteBuffer zeros = ByteBuffer.allocate((int) (to - from));
-            write(zeros, from);
+        for (long position = from; position < to; ) {
+            int n = (int) Math.min(ZERO_WRITE_BYTES, to - position);
+            writeUncounted(ByteBuffer.allocate(n), position);
+            position += n;
         }
     }
 

@@ -215,6 +215,32 @@ class OverlayTest {
         }
     }
     @Test
+    void mutations_countAPartialZeroingOnce() throws IOException {
+        try (Overlay overlay = Overlay.open(lower, dir)) {
+            zero(overlay, B + 100, 10, false);         // written as zero bytes inside one block
+            zero(overlay, 3L * B - 10, 2 * B + 20, false); // a partial head, a whole block, a partial tail
+            assertThat(overlay.mutations()).isEqualTo(2);
+            assertThat(overlay.mutationsBeyondFirstBlock()).isEqualTo(2);
+            assertMatchesModel(overlay);
+        }
+    }
+
+    @Test
+    void writeZeroesWithNoHole_keepsTheBlocksAllocated_asTheOverlaysOwnData() throws IOException {
+        try (Overlay overlay = Overlay.open(lower, dir)) {
+            overlay.writeZeroes(2L * B, 4L * B, true); // NBD_CMD_FLAG_NO_HOLE: the space must stay provisioned
+            Arrays.fill(model, 2 * B, 6 * B, (byte) 0);
+            assertMatchesModel(overlay);
+            for (long block = 2; block < 6; block++) {
+                assertThat(overlay.source(block)).isEqualTo(Overlay.Source.OWN);
+            }
+            assertThat(overlay.extents(2L * B, 4L * B)).containsExactly(new Extent(4L * B, 0));
+            overlay.writeZeroes(6L * B, 2L * B, false); // without the flag: a hole, read as zeros
+            assertThat(overlay.source(6)).isEqualTo(Overlay.Source.ZERO);
+        }
+    }
+
+    @Test
     void locality_ownAndZeroedBlocksAreLocal_theRestIsAsBelow_andWholeBlockWritesNeedNothingBelow()
             throws IOException {
         // MemoryImage says nothing of its is local (as a build whose chunks are not fetched yet)
