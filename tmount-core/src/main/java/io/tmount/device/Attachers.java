@@ -1,6 +1,8 @@
 package io.tmount.device;
 
 import io.tmount.TmountException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import java.time.Duration;
 import java.util.ArrayList;
@@ -9,6 +11,8 @@ import java.util.Optional;
 
 /** The attach backends of this host, in order of preference, and the choice among them. */
 public final class Attachers {
+
+    private static final Logger log = LoggerFactory.getLogger(Attachers.class);
 
     private final List<Attacher> preferred;
 
@@ -43,6 +47,22 @@ public final class Attachers {
         }
         throw new TmountException(TmountException.Kind.UNAVAILABLE,
                 "no attach backend works on this host (" + String.join("; ", reasons) + ")");
+    }
+
+    /**
+     * The backend a mount of an earlier run used, to bring it back after a restart; when this host no longer has it
+     * (the nbd module gone after a reboot), the first that works here, said in the log: the mount comes back all the
+     * same, on another kind of device.
+     */
+    public Attacher forRestore(AttachBackend used, String mount) {
+        try {
+            return select(used);
+        } catch (TmountException unavailable) {
+            Attacher other = select(null);
+            log.warn("mount {} used attach backend {}, which this host cannot use now ({}); restoring it with {}",
+                    mount, used, unavailable.getMessage(), other.backend());
+            return other;
+        }
     }
 
     public Attacher get(AttachBackend backend) {

@@ -277,12 +277,7 @@ public final class MountManager implements AutoCloseable {
     private MountInfo restore(JournalEntry entry) {
         MountInfo info = entry.info();
         MountOptions options = new MountOptions(info.readOnly(), info.attach(), info.engine());
-        Attacher attacher;
-        try {
-            attacher = config.attachers().select(info.attach());
-        } catch (TmountException unavailable) {
-            attacher = config.attachers().select(null);
-        }
+        Attacher attacher = config.attachers().forRestore(info.attach(), info.id() + " at " + info.mountPath());
         return mount(info.id(), info.templateId(), info.buildId(), info.mountPath(), options, attacher,
                 entry.createdDirs());
     }

@@ -1,8 +1,13 @@
 package io.tmount.device;
 
+import ch.qos.logback.classic.Level;
+import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.read.ListAppender;
 import io.tmount.TmountException;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.slf4j.LoggerFactory;
 
 import java.nio.file.Path;
 import java.time.Duration;
@@ -38,6 +43,28 @@ class AttachersTest {
                 .isInstanceOf(TmountException.class)
                 .hasMessageContaining("kernel-nbd cannot work on this host")
                 .hasMessageContaining("modprobe nbd");
+    }
+
+    @Test
+    void restoringAMountWhoseBackendTheHostLostNow_fallsBackToOneThatWorks_andSaysSoInTheLog() {
+        ListAppender<ILoggingEvent> logged = new ListAppender<>();
+        Logger logger = (Logger) LoggerFactory.getLogger(Attachers.class);
+        logged.start();
+        logger.addAppender(logged);
+        try {
+            assertThat(withoutNbdModule().forRestore(AttachBackend.KERNEL_NBD, "m1 at /mnt/x").backend())
+                    .isEqualTo(AttachBackend.FUSE_LOOP);
+            assertThat(logged.list).singleElement().satisfies(event -> {
+                assertThat(event.getLevel()).isEqualTo(Level.WARN);
+                assertThat(event.getFormattedMessage()).contains("m1 at /mnt/x", "kernel-nbd", "restoring it with fuse-loop");
+            });
+            logged.list.clear();
+            assertThat(withoutNbdModule().forRestore(AttachBackend.FUSE_LOOP, "m2").backend())
+                    .isEqualTo(AttachBackend.FUSE_LOOP);
+            assertThat(logged.list).isEmpty();
+        } finally {
+            logger.detachAppender(logged);
+        }
     }
 
     @Test
