@@ -51,28 +51,22 @@ public final class LayeredImage implements BlockImage {
         return size;
     }
 
-    @Override
-    public void read(ByteBuffer dst, long offset) throws IOException {
-        int limit = dst.limit();
+    /** What one segment serves of a range: {@code length} bytes at {@code at} in its build's object. */
+    private interface PieceAction {
+        /** False stops the walk. */
+        boolean visit(int segment, long at, long length) throws IOException;
+    }
+
+    /** Walks {@code [offset, end)} segment by segment, in order: the one walk of the mappings. */
+    private void forEachPiece(long offset, long end, PieceAction action) throws IOException {
         long position = offset;
-        int i = segmentAt(offset);
-        try {
-            while (dst.hasRemaining()) {
-                Segment segment = segments[i];
-                BuildMapping m = segment.mapping();
-                int n = (int) Math.min(dst.remaining(), m.end() - position);
-                dst.limit(dst.position() + n);
-                if (segment.cache() == null) {
-                    Zeros.fill(dst, n);
-                } else {
-                    segment.cache().read(dst, m.storageOffset() + (position - m.offset()), readAhead[i]);
-                }
-                dst.limit(limit);
-                position += n;
-                i++;
+        for (int i = segmentAt(offset); position < end; i++) {
+            BuildMapping m = segments[i].mapping();
+            long n = Math.min(end, m.end()) - position;
+            if (!action.visit(i, m.storageOffset() + (position - m.offset()), n)) {
+                return;
             }
-        } finally {
-            dst.limit(limit);
+            position += n;
         }
     }
 
@@ -81,22 +75,31 @@ public final class LayeredImage implements BlockImage {
         return i >= 0 ? i : -i - 2;
     }
 
+    @Override
+    public void read(ByteBuffer dst, long offset) throws IOException {
+        int limit = dst.limit();
+        try {
+            forEachPiece(offset, offset + dst.remaining(), (i, at, n) -> {
+                dst.limit(dst.position() + (int) n);
+                if (segments[i].cache() == null) {
+                    Zeros.fill(dst, n);
+                } else {
+                    segments[i].cache().read(dst, at, readAhead[i]);
+                }
+                dst.limit(limit);
+                return true;
+            });
+        } finally {
+            dst.limit(limit);
+        }
+    }
+
     /** Ranges mapped to the nil build are {@link Extent#SPARSE}; the rest is as its build's object is allocated. */
     @Override
     public List<Extent> extents(long offset, long length) throws IOException {
         Extents out = new Extents();
-        long position = offset;
-        long end = offset + length;
-        for (int i = segmentAt(offset); position < end; i++) {
-            BuildMapping m = segments[i].mapping();
-            long n = Math.min(end, m.end()) - position;
-            boolean more = segments[i].cache() == null ? out.add(n, Extent.SPARSE)
-                    : segments[i].cache().extents(m.storageOffset() + (position - m.offset()), n, out);
-            if (!more) {
-                break;
-            }
-            position += n;
-        }
+        forEachPiece(offset, offset + length, (i, at, n) ->
+                segments[i].cache() == null ? out.add(n, Extent.SPARSE) : segments[i].cache().extents(at, n, out));
         return out.list();
     }
 
@@ -108,54 +111,37 @@ public final class LayeredImage implements BlockImage {
 
     @Override
     public long transferTo(long offset, int length, WritableByteChannel target) throws IOException {
-        long waited = 0;
-        long position = offset;
-        long end = offset + length;
-        for (int i = segmentAt(offset); position < end; i++) {
-            Segment segment = segments[i];
-            BuildMapping m = segment.mapping();
-            int n = (int) (Math.min(end, m.end()) - position);
-            if (segment.cache() == null) {
-                waited += Zeros.send(n, target);
-            } else {
-                waited += segment.cache().transferTo(m.storageOffset() + (position - m.offset()), n, target,
-                        readAhead[i]);
-            }
-            position += n;
-        }
-        return waited;
+        long[] waited = {0};
+        forEachPiece(offset, offset + length, (i, at, n) -> {
+            waited[0] += segments[i].cache() == null ? Zeros.send(n, target)
+                    : segments[i].cache().transferTo(at, (int) n, target, readAhead[i]);
+            return true;
+        });
+        return waited[0];
     }
 
     /** Local when every chunk the range maps to is cached (nil ranges need nothing). */
     @Override
     public boolean readsLocally(long offset, long length) {
-        long position = offset;
-        long end = offset + length;
-        for (int i = segmentAt(offset); position < end; i++) {
-            BuildMapping m = segments[i].mapping();
-            long n = Math.min(end, m.end()) - position;
-            if (segments[i].cache() != null
-                    && !segments[i].cache().present(m.storageOffset() + (position - m.offset()), n)) {
-                return false;
-            }
-            position += n;
+        boolean[] local = {true};
+        try {
+            forEachPiece(offset, offset + length, (i, at, n) ->
+                    local[0] = segments[i].cache() == null || segments[i].cache().present(at, n));
+        } catch (IOException e) {
+            throw new AssertionError("a presence check does no I/O", e);
         }
-        return true;
+        return local[0];
     }
 
     /** Fetches the range's chunks from the store into the shared caches. */
     @Override
     public void cache(long offset, long length) throws IOException {
-        long position = offset;
-        long end = offset + length;
-        for (int i = segmentAt(offset); position < end; i++) {
-            BuildMapping m = segments[i].mapping();
-            long n = Math.min(end, m.end()) - position;
+        forEachPiece(offset, offset + length, (i, at, n) -> {
             if (segments[i].cache() != null) {
-                segments[i].cache().fetch(m.storageOffset() + (position - m.offset()), n);
+                segments[i].cache().fetch(at, n);
             }
-            position += n;
-        }
+            return true;
+        });
     }
 
     /** The mappings this image serves, in device order. */

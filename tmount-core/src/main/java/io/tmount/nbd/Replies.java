@@ -40,6 +40,35 @@ final class Replies {
         return structured ? STRUCTURED_REPLY_BYTES + 8 : SIMPLE_REPLY_BYTES;
     }
 
+    // The reply headers, written at an absolute position: the one place that knows their layout.
+
+    /** A read's header: a final OFFSET_DATA chunk's, or a simple reply's; returns its length. */
+    private int putReadHeader(ByteBuffer to, int at, long cookie, long offset, int length) {
+        if (!structured) {
+            return putSimpleHeader(to, at, 0, cookie);
+        }
+        putChunkHeader(to, at, REPLY_TYPE_OFFSET_DATA, cookie, 8 + length);
+        to.putLong(at + STRUCTURED_REPLY_BYTES, offset);
+        return STRUCTURED_REPLY_BYTES + 8;
+    }
+
+    private static int putSimpleHeader(ByteBuffer to, int at, int error, long cookie) {
+        to.putInt(at, SIMPLE_REPLY_MAGIC).putInt(at + 4, error).putLong(at + 8, cookie);
+        return SIMPLE_REPLY_BYTES;
+    }
+
+    /** A final structured chunk's header. */
+    private static int putChunkHeader(ByteBuffer to, int at, int type, long cookie, int payloadLength) {
+        to.putInt(at, STRUCTURED_REPLY_MAGIC).putShort(at + 4, (short) REPLY_FLAG_DONE).putShort(at + 6, (short) type)
+                .putLong(at + 8, cookie).putInt(at + 16, payloadLength);
+        return STRUCTURED_REPLY_BYTES;
+    }
+
+    /** The shared header buffer (cleared, then a header put at its start), ready to send that header's bytes. */
+    private ByteBuffer header(int length) {
+        return header.limit(length);
+    }
+
     /**
      * Answers a read in the batch (sending the batch first if it lacks room); false when the data could not be read,
      * leaving the batch as it was: the caller then answers with an error.
@@ -55,13 +84,7 @@ final class Replies {
         } catch (IOException | RuntimeException e) {
             return false;
         }
-        if (structured) {
-            batch.putInt(start, STRUCTURED_REPLY_MAGIC).putShort(start + 4, (short) REPLY_FLAG_DONE)
-                    .putShort(start + 6, (short) REPLY_TYPE_OFFSET_DATA).putLong(start + 8, cookie)
-                    .putInt(start + 16, 8 + length).putLong(start + 20, offset);
-        } else {
-            batch.putInt(start, SIMPLE_REPLY_MAGIC).putInt(start + 4, 0).putLong(start + 8, cookie);
-        }
+        putReadHeader(batch, start, cookie, offset, length);
         batch.position(start + headerBytes + length);
         return true;
     }
@@ -71,7 +94,7 @@ final class Replies {
         if (batch.remaining() < SIMPLE_REPLY_BYTES) {
             flushBatch();
         }
-        batch.putInt(SIMPLE_REPLY_MAGIC).putInt(error).putLong(cookie);
+        batch.position(batch.position() + putSimpleHeader(batch, batch.position(), error, cookie));
     }
 
     /** Sends the batched replies, if any. Called by the reader thread only. */
@@ -93,12 +116,11 @@ final class Replies {
     void simple(long cookie, int error, ByteBuffer data) throws IOException {
         lock.lock();
         try {
-            header.clear();
-            header.putInt(SIMPLE_REPLY_MAGIC).putInt(error).putLong(cookie).flip();
+            ByteBuffer head = header(putSimpleHeader(header.clear(), 0, error, cookie));
             if (data == null) {
-                Wire.writeFully(channel, header);
+                Wire.writeFully(channel, head);
             } else {
-                Wire.writeFully(channel, header, data);
+                Wire.writeFully(channel, head, data);
             }
         } finally {
             lock.unlock();
@@ -107,17 +129,9 @@ final class Replies {
 
     /** A read's data: one final OFFSET_DATA chunk, or a simple reply. */
     void readData(long cookie, long offset, ByteBuffer data) throws IOException {
-        if (!structured) {
-            simple(cookie, 0, data);
-            return;
-        }
         lock.lock();
         try {
-            header.clear();
-            header.putInt(STRUCTURED_REPLY_MAGIC).putShort((short) REPLY_FLAG_DONE)
-                    .putShort((short) REPLY_TYPE_OFFSET_DATA).putLong(cookie).putInt(8 + data.remaining())
-                    .putLong(offset).flip();
-            Wire.writeFully(channel, header, data);
+            Wire.writeFully(channel, header(putReadHeader(header.clear(), 0, cookie, offset, data.remaining())), data);
         } finally {
             lock.unlock();
         }
@@ -130,15 +144,9 @@ final class Replies {
     long readTransfer(long cookie, long offset, int length, BlockImage image) throws IOException {
         lock.lock();
         try {
-            header.clear();
-            if (structured) {
-                header.putInt(STRUCTURED_REPLY_MAGIC).putShort((short) REPLY_FLAG_DONE)
-                        .putShort((short) REPLY_TYPE_OFFSET_DATA).putLong(cookie).putInt(8 + length).putLong(offset);
-            } else {
-                header.putInt(SIMPLE_REPLY_MAGIC).putInt(0).putLong(cookie);
-            }
+            ByteBuffer head = header(putReadHeader(header.clear(), 0, cookie, offset, length));
             long start = System.nanoTime();
-            Wire.writeFully(channel, header.flip());
+            Wire.writeFully(channel, head);
             long waited = System.nanoTime() - start;
             return waited + image.transferTo(offset, length, channel);
         } finally {
@@ -178,10 +186,7 @@ final class Replies {
     void chunk(long cookie, int type, ByteBuffer payload) throws IOException {
         lock.lock();
         try {
-            header.clear();
-            header.putInt(STRUCTURED_REPLY_MAGIC).putShort((short) REPLY_FLAG_DONE).putShort((short) type)
-                    .putLong(cookie).putInt(payload.remaining()).flip();
-            Wire.writeFully(channel, header, payload);
+            Wire.writeFully(channel, header(putChunkHeader(header.clear(), 0, type, cookie, payload.remaining())), payload);
         } finally {
             lock.unlock();
         }
