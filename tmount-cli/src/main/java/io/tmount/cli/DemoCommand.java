@@ -2,7 +2,9 @@ package io.tmount.cli;
 
 import io.tmount.ByteSize;
 import io.tmount.TmountException;
+import io.tmount.daemon.Daemon;
 import io.tmount.daemon.DaemonClient;
+import io.tmount.host.TmountHost;
 import io.tmount.mount.MountInfo;
 import io.tmount.mount.MountManager;
 import io.tmount.mount.MountOptions;
@@ -132,7 +134,9 @@ final class DemoCommand implements Callable<Integer> {
                 // a stale socket: fall through and mount in-process
             }
         }
-        MountManager manager = MountManager.open(settings.mountManagerConfig(store, settings.nbdPoolSize()));
+        TmountHost host = TmountHost.open(settings.mountManagerConfig(store, settings.nbdPoolSize()),
+                Daemon.DEFAULT_BUILDS_DIR);
+        MountManager manager = host.mounts();
         return new Mounts() {
             public MountInfo mount(TemplateId template, BuildId build, Path path) {
                 return manager.mountTemplate(template, build, path, MountOptions.defaults());
@@ -143,7 +147,7 @@ final class DemoCommand implements Callable<Integer> {
             }
 
             public void close() {
-                manager.close();
+                host.close();
             }
         };
     }

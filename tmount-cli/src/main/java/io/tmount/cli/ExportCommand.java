@@ -1,12 +1,13 @@
 package io.tmount.cli;
 
 import io.tmount.TmountException;
+import io.tmount.daemon.Daemon;
 import io.tmount.daemon.DaemonClient;
 import io.tmount.daemon.ExportRequest;
 import io.tmount.daemon.ExportRequests;
 import io.tmount.export.ExportInfo;
 import io.tmount.export.ExportOptions;
-import io.tmount.mount.MountManager;
+import io.tmount.host.TmountHost;
 import io.tmount.store.TemplateStore;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -96,9 +97,9 @@ final class ExportCommand implements Callable<Integer> {
         var options = new ExportOptions(ExportRequests.listen(socketPath, tcp, allowRemote), readOnly, name,
                 maxConnections);
         TemplateStore store = settings.openStore();
-        MountManager manager;
+        TmountHost host;
         try {
-            manager = MountManager.open(settings.mountManagerConfig(store, settings.nbdPoolSize()));
+            host = TmountHost.open(settings.mountManagerConfig(store, settings.nbdPoolSize()), Daemon.DEFAULT_BUILDS_DIR);
         } catch (TmountException e) {
             store.close();
             if (e.kind() == TmountException.Kind.CONFLICT) {
@@ -107,14 +108,14 @@ final class ExportCommand implements Callable<Integer> {
             throw e;
         }
         try {
-            print(manager.export(source, options));
+            print(host.exports().export(source, options));
         } catch (RuntimeException e) {
-            manager.close();
+            host.close();
             store.close();
             throw e;
         }
         UntilSignal.await(() -> {
-            manager.close();
+            host.close();
             store.close();
         });
         return 0;

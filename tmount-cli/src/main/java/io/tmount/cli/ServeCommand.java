@@ -1,10 +1,8 @@
 package io.tmount.cli;
 
 import io.tmount.ByteSize;
-import io.tmount.build.BuildLeftovers;
-import io.tmount.build.BuildRunner;
 import io.tmount.daemon.Daemon;
-import io.tmount.mount.MountManager;
+import io.tmount.host.TmountHost;
 import io.tmount.mount.MountManagerConfig;
 import io.tmount.store.TemplateStore;
 import picocli.CommandLine.Command;
@@ -51,11 +49,7 @@ final class ServeCommand implements Callable<Integer> {
         Daemon daemon;
         try {
             MountManagerConfig config = settings.mountManagerConfig(store, poolSize, chunk, max);
-            // a RUN step that outlived the last daemon holds its build root busy: stopped before recovery unmounts it
-            MountManager manager = MountManager.open(config, new BuildLeftovers(buildsDir, config.stateDir())::stopSteps);
-            BuildRunner builds = new BuildRunner(manager, buildsDir);
-            builds.removeLeftovers();
-            daemon = Daemon.start(manager, builds, settings.socket(), Version.current(),
+            daemon = Daemon.start(TmountHost.open(config, buildsDir), settings.socket(), Version.current(),
                     settings.stateDir().toString());
         } catch (RuntimeException e) {
             store.close();

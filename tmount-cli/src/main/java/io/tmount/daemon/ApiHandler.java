@@ -3,7 +3,8 @@ package io.tmount.daemon;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.tmount.TmountException;
-import io.tmount.build.BuildRunner;
+import io.tmount.export.Exports;
+import io.tmount.host.TmountHost;
 import io.tmount.export.ExportInfo;
 import io.tmount.export.ExportOptions;
 import io.tmount.image.WriteFormat;
@@ -39,6 +40,7 @@ final class ApiHandler extends Handler.Abstract.NonBlocking {
     private static final Logger log = LoggerFactory.getLogger(ApiHandler.class);
 
     private final MountManager manager;
+    private final Exports exports;
     private final ObjectMapper json;
     private final String version;
     private final String stateDir;
@@ -46,13 +48,13 @@ final class ApiHandler extends Handler.Abstract.NonBlocking {
     private final BuildEndpoint builds;
     private final RequestBodies bodies;
 
-    ApiHandler(MountManager manager, BuildRunner runner, ObjectMapper json, String version, String stateDir,
-               Duration buildHeartbeat) {
-        this.manager = manager;
+    ApiHandler(TmountHost host, ObjectMapper json, String version, String stateDir, Duration buildHeartbeat) {
+        this.manager = host.mounts();
+        this.exports = host.exports();
         this.json = json;
         this.version = version;
         this.stateDir = stateDir;
-        this.builds = new BuildEndpoint(runner, json, buildHeartbeat);
+        this.builds = new BuildEndpoint(host.builds(), json, buildHeartbeat);
         this.bodies = new RequestBodies(json);
     }
 
@@ -112,7 +114,7 @@ final class ApiHandler extends Handler.Abstract.NonBlocking {
                 List<MountInfo> mounts = manager.listMounts();
                 int problems = (int) mounts.stream().filter(m -> m.problem() != null).count();
                 yield new Health(problems == 0 ? "ok" : "degraded", version, manager.store().url(), stateDir,
-                        mounts.size(), manager.listExports().size(), problems);
+                        mounts.size(), exports.list().size(), problems);
             }
             case "/v1/mounts" -> switch (method) {
                 case "GET" -> manager.listMounts();
@@ -135,14 +137,14 @@ final class ApiHandler extends Handler.Abstract.NonBlocking {
                 yield new Created(commit(RequestBodies.text(request)));
             }
             case "/v1/exports" -> switch (method) {
-                case "GET" -> manager.listExports();
+                case "GET" -> exports.list();
                 case "POST" -> new Created(export(RequestBodies.text(request)));
                 case "DELETE" -> {
                     String name = Request.extractQueryParameters(request).getValue("name");
                     if (name == null) {
                         throw TmountException.invalid("DELETE /v1/exports needs ?name=EXPORT_NAME");
                     }
-                    manager.unexport(name);
+                    exports.unexport(name);
                     yield Map.of("stopped", name);
                 }
                 default -> throw new TmountException(TmountException.Kind.INVALID_ARGUMENT,
@@ -167,7 +169,7 @@ final class ApiHandler extends Handler.Abstract.NonBlocking {
 
     private ExportInfo export(String body) {
         ExportRequest req = bodies.read(body, ExportRequest.class, "POST /v1/exports");
-        return manager.export(ExportRequests.source(req.templateId(), req.buildId(), req.image()),
+        return exports.export(ExportRequests.source(req.templateId(), req.buildId(), req.image()),
                 new ExportOptions(ExportRequests.listen(req.socket(), req.tcp(), req.allowRemote()), req.readOnly(),
                         req.name(), req.maxConnections()));
     }

@@ -1,9 +1,8 @@
 package io.tmount.cli;
 
-import io.tmount.build.BuildRunner;
 import io.tmount.daemon.Daemon;
 import io.tmount.device.Attachers;
-import io.tmount.mount.MountManager;
+import io.tmount.host.TmountHost;
 import io.tmount.mount.MountManagerConfig;
 import io.tmount.store.StoreLocation;
 import io.tmount.store.TemplateStore;
@@ -62,9 +61,8 @@ class CliBuildTest {
                   - {type: RUN, args: ["exit 7"]}
                 """);
         try (TemplateStore store = new TemplateStore(new StoreLocation.Local(dir.resolve("store")).open());
-             MountManager manager = MountManager.open(new MountManagerConfig(dir.resolve("state"), dir.resolve("run"),
-                     store, Attachers.onThisHost(4), Duration.ofMillis(500)));
-             Daemon daemon = Daemon.start(manager, new BuildRunner(manager, dir.resolve("builds")),
+             Daemon daemon = Daemon.start(TmountHost.open(new MountManagerConfig(dir.resolve("state"), dir.resolve("run"),
+                     store, Attachers.onThisHost(4), Duration.ofMillis(500)), dir.resolve("builds")),
                      dir.resolve("run/tmount.sock"), "test", "s")) {
             Result built = tmount(env, "build", "-f", dir.resolve("template.yaml").toString(), "--build", "app-1");
             assertThat(built.status()).as(built.err()).isZero();
@@ -78,7 +76,7 @@ class CliBuildTest {
             assertThat(broken.err()).contains("tmount: step 1 (RUN exit 7): the command exited with 7");
             Result bad = tmount(env, "build", "-f", dir.resolve("missing.yaml").toString());
             assertThat(bad.status()).isEqualTo(1);
-            assertThat(manager.listMounts()).isEmpty();
+            assertThat(daemon.manager().listMounts()).isEmpty();
         }
     }
 }

@@ -3,7 +3,7 @@ package io.tmount.cli;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.tmount.daemon.Daemon;
 import io.tmount.device.Attachers;
-import io.tmount.mount.MountManager;
+import io.tmount.host.TmountHost;
 import io.tmount.mount.MountManagerConfig;
 import io.tmount.store.StoreLocation;
 import io.tmount.store.TemplateStore;
@@ -51,8 +51,8 @@ class CliExportTest {
         Path source = Trees.sample(dir.resolve("src"), 2);
         String build = tmount("template", "create", "--template", "base", "--from-dir", source.toString()).out().strip();
         try (TemplateStore store = new TemplateStore(new StoreLocation.Local(dir.resolve("store")).open());
-             Daemon daemon = Daemon.start(MountManager.open(new MountManagerConfig(dir.resolve("state"), dir.resolve("run"),
-                     store, Attachers.onThisHost(4), Duration.ofMillis(500))), dir.resolve("run/tmount.sock"), "test", "s")) {
+             Daemon daemon = Daemon.start(TmountHost.open(new MountManagerConfig(dir.resolve("state"), dir.resolve("run"),
+                     store, Attachers.onThisHost(4), Duration.ofMillis(500)), dir.resolve("builds")), dir.resolve("run/tmount.sock"), "test", "s")) {
             Result exported = tmount("export", "base", build, "--socket", dir.resolve("e.sock").toString(), "--name", "app");
             assertThat(exported.status()).as(exported.err()).isZero();
             String uri = exported.out().strip();

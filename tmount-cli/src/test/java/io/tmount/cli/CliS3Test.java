@@ -1,5 +1,6 @@
 package io.tmount.cli;
 
+import io.tmount.host.TmountHost;
 import io.tmount.daemon.Daemon;
 import io.tmount.testing.NoLeftovers;
 import io.tmount.testing.S3ProxyServer;
@@ -72,7 +73,7 @@ class CliS3Test {
 
         Settings settings = Settings.resolve(new GlobalOptions(), env);
         try (var store = new io.tmount.store.TemplateStore(settings.store().open());
-             Daemon daemon = Daemon.start(io.tmount.mount.MountManager.open(settings.mountManagerConfig(store, 4)),
+             Daemon daemon = Daemon.start(TmountHost.open(settings.mountManagerConfig(store, 4), dir.resolve("builds")),
                      settings.socket(), "test", "s")) {
             Path mnt = dir.resolve("mnt");
             assertThat(tmount(env, "mount", "base", build, mnt.toString()).status()).isZero();

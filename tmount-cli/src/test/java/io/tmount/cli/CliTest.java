@@ -4,7 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.tmount.daemon.Daemon;
 import io.tmount.device.Attachers;
-import io.tmount.mount.MountManager;
+import io.tmount.host.TmountHost;
 import io.tmount.mount.MountManagerConfig;
 import io.tmount.store.StoreLocation;
 import io.tmount.store.TemplateStore;
@@ -74,8 +74,8 @@ class CliTest {
         Path source = Trees.sample(dir.resolve("src"), 2);
         String build = tmount("template", "create", "--template", "base", "--from-dir", source.toString()).out().strip();
         try (TemplateStore store = new TemplateStore(new StoreLocation.Local(dir.resolve("store")).open());
-             Daemon daemon = Daemon.start(MountManager.open(new MountManagerConfig(dir.resolve("state"), dir.resolve("run"),
-                     store, Attachers.onThisHost(4), Duration.ofMillis(500))), dir.resolve("run/tmount.sock"), "test", "s")) {
+             Daemon daemon = Daemon.start(TmountHost.open(new MountManagerConfig(dir.resolve("state"), dir.resolve("run"),
+                     store, Attachers.onThisHost(4), Duration.ofMillis(500)), dir.resolve("builds")), dir.resolve("run/tmount.sock"), "test", "s")) {
             Path mnt = dir.resolve("mnt");
             Result mounted = tmount("mount", "base", build, mnt.toString(), "--read-only");
             assertThat(mounted.status()).as(mounted.err()).isZero();

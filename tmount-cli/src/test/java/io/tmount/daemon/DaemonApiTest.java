@@ -2,12 +2,11 @@ package io.tmount.daemon;
 
 import io.tmount.TmountException;
 import io.tmount.build.BuildResult;
-import io.tmount.build.BuildRunner;
 import io.tmount.device.AttachBackend;
 import io.tmount.device.Attachers;
+import io.tmount.host.TmountHost;
 import io.tmount.mount.Engine;
 import io.tmount.mount.MountInfo;
-import io.tmount.mount.MountManager;
 import io.tmount.mount.MountManagerConfig;
 import io.tmount.mount.MountOptions;
 import io.tmount.os.MountTable;
@@ -75,10 +74,8 @@ class DaemonApiTest {
         source = Trees.sample(dir.resolve("src"), 1);
         build = new TemplateCatalog(store, dir.resolve("scratch")).create(TemplateId.of("base"), null, source, null);
         socket = dir.resolve("run/tmount.sock");
-        MountManager manager = MountManager.open(new MountManagerConfig(dir.resolve("state"), dir.resolve("run"), store,
-                Attachers.onThisHost(4), Duration.ofMillis(500)));
-        // a short build heartbeat, for the quiet-build test
-        daemon = Daemon.start(manager, new BuildRunner(manager, dir.resolve("builds")), socket, "test",
+        daemon = Daemon.start(TmountHost.open(new MountManagerConfig(dir.resolve("state"), dir.resolve("run"), store,
+                Attachers.onThisHost(4), Duration.ofMillis(500)), dir.resolve("builds")), socket, "test",
                 dir.resolve("state").toString(), Duration.ofMillis(300));
         client = DaemonClient.connect(socket);
     }
@@ -343,8 +340,8 @@ class DaemonApiTest {
     void theSocketIsForRootOnly_andASecondDaemonIsRefused() throws IOException {
         assertThat(Files.getPosixFilePermissions(socket)).extracting(Object::toString)
                 .containsExactlyInAnyOrder("OWNER_READ", "OWNER_WRITE");
-        MountManager second = MountManager.open(new MountManagerConfig(dir.resolve("state2"), dir.resolve("run2"), store,
-                Attachers.onThisHost(4), Duration.ofMillis(500)));
+        TmountHost second = TmountHost.open(new MountManagerConfig(dir.resolve("state2"), dir.resolve("run2"), store,
+                Attachers.onThisHost(4), Duration.ofMillis(500)), dir.resolve("builds2"));
         assertThatThrownBy(() -> Daemon.start(second, socket, "test", "x"))
                 .hasMessageContaining("another tmount daemon is already listening on " + socket);
     }

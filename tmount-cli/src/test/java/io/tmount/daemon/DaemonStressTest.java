@@ -1,10 +1,9 @@
 package io.tmount.daemon;
 
-import io.tmount.build.BuildRunner;
 import io.tmount.device.Attachers;
 import io.tmount.export.ExportInfo;
+import io.tmount.host.TmountHost;
 import io.tmount.mount.MountInfo;
-import io.tmount.mount.MountManager;
 import io.tmount.mount.MountManagerConfig;
 import io.tmount.mount.MountOptions;
 import io.tmount.store.BuildId;
@@ -69,9 +68,8 @@ class DaemonStressTest {
         new TemplateCatalog(store, dir.resolve("scratch")).create(TemplateId.of("base"), BuildId.of("base-1"),
                 BusyboxTree.create(dir.resolve("busybox")), null);
         socket = dir.resolve("run/tmount.sock");
-        MountManager manager = MountManager.open(new MountManagerConfig(dir.resolve("state"), dir.resolve("run"),
-                store, Attachers.onThisHost(8), Duration.ofMillis(500)));
-        daemon = Daemon.start(manager, new BuildRunner(manager, dir.resolve("builds")), socket, "test",
+        daemon = Daemon.start(TmountHost.open(new MountManagerConfig(dir.resolve("state"), dir.resolve("run"),
+                store, Attachers.onThisHost(8), Duration.ofMillis(500)), dir.resolve("builds")), socket, "test",
                 dir.resolve("state").toString());
     }
 

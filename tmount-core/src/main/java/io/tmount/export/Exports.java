@@ -1,16 +1,13 @@
 package io.tmount.export;
 
 import io.tmount.TmountException;
-import io.tmount.image.BlockImage;
 import io.tmount.image.BuildImages;
-import io.tmount.image.FileImage;
-import io.tmount.image.Overlay;
-import io.tmount.nbd.NbdExport;
 import io.tmount.nbd.NbdListen;
-import io.tmount.nbd.NbdServer;
-import io.tmount.nbd.PayloadBudget;
+import io.tmount.os.Descriptors;
 import io.tmount.os.Folders;
-import io.tmount.store.TemplateStore;
+import io.tmount.serve.Served;
+import io.tmount.serve.ServedImages;
+import io.tmount.serve.Serving;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -46,26 +43,32 @@ public final class Exports implements AutoCloseable {
     /** The folders made for the socket, deepest first, one per line: removed with the export when left empty. */
     private static final String FOLDERS_RECORD = "socket-folders";
 
-    private final BuildImages images;
+    private final ServedImages served;
     private final Path dir;
     private final Map<String, Active> byName = new LinkedHashMap<>();
     /** Folders exports made for their sockets and could not remove yet, since another export's socket is below. */
     private final Set<Path> madeFoldersLeft = new HashSet<>();
-    private final PayloadBudget payloads;
+    private final Descriptors descriptors = Descriptors.ofThisProcess();
+
+    /** What an export holds (its server and overlay files, a connection or two) and its set-up takes. */
+    private static final int EXPORT_DESCRIPTORS = 8;
 
     /** One running export and what to release, in order. */
-    private record Active(ExportInfo info, NbdServer server, Overlay overlay, FileImage file, Path stateDir,
-                          Path socket, List<Path> madeFolders) {
+    private record Active(ExportInfo info, Served served, Path stateDir, Path socket, List<Path> madeFolders) {
     }
 
-    /** {@code payloads}: the budget for request payloads all exports of this process share. */
-    public Exports(BuildImages images, Path dir, PayloadBudget payloads) {
-        this.images = images;
+    /** {@code served}: how images are served (its payload budget is the one all exports of this process share). */
+    public Exports(ServedImages served, Path dir) {
+        this.served = served;
         this.dir = dir;
-        this.payloads = payloads;
     }
 
+    /**
+     * Serves a build (or a raw image file) over NBD without mounting it, streamed through the shared chunk caches,
+     * writes going to a copy-on-write overlay unless read-only; until {@link #unexport} or close.
+     */
     public synchronized ExportInfo export(ExportSource source, ExportOptions options) {
+        descriptors.require(EXPORT_DESCRIPTORS, "start another export");
         String name = options.name() != null ? options.name() : switch (source) {
             case ExportSource.Build build -> build.build().value();
             case ExportSource.RawFile raw -> raw.image().getFileName().toString();
@@ -85,9 +88,7 @@ public final class Exports implements AutoCloseable {
         }
         String id = HexFormat.of().toHexDigits(ThreadLocalRandom.current().nextLong()).substring(4);
         Path stateDir = dir.resolve(id);
-        FileImage file = null;
-        Overlay overlay = null;
-        NbdServer server = null;
+        Served server = null;
         List<Path> madeFolders = new ArrayList<>();
         try {
             Files.createDirectories(stateDir);
@@ -96,42 +97,39 @@ public final class Exports implements AutoCloseable {
                 makeParents(socket, madeFolders);
                 Files.write(stateDir.resolve(FOLDERS_RECORD), madeFolders.stream().map(Path::toString).toList());
             }
-            BlockImage image;
-            String description;
-            switch (source) {
+            NbdListen listen = socket != null ? NbdListen.unix(socket) : options.listen();
+            Path overlayDir = stateDir.resolve("overlay");
+            String description = switch (source) {
+                case ExportSource.Build build -> "template " + build.template() + " build " + build.build();
+                case ExportSource.RawFile raw -> "image " + raw.image();
+            };
+            Serving serving = options.readOnly()
+                    ? Serving.readOnly(name, description, listen, options.limits())
+                    : Serving.writable(name, description, listen, options.limits(), overlayDir);
+            server = switch (source) {
                 case ExportSource.Build build -> {
+                    BuildImages images = served.images();
                     images.store().resolve(build.template(), build.build());
-                    image = images.open(images.layout(build.build()));
-                    description = "template " + build.template() + " build " + build.build();
+                    yield served.serve(images.layout(build.build()), serving);
                 }
                 case ExportSource.RawFile raw -> {
                     if (!Files.isRegularFile(raw.image())) {
                         throw TmountException.notFound("no image file %s", raw.image());
                     }
-                    file = FileImage.open(raw.image(), true);
-                    image = file;
-                    description = "image " + raw.image();
+                    yield served.serve(raw.image(), serving);
                 }
-            }
-            if (!options.readOnly()) {
-                overlay = Overlay.open(image, stateDir.resolve("overlay"), images.budget()::reclaim);
-                image = overlay;
-            }
-            NbdListen listen = socket != null ? NbdListen.unix(socket) : options.listen();
-            server = NbdServer.start(listen, List.of(new NbdExport(name, description, image, options.readOnly())),
-                    options.limits(), payloads);
+            };
             ExportInfo info = new ExportInfo(id, name,
                     source instanceof ExportSource.Build b ? b.template() : null,
                     source instanceof ExportSource.Build b ? b.build() : null,
                     source instanceof ExportSource.RawFile r ? r.image().toAbsolutePath() : null,
-                    server.endpoint().uri(), options.readOnly(), overlay == null ? null : stateDir.resolve("overlay"),
-                    Instant.now());
-            byName.put(name, new Active(info, server, overlay, file, stateDir, socket, madeFolders));
+                    server.endpoint().uri(), options.readOnly(), options.readOnly() ? null : overlayDir, Instant.now());
+            byName.put(name, new Active(info, server, stateDir, socket, madeFolders));
             log.info("exporting {} as '{}' at {} ({})", description, name, info.uri(),
                     options.readOnly() ? "read-only" : "writable, into an overlay");
             return info;
         } catch (IOException | RuntimeException e) {
-            release(new Active(null, server, overlay, file, stateDir, socket, madeFolders), e);
+            release(new Active(null, server, stateDir, socket, madeFolders), e);
             if (e instanceof TmountException te) {
                 throw te;
             }
@@ -184,14 +182,8 @@ public final class Exports implements AutoCloseable {
 
     private void release(Active active, Throwable onto) {
         List<AutoCloseable> parts = new ArrayList<>();
-        if (active.server() != null) {
-            parts.add(active.server());
-        }
-        if (active.overlay() != null) {
-            parts.add(active.overlay());
-        }
-        if (active.file() != null) {
-            parts.add(active.file());
+        if (active.served() != null) {
+            parts.add(active.served());
         }
         parts.add(() -> Folders.deleteTree(active.stateDir()));
         for (AutoCloseable part : parts) {

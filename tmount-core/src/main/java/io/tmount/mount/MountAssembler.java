@@ -3,17 +3,17 @@ package io.tmount.mount;
 import io.tmount.device.AttachedDevice;
 import io.tmount.device.Attacher;
 import io.tmount.device.QemuNbdServer;
-import io.tmount.image.BlockImage;
 import io.tmount.image.BuildImages;
 import io.tmount.image.BuildLayout;
 import io.tmount.image.LayeredImage;
 import io.tmount.image.Overlay;
 import io.tmount.nbd.NbdEndpoint;
-import io.tmount.nbd.NbdExport;
 import io.tmount.nbd.NbdListen;
 import io.tmount.nbd.NbdServer;
-import io.tmount.nbd.PayloadBudget;
 import io.tmount.os.Folders;
+import io.tmount.serve.Served;
+import io.tmount.serve.ServedImages;
+import io.tmount.serve.Serving;
 import io.tmount.store.BuildId;
 import io.tmount.store.TemplateId;
 import io.tmount.store.TemplateStore;
@@ -38,17 +38,17 @@ final class MountAssembler {
 
     private static final Duration QEMU_NBD_READY = Duration.ofSeconds(15);
 
+    private final ServedImages served;
     private final BuildImages images;
     private final MountJournal journal;
     private final FilesystemMounter filesystems;
     private final Path runtimeMounts;
     private final Checkpoints checkpoints;
-    private final PayloadBudget payloads;
 
-    MountAssembler(BuildImages images, MountJournal journal, FilesystemMounter filesystems, Path runtimeMounts,
-                   Checkpoints checkpoints, PayloadBudget payloads) {
-        this.payloads = payloads;
-        this.images = images;
+    MountAssembler(ServedImages served, MountJournal journal, FilesystemMounter filesystems, Path runtimeMounts,
+                   Checkpoints checkpoints) {
+        this.served = served;
+        this.images = served.images();
         this.journal = journal;
         this.filesystems = filesystems;
         this.runtimeMounts = runtimeMounts;
@@ -105,16 +105,13 @@ final class MountAssembler {
                 journal.write(entry);
                 endpoint = server.endpoint();
             } else {
-                BlockImage image = images.open(layout);
-                if (overlayDir != null) {
-                    overlay = Overlay.open(image, overlayDir, images.budget()::reclaim);
-                    resources.push("close the overlay", overlay::close);
-                    image = overlay;
-                }
-                NbdServer server = NbdServer.start(NbdListen.unix(socket), List.of(new NbdExport(build.value(),
-                        "template " + template + " build " + build, image, options.readOnly())),
-                        NbdServer.Limits.DEFAULT, payloads);
-                resources.push("stop the NBD server", server::close);
+                String description = "template " + template + " build " + build;
+                NbdListen listen = NbdListen.unix(socket);
+                Served server = served.serve(layout, overlayDir == null
+                        ? Serving.readOnly(build.value(), description, listen, NbdServer.Limits.DEFAULT)
+                        : Serving.writable(build.value(), description, listen, NbdServer.Limits.DEFAULT, overlayDir));
+                resources.push("stop the NBD server and close the image", server::close);
+                overlay = server.overlay();
                 endpoint = server.endpoint();
             }
             checkpoints.reached(Checkpoints.SERVING);

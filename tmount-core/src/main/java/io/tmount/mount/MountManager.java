@@ -2,10 +2,6 @@ package io.tmount.mount;
 
 import io.tmount.TmountException;
 import io.tmount.device.Attacher;
-import io.tmount.export.ExportInfo;
-import io.tmount.export.ExportOptions;
-import io.tmount.export.ExportSource;
-import io.tmount.export.Exports;
 import io.tmount.image.BuildImages;
 import io.tmount.image.WriteFormat;
 import io.tmount.image.CacheBudget;
@@ -14,6 +10,7 @@ import io.tmount.nbd.PayloadMemory;
 import io.tmount.os.Descriptors;
 import io.tmount.os.MountTable;
 import io.tmount.os.PathHolders;
+import io.tmount.serve.ServedImages;
 import io.tmount.store.BuildId;
 import io.tmount.store.TemplateId;
 import io.tmount.store.TemplateStore;
@@ -67,7 +64,6 @@ public final class MountManager implements AutoCloseable {
     private final MountPaths paths;
     /** What a mount holds (server, overlay files, nbdfuse's connection, loop) and its set-up's processes take. */
     private static final int MOUNT_DESCRIPTORS = 16;
-    private static final int EXPORT_DESCRIPTORS = 8;
 
     private final Descriptors descriptors = Descriptors.ofThisProcess();
     private final MountTable mountTable;
@@ -76,12 +72,12 @@ public final class MountManager implements AutoCloseable {
     private final MountJournal journal;
     private final MountAssembler assembler;
     private final MountCommitter committer;
-    private final Exports exports;
     private final ConcurrentHashMap<Path, Slot> slots = new ConcurrentHashMap<>();
     private final ReentrantReadWriteLock lifecycle = new ReentrantReadWriteLock();
     private boolean closed;
 
-    private MountManager(MountManagerConfig config, List<StateDirLock> locks, MountTable mountTable) {
+    private MountManager(MountManagerConfig config, ServedImages served, List<StateDirLock> locks,
+                         MountTable mountTable) {
         this.config = config;
         this.locks = locks;
         this.mountTable = mountTable;
@@ -89,15 +85,17 @@ public final class MountManager implements AutoCloseable {
         config.store().objects().localRoot().ifPresent(own::add);
         this.paths = new MountPaths(own, mountTable);
         this.filesystems = new FilesystemMounter(mountTable, PathHolders.ofThisHost(), config.unmountBusyRetry());
-        this.images = new BuildImages(config.store(), config.stateDir().resolve("cache"), config.chunkSize(),
-                new CacheBudget(config.cacheMaxBytes()));
+        this.images = served.images();
         this.journal = new MountJournal(config.stateDir().resolve("mounts"));
-        // one budget for request payloads of every server here, split between mounts and exports
-        PayloadMemory payloads = PayloadMemory.ofThisJvm();
-        this.assembler = new MountAssembler(images, journal, filesystems, config.runtimeDir().resolve("mounts"),
-                config.checkpoints(), payloads.mounts());
+        this.assembler = new MountAssembler(served, journal, filesystems, config.runtimeDir().resolve("mounts"),
+                config.checkpoints());
         this.committer = new MountCommitter(filesystems, config.store(), config.checkpoints());
-        this.exports = new Exports(images, config.stateDir().resolve("exports"), payloads.exports());
+    }
+
+    /** The build images (store, chunk caches in the state dir, cache budget) a configuration describes. */
+    public static BuildImages imagesFor(MountManagerConfig config) {
+        return new BuildImages(config.store(), config.stateDir().resolve("cache"), config.chunkSize(),
+                new CacheBudget(config.cacheMaxBytes()));
     }
 
     /**
@@ -114,6 +112,14 @@ public final class MountManager implements AutoCloseable {
      * what must stop first because it holds them busy (the RUN steps of builds of the dead run, {@code BuildLeftovers}).
      */
     public static MountManager open(MountManagerConfig config, Runnable whenLocked) {
+        return open(config, new ServedImages(imagesFor(config), PayloadMemory.ofThisJvm().mounts()), whenLocked);
+    }
+
+    /**
+     * The same, serving its mounts' images through {@code served}, whose chunk caches it may share with others (a
+     * {@code TmountHost}'s exports).
+     */
+    public static MountManager open(MountManagerConfig config, ServedImages served, Runnable whenLocked) {
         List<StateDirLock> locks = new ArrayList<>();
         try {
             locks.add(StateDirLock.acquire(config.stateDir(), "state dir"));
@@ -127,9 +133,8 @@ public final class MountManager implements AutoCloseable {
         Thread.ofVirtual().name("codec-preload").start(io.tmount.compress.FrameCodec::preloadQuietly);
         try {
             MountTable mountTable = MountTable.ofThisProcess();
-            manager = new MountManager(config, locks, mountTable);
+            manager = new MountManager(config, served, locks, mountTable);
             whenLocked.run();
-            manager.exports.removeLeftovers();
             new MountRecovery(manager.journal, config.attachers(), manager.filesystems, mountTable,
                     config.runtimeDir().resolve("mounts"), config.stateDir().resolve("orphans"), config.store())
                     .run(manager::restore);
@@ -280,36 +285,6 @@ public final class MountManager implements AutoCloseable {
         Attacher attacher = config.attachers().forRestore(info.attach(), info.id() + " at " + info.mountPath());
         return mount(info.id(), info.templateId(), info.buildId(), info.mountPath(), options, attacher,
                 entry.createdDirs());
-    }
-
-    /**
-     * Serves a build (or a raw image file) over NBD without mounting it, streamed through the shared chunk caches,
-     * writes going to a copy-on-write overlay unless read-only; until {@link #unexport} or close.
-     */
-    public ExportInfo export(ExportSource source, ExportOptions options) {
-        lifecycle.readLock().lock();
-        try {
-            checkOpen();
-            descriptors.require(EXPORT_DESCRIPTORS, "start another export");
-            return exports.export(source, options);
-        } finally {
-            lifecycle.readLock().unlock();
-        }
-    }
-
-    /** Stops an export by name; its overlay goes with it. */
-    public void unexport(String name) {
-        lifecycle.readLock().lock();
-        try {
-            checkOpen();
-            exports.unexport(name);
-        } finally {
-            lifecycle.readLock().unlock();
-        }
-    }
-
-    public List<ExportInfo> listExports() {
-        return exports.list();
     }
 
     /** Unmounts what tmount mounted at the path and releases everything the mount held (its overlay included). */
@@ -578,7 +553,6 @@ public final class MountManager implements AutoCloseable {
             }
             closed = true;
             try {
-                exports.close();
                 unmountEvery(true);
             } finally {
                 try {

@@ -2,7 +2,7 @@ package io.tmount.export;
 
 import io.tmount.TmountException;
 import io.tmount.device.Attachers;
-import io.tmount.mount.MountManager;
+import io.tmount.host.TmountHost;
 import io.tmount.mount.MountManagerConfig;
 import io.tmount.nbd.NbdListen;
 import io.tmount.store.BuildId;
@@ -39,7 +39,7 @@ class ExportsTest {
     Path dir;
 
     private TemplateStore store;
-    private MountManager manager;
+    private TmountHost host;
     private BuildId build;
     private Path composed;
 
@@ -48,23 +48,24 @@ class ExportsTest {
         store = new TemplateStore(new StoreLocation.Local(dir.resolve("store")).open());
         build = new TemplateCatalog(store, dir.resolve("scratch")).create(TemplateId.of("t"), BuildId.of("b-1"),
                 Trees.sample(dir.resolve("src"), 2), null);
-        manager = open();
-        composed = RawImages.write(manager.images().open(manager.images().layout(build)), dir.resolve("composed.img"));
+        host = open();
+        composed = RawImages.write(host.mounts().images().open(host.mounts().images().layout(build)),
+                dir.resolve("composed.img"));
     }
 
-    private MountManager open() {
-        return MountManager.open(new MountManagerConfig(dir.resolve("state"), dir.resolve("run"), store,
-                Attachers.onThisHost(4), Duration.ofMillis(500)));
+    private TmountHost open() {
+        return TmountHost.open(new MountManagerConfig(dir.resolve("state"), dir.resolve("run"), store,
+                Attachers.onThisHost(4), Duration.ofMillis(500)), dir.resolve("builds"));
     }
 
     @AfterEach
     void stop() throws IOException {
-        manager.close();
+        host.close();
         store.close();
     }
 
     private ExportInfo exportBuild(Path socket, boolean readOnly, String name) {
-        return manager.export(new ExportSource.Build(TemplateId.of("t"), build),
+        return host.exports().export(new ExportSource.Build(TemplateId.of("t"), build),
                 new ExportOptions(NbdListen.unix(socket), readOnly, name));
     }
 
@@ -73,7 +74,7 @@ class ExportsTest {
         ExportInfo info = exportBuild(dir.resolve("ro.sock"), true, null);
         assertThat(info.name()).isEqualTo("b-1");
         assertThat(info.uri()).isEqualTo("nbd+unix:///b-1?socket=" + dir.resolve("ro.sock"));
-        assertThat(manager.listExports()).containsExactly(info);
+        assertThat(host.exports().list()).containsExactly(info);
         Path copy = dir.resolve("copy.img");
         Run.ok(HostTool.require("nbdcopy", "libnbd-bin").toString(), "--connections=4", info.uri(), copy.toString());
         assertThat(Trees.sha256(copy)).isEqualTo(Trees.sha256(composed));
@@ -81,9 +82,9 @@ class ExportsTest {
                 composed.toString(), info.uri());
         assertThat(Run.ok("nbdinfo", info.uri()).stdout()).contains("is_read_only: true")
                 .contains("template t build b-1");
-        manager.unexport("b-1");
+        host.exports().unexport("b-1");
         assertThat(dir.resolve("ro.sock")).doesNotExist();
-        assertThat(manager.listExports()).isEmpty();
+        assertThat(host.exports().list()).isEmpty();
     }
 
     @Test
@@ -91,7 +92,7 @@ class ExportsTest {
         BuildId zstd = new TemplateCatalog(store, dir.resolve("scratch")).create(TemplateId.of("t"), BuildId.of("z-1"),
                 dir.resolve("src"), null,
                 new io.tmount.image.WriteFormat(io.tmount.compress.Compression.ZSTD, 0, 0, null));
-        ExportInfo info = manager.export(new ExportSource.Build(TemplateId.of("t"), zstd),
+        ExportInfo info = host.exports().export(new ExportSource.Build(TemplateId.of("t"), zstd),
                 new ExportOptions(NbdListen.unix(dir.resolve("z.sock")), true, null));
         Path copy = dir.resolve("z.img");
         Run.ok(HostTool.require("nbdcopy", "libnbd-bin").toString(), "--connections=4", info.uri(), copy.toString());
@@ -99,7 +100,7 @@ class ExportsTest {
         Run.ok("e2fsck", "-fn", copy.toString());
         assertThat(Run.ok("debugfs", "-R", "cat /etc/hostname", copy.toString()).stdout()).isEqualTo("template-2\n");
         assertThat(Run.ok("nbdinfo", "--map", info.uri()).stdout()).contains("data"); // frames report all data
-        manager.unexport("z-1");
+        host.exports().unexport("z-1");
     }
 
     @Test
@@ -110,7 +111,7 @@ class ExportsTest {
         Run.ok(qemuIo, "-f", "raw", info.uri(), "-c", "write -P 0xab 1M 64k");
         assertThat(Run.ok(qemuIo, "-f", "raw", info.uri(), "-c", "read -P 0xab 1M 64k").stdout())
                 .doesNotContain("fail");
-        manager.unexport("scratch");
+        host.exports().unexport("scratch");
         assertThat(info.overlayPath()).doesNotExist();
         // a new export of the build starts from the build again
         ExportInfo again = exportBuild(dir.resolve("rw.sock"), true, null);
@@ -120,7 +121,7 @@ class ExportsTest {
 
     @Test
     void aRawFile_isServedOverLoopbackTcp_andAnythingElseIsRefusedUnlessForced() throws IOException {
-        ExportInfo info = manager.export(new ExportSource.RawFile(composed),
+        ExportInfo info = host.exports().export(new ExportSource.RawFile(composed),
                 new ExportOptions(NbdListen.tcp(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), false),
                         true, null));
         assertThat(info.uri()).startsWith("nbd://127.0.0.1:").endsWith("/composed.img");
@@ -142,17 +143,17 @@ class ExportsTest {
         Path precious = Files.writeString(dir.resolve("precious.txt"), "keep me");
         assertThatThrownBy(() -> exportBuild(precious, true, "third")).hasMessageContaining("is not a socket");
         assertThat(precious).hasContent("keep me");
-        assertThatThrownBy(() -> manager.export(new ExportSource.Build(TemplateId.of("t"), BuildId.of("missing")),
+        assertThatThrownBy(() -> host.exports().export(new ExportSource.Build(TemplateId.of("t"), BuildId.of("missing")),
                 new ExportOptions(NbdListen.unix(dir.resolve("m.sock")), true, null)))
                 .isInstanceOf(TmountException.class).hasMessageContaining("build 'missing' of template 't' not found");
         assertThat(dir.resolve("m.sock")).doesNotExist();
-        assertThatThrownBy(() -> manager.unexport("nope")).hasMessageContaining("no export named 'nope' (exports: same)");
+        assertThatThrownBy(() -> host.exports().unexport("nope")).hasMessageContaining("no export named 'nope' (exports: same)");
     }
 
     @Test
     void exportsEndWithTheManager_andLeftoversOfACrashAreRemoved() throws IOException {
         exportBuild(dir.resolve("gone.sock"), false, null);
-        manager.close();
+        host.close();
         assertThat(dir.resolve("gone.sock")).doesNotExist();
         // what a killed process leaves: its export folder and a socket file nobody listens on
         Path left = Files.createDirectories(dir.resolve("state/exports/abcdef123456/overlay"));
@@ -161,7 +162,7 @@ class ExportsTest {
             channel.bind(java.net.UnixDomainSocketAddress.of(staleSocket));
         }
         Files.writeString(left.getParent().resolve("socket"), staleSocket.toString());
-        manager = open();
+        host = open();
         assertThat(left.getParent()).doesNotExist();
         assertThat(staleSocket).doesNotExist();
     }
@@ -172,10 +173,10 @@ class ExportsTest {
         Path existing = Files.createDirectories(dir.resolve("sockets"));
         exportBuild(existing.resolve("a/b/one.sock"), true, "one");
         exportBuild(existing.resolve("a/c/two.sock"), true, "two");
-        manager.unexport("one");
+        host.exports().unexport("one");
         assertThat(existing.resolve("a/b")).doesNotExist();
         assertThat(existing.resolve("a/c/two.sock")).exists(); // "a" is the other export's too
-        manager.unexport("two");
+        host.exports().unexport("two");
         assertThat(existing.resolve("a")).doesNotExist();
         assertThat(existing).isDirectory(); // not made by an export
 
@@ -184,8 +185,8 @@ class ExportsTest {
         Path madeByIt = Files.createDirectories(existing.resolve("x/y"));
         Files.writeString(left.resolve("socket"), madeByIt.resolve("s.sock").toString());
         Files.writeString(left.resolve("socket-folders"), madeByIt + "\n" + madeByIt.getParent() + "\n");
-        manager.close();
-        manager = open();
+        host.close();
+        host = open();
         assertThat(existing.resolve("x")).doesNotExist();
         assertThat(existing).isDirectory();
     }

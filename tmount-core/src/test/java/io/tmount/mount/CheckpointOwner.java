@@ -1,6 +1,7 @@
 package io.tmount.mount;
 
 import io.tmount.device.Attachers;
+import io.tmount.host.TmountHost;
 import io.tmount.store.BuildId;
 import io.tmount.store.StoreLocation;
 import io.tmount.store.TemplateId;
@@ -69,8 +70,10 @@ public final class CheckpointOwner {
                 }
             }
         });
-        MountManager manager = MountManager.open(new MountManagerConfig(Path.of(args[0]), Path.of(args[1]), store,
-                Attachers.onThisHost(4), Duration.ofMillis(500)).withCheckpoints(stop));
+        TmountHost host = TmountHost.open(new MountManagerConfig(Path.of(args[0]), Path.of(args[1]), store,
+                Attachers.onThisHost(4), Duration.ofMillis(500)).withCheckpoints(stop),
+                Path.of(args[0]).resolveSibling("owner-builds"));
+        MountManager manager = host.mounts();
         TemplateId template = TemplateId.of(args[3]);
         BuildId build = BuildId.of(args[4]);
         Path first = Path.of(args[5]);
@@ -82,7 +85,7 @@ public final class CheckpointOwner {
         }
         armed.set(true);
         if (point.equals(EXPORT_SERVING)) {
-            manager.export(new io.tmount.export.ExportSource.Build(template, build),
+            host.exports().export(new io.tmount.export.ExportSource.Build(template, build),
                     new io.tmount.export.ExportOptions(io.tmount.nbd.NbdListen.unix(Path.of(args[6])), false, "crash"));
             stop.reached(EXPORT_SERVING);
         } else if (point.startsWith("commit.") || point.startsWith("store.")) {

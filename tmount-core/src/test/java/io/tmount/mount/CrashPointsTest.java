@@ -1,6 +1,7 @@
 package io.tmount.mount;
 
 import io.tmount.device.Attachers;
+import io.tmount.host.TmountHost;
 import io.tmount.os.MountTable;
 import io.tmount.store.BuildId;
 import io.tmount.store.StoreLocation;
@@ -92,15 +93,16 @@ class CrashPointsTest {
             });
             assertThat(reader[0].waitFor(30, TimeUnit.SECONDS)).as("the client hangs on a dead server").isTrue();
             assertThat(reader[0].exitValue()).isNotZero();
-            try (TemplateStore store = store(); MountManager manager = reopen(store)) {
-                assertThat(manager.listExports()).isEmpty();
+            try (TemplateStore store = store(); TmountHost host = TmountHost.open(new MountManagerConfig(state, run, store,
+                    Attachers.onThisHost(4), Duration.ofMillis(500)), dir.resolve("builds"))) {
+                assertThat(host.exports().list()).isEmpty();
                 assertThat(dir.resolve("sockets/made")).doesNotExist(); // with the folder made for the socket
                 assertThat(dir.resolve("sockets")).isDirectory();
                 try (var left = Files.list(state.resolve("exports"))) {
                     assertThat(left).isEmpty();
                 }
-                assertThat(manager.listMounts()).extracting(MountInfo::mountPath).containsExactly(first);
-                manager.unmountTemplate(first);
+                assertThat(host.mounts().listMounts()).extracting(MountInfo::mountPath).containsExactly(first);
+                host.mounts().unmountTemplate(first);
             }
         } finally {
             if (reader[0] != null) {

@@ -8,6 +8,7 @@ import io.tmount.device.NbdDevicePool;
 import io.tmount.export.ExportInfo;
 import io.tmount.export.ExportOptions;
 import io.tmount.export.ExportSource;
+import io.tmount.host.TmountHost;
 import io.tmount.nbd.NbdListen;
 import io.tmount.os.Commands;
 import io.tmount.store.BuildId;
@@ -105,14 +106,15 @@ public final class GuestKernelNbdChecks {
     }
 
     private void run() {
-        MountManager manager = MountManager.open(config(store, pool));
+        TmountHost host = TmountHost.open(config(store, pool), Path.of("/run/tmp/builds"));
+        MountManager manager = host.mounts();
         check("pool sees the module's devices", () -> require(pool.moduleLoaded() && pool.kernelFree(0)
                 && pool.kernelFree(1), "nbd0 and nbd1 should exist and be free"));
         check("mount on /dev/nbdN, read every file, write, commit, unmount", () -> mountReadWriteCommit(manager));
         check("pool exhaustion with nbds_max=2 is the clear error", () -> exhaustion(manager));
         check("server death: reads fail with EIO at once, the device is reclaimed", () -> serverDeath(manager));
-        check("an export (no mount) attached by nbd-client reads as the build, byte for byte", () -> exportToKernel(manager));
-        manager.close();
+        check("an export (no mount) attached by nbd-client reads as the build, byte for byte", () -> exportToKernel(host));
+        host.close();
         check("all devices free after close", () -> require(pool.kernelFree(0) && pool.kernelFree(1), "a device is still connected"));
         check("a device left by a killed daemon is reclaimed at the next start", this::killedDaemon);
         if (stressOps > 0) {
@@ -182,9 +184,10 @@ public final class GuestKernelNbdChecks {
     }
 
     /** The kernel as a plain NBD client of an export: nbd-client connects /dev/nbd1, the device reads as the build. */
-    private void exportToKernel(MountManager manager) throws Exception {
+    private void exportToKernel(TmountHost host) throws Exception {
+        MountManager manager = host.mounts();
         Path socket = Path.of("/run/tmp/export.sock");
-        ExportInfo info = manager.export(new ExportSource.Build(template, build),
+        ExportInfo info = host.exports().export(new ExportSource.Build(template, build),
                 new ExportOptions(NbdListen.unix(socket), true, "guest-export"));
         Path composed = RawImages.write(manager.images().open(manager.images().layout(build)), Path.of("/run/tmp/composed.img"));
         try {
@@ -197,7 +200,7 @@ public final class GuestKernelNbdChecks {
                 Commands.check(Duration.ofSeconds(30), List.of("nbd-client", "-d", "/dev/nbd1"));
             }
         } finally {
-            manager.unexport(info.name());
+            host.exports().unexport(info.name());
             Files.deleteIfExists(composed);
         }
         require(pool.kernelFree(1), "nbd1 not free after the disconnect");

@@ -1,0 +1,100 @@
+package io.tmount.host;
+
+import io.tmount.build.BuildLeftovers;
+import io.tmount.build.BuildRunner;
+import io.tmount.export.Exports;
+import io.tmount.image.BuildImages;
+import io.tmount.mount.MountManager;
+import io.tmount.mount.MountManagerConfig;
+import io.tmount.nbd.PayloadMemory;
+import io.tmount.serve.ServedImages;
+import io.tmount.store.TemplateStore;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.nio.file.Path;
+import java.time.Duration;
+
+/**
+ * Everything one process serves from one state dir, built in one place and closed in reverse: the build images
+ * (chunk caches and their budget, shared), the mount manager, the exports beside it, and the build runner. The store
+ * is the caller's: it opened it and closes it after this.
+ */
+public final class TmountHost implements AutoCloseable {
+
+    private static final Logger log = LoggerFactory.getLogger(TmountHost.class);
+
+    /** How long closing waits for builds whose steps it ended to take down their roots. */
+    private static final Duration BUILD_STOP_WAIT = Duration.ofSeconds(30);
+
+    private final MountManager mounts;
+    private final Exports exports;
+    private final BuildRunner builds;
+    private boolean closed;
+
+    private TmountHost(MountManager mounts, Exports exports, BuildRunner builds) {
+        this.mounts = mounts;
+        this.exports = exports;
+        this.builds = builds;
+    }
+
+    /** Opens the state dir (restoring the mounts of an earlier run), with template builds' roots in {@code buildsDir}. */
+    public static TmountHost open(MountManagerConfig config, Path buildsDir) {
+        BuildImages images = MountManager.imagesFor(config);
+        // one budget for request payloads of every server here, split so export clients cannot starve mounts
+        PayloadMemory payloads = PayloadMemory.ofThisJvm();
+        // a RUN step that outlived the last process holds its build root busy: stopped before recovery unmounts it
+        MountManager mounts = MountManager.open(config, new ServedImages(images, payloads.mounts()),
+                new BuildLeftovers(buildsDir, config.stateDir())::stopSteps);
+        try {
+            Exports exports = new Exports(new ServedImages(images, payloads.exports()),
+                    config.stateDir().resolve("exports"));
+            exports.removeLeftovers();
+            BuildRunner builds = new BuildRunner(mounts, buildsDir, config.checkpoints());
+            builds.removeLeftovers();
+            return new TmountHost(mounts, exports, builds);
+        } catch (RuntimeException e) {
+            mounts.close();
+            throw e;
+        }
+    }
+
+    public MountManager mounts() {
+        return mounts;
+    }
+
+    public Exports exports() {
+        return exports;
+    }
+
+    public BuildRunner builds() {
+        return builds;
+    }
+
+    public TemplateStore store() {
+        return mounts.store();
+    }
+
+    /**
+     * Ends running builds (their steps first), stops the exports, then unmounts everything and closes the shared
+     * chunk caches with the mount manager.
+     */
+    @Override
+    public synchronized void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        try {
+            if (!builds.stop(BUILD_STOP_WAIT)) {
+                log.warn("builds did not end within {} s; unmounting under them", BUILD_STOP_WAIT.toSeconds());
+            }
+        } finally {
+            try {
+                exports.close();
+            } finally {
+                mounts.close();
+            }
+        }
+    }
+}

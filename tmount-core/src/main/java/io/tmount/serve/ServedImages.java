@@ -1,0 +1,90 @@
+package io.tmount.serve;
+
+import io.tmount.image.BlockImage;
+import io.tmount.image.BuildImages;
+import io.tmount.image.BuildLayout;
+import io.tmount.image.FileImage;
+import io.tmount.image.Overlay;
+import io.tmount.nbd.NbdExport;
+import io.tmount.nbd.NbdServer;
+import io.tmount.nbd.PayloadBudget;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The one place the served chain is wired, for mounts and exports alike: store → chunk caches (shared) → layered
+ * image → overlay (writable only) → NBD server. On a failure everything made so far is closed before the error
+ * leaves.
+ */
+public final class ServedImages {
+
+    private final BuildImages images;
+    private final PayloadBudget payloads;
+
+    /** {@code payloads}: the request payload budget the servers made here share. */
+    public ServedImages(BuildImages images, PayloadBudget payloads) {
+        this.images = images;
+        this.payloads = payloads;
+    }
+
+    public BuildImages images() {
+        return images;
+    }
+
+    /** Serves a build (its layout resolved), streamed through the shared chunk caches. */
+    public Served serve(BuildLayout layout, Serving serving) throws IOException {
+        return serve(images.open(layout), List.of(), serving);
+    }
+
+    /** Serves a raw image file, never written: a writable serving writes into its overlay. */
+    public Served serve(Path imageFile, Serving serving) throws IOException {
+        FileImage file = FileImage.open(imageFile, true);
+        return serve(file, List.of(file), serving);
+    }
+
+    private Served serve(BlockImage base, List<AutoCloseable> owned, Serving serving) throws IOException {
+        List<AutoCloseable> below = new ArrayList<>(owned);
+        try {
+            BlockImage image = base;
+            Overlay overlay = null;
+            if (!serving.readOnly()) {
+                overlay = Overlay.open(base, serving.overlayDir(), images.budget()::reclaim);
+                below.addFirst(overlay);
+                image = overlay;
+            }
+            NbdServer server = NbdServer.start(serving.listen(), List.of(new NbdExport(serving.name(),
+                    serving.description(), image, serving.readOnly())), serving.limits(), payloads);
+            return new Served(server, overlay, below);
+        } catch (IOException | RuntimeException e) {
+            try {
+                closeAll(below);
+            } catch (IOException closing) {
+                e.addSuppressed(closing);
+            }
+            throw e;
+        }
+    }
+
+    /** Closes each part in order, all of them whatever fails; the first failure leaves with the others suppressed. */
+    static void closeAll(List<AutoCloseable> parts) throws IOException {
+        IOException failure = null;
+        for (AutoCloseable part : parts) {
+            try {
+                part.close();
+            } catch (Exception e) {
+                IOException io = e instanceof IOException x ? x : new IOException(e.getMessage(), e);
+                if (failure == null) {
+                    failure = io;
+                } else {
+                    failure.addSuppressed(io);
+                }
+            }
+        }
+        if (failure != null) {
+            throw failure;
+        }
+    }
+}
