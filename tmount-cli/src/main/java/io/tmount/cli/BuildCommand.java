@@ -1,6 +1,6 @@
 package io.tmount.cli;
 
-import io.tmount.build.BuildResult;
+import io.tmount.builder.BuildResult;
 import io.tmount.daemon.DaemonClient;
 import io.tmount.daemon.BuildRequest;
 import picocli.CommandLine.Command;

@@ -3,7 +3,7 @@ package io.tmount.daemon;
 import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.tmount.TmountException;
-import io.tmount.build.BuildResult;
+import io.tmount.builder.BuildResult;
 import io.tmount.export.ExportInfo;
 import io.tmount.json.TmountJson;
 import io.tmount.mount.CommitResult;

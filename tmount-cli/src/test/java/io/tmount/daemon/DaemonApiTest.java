@@ -1,7 +1,7 @@
 package io.tmount.daemon;
 
 import io.tmount.TmountException;
-import io.tmount.build.BuildResult;
+import io.tmount.builder.BuildResult;
 import io.tmount.device.AttachBackend;
 import io.tmount.device.Attachers;
 import io.tmount.host.TmountHost;

@@ -1,7 +1,7 @@
 package io.tmount.host;
 
-import io.tmount.build.BuildLeftovers;
-import io.tmount.build.BuildRunner;
+import io.tmount.builder.BuildLeftovers;
+import io.tmount.builder.BuildRunner;
 import io.tmount.export.Exports;
 import io.tmount.image.BuildImages;
 import io.tmount.mount.MountManager;

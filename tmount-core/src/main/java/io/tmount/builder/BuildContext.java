@@ -1,4 +1,4 @@
-package io.tmount.build;
+package io.tmount.builder;
 
 import io.tmount.TmountException;
 

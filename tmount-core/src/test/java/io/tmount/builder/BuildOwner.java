@@ -1,4 +1,4 @@
-package io.tmount.build;
+package io.tmount.builder;
 
 import io.tmount.device.Attachers;
 import io.tmount.mount.Checkpoints;

@@ -1,4 +1,4 @@
-package io.tmount.build;
+package io.tmount.builder;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;

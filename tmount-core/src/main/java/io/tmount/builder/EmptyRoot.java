@@ -1,4 +1,4 @@
-package io.tmount.build;
+package io.tmount.builder;
 
 import io.tmount.image.BuildWriter;
 import io.tmount.image.WriteFormat;

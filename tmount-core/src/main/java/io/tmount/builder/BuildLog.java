@@ -1,4 +1,4 @@
-package io.tmount.build;
+package io.tmount.builder;
 
 /** Where a build reports its progress, a line at a time (step numbers, timings, RUN output). */
 @FunctionalInterface

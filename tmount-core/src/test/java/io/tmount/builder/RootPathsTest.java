@@ -1,4 +1,4 @@
-package io.tmount.build;
+package io.tmount.builder;
 
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
