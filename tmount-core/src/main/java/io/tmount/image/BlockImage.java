@@ -2,13 +2,13 @@ package io.tmount.image;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.nio.channels.WritableByteChannel;
 import java.util.List;
 
 /**
  * A block device as bytes: what the NBD server exports. Offsets and lengths are checked by the caller
  * (the NBD layer rejects requests outside {@code [0, size)}), so implementations may trust them.
- * Implementations are safe for concurrent use.
+ * Implementations are safe for concurrent use. An image that can tell which ranges it holds locally implements
+ * {@link LocalAccess} too, for the NBD server's fast path.
  */
 public interface BlockImage extends AutoCloseable {
 
@@ -35,43 +35,6 @@ public interface BlockImage extends AutoCloseable {
      */
     default List<Extent> extents(long offset, long length) throws IOException {
         return List.of(new Extent(length, 0));
-    }
-
-    /**
-     * Whether reading the range needs nothing but local storage (no fetch from a store, no waiting for another
-     * reader): the NBD server then answers small reads on the connection's own thread. False when unsure.
-     */
-    default boolean readsLocally(long offset, long length) {
-        return false;
-    }
-
-    /** Whether writing the range needs nothing but local storage (as {@link #readsLocally}). */
-    default boolean writesLocally(long offset, long length) {
-        return false;
-    }
-
-    /**
-     * Whether {@link #transferTo} can send the range straight from a local file (sendfile: no copy through this
-     * process). False when unsure.
-     */
-    default boolean transfersDirectly(long offset, long length) {
-        return false;
-    }
-
-    /**
-     * Writes exactly the range's bytes to {@code target}: straight from a local file where {@link #transfersDirectly}
-     * says so, through a buffer otherwise. Returns the nanoseconds it spent waiting for the target to take bytes, so
-     * the rest measures the storage. A failure may leave part of the range written.
-     */
-    default long transferTo(long offset, int length, WritableByteChannel target) throws IOException {
-        ByteBuffer buffer = ByteBuffer.allocate(length);
-        read(buffer, offset);
-        buffer.flip();
-        long start = System.nanoTime();
-        while (buffer.hasRemaining()) {
-            target.write(buffer);
-        }
-        return System.nanoTime() - start;
     }
 
     /** Brings the range into local storage ahead of use (NBD_CMD_CACHE); local images have nothing to do. */

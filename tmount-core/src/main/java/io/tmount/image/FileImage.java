@@ -16,7 +16,7 @@ import java.util.Set;
  * A raw image file served as a block device, with positional I/O so concurrent requests never contend for a
  * file position. TRIM and zeroing punch holes, so the file stays sparse. Owns its file descriptors, not the file.
  */
-public final class FileImage implements BlockImage {
+public final class FileImage implements BlockImage, LocalAccess {
 
     private static final int ZERO_CHUNK = 1 << 20;
     private static final ByteBuffer ZEROS = ByteBuffer.allocateDirect(ZERO_CHUNK).asReadOnlyBuffer();

@@ -11,7 +11,7 @@ import java.util.List;
  * cache; ranges mapped to the nil build read as zeros without any fetch. Read-only: writes belong to an
  * {@link Overlay} on top. Does not own the caches (they are shared by every mount of the builds).
  */
-public final class LayeredImage implements BlockImage {
+public final class LayeredImage implements BlockImage, LocalAccess {
 
     /** One mapping and where its bytes come from (null cache: zeros). */
     public record Segment(BuildMapping mapping, ChunkCache cache) {
@@ -131,6 +131,12 @@ public final class LayeredImage implements BlockImage {
             throw new AssertionError("a presence check does no I/O", e);
         }
         return local[0];
+    }
+
+    /** Read-only: writes belong to an overlay. */
+    @Override
+    public boolean writesLocally(long offset, long length) {
+        return false;
     }
 
     /** Fetches the range's chunks from the store into the shared caches. */

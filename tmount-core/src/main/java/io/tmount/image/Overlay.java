@@ -24,7 +24,7 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
  * overlay's blocks first, then the image below. FLUSH syncs the data, then saves the map, so every write acknowledged
  * before a flush survives a crash. Owns its files' descriptors, not the image below.
  */
-public final class Overlay implements BlockImage {
+public final class Overlay implements BlockImage, LocalAccess {
 
     public static final int BLOCK = 4096;
     private static final int STRIPES = 256;
@@ -214,7 +214,7 @@ public final class Overlay implements BlockImage {
     @Override
     public boolean transfersDirectly(long offset, long length) {
         long below = firstBelow(offset, length);
-        return below < 0 || lower.transfersDirectly(below, offset + length - below);
+        return below < 0 || LocalAccess.transfersDirectly(lower, below, offset + length - below);
     }
 
     @Override
@@ -223,7 +223,7 @@ public final class Overlay implements BlockImage {
         forEachRun(offset, offset + length, (source, position, n) -> waited[0] += switch (source) {
             case ZERO -> Zeros.send(n, target);
             case OWN -> Sendfile.send(data, position, n, target, dataFile);
-            case BELOW -> lower.transferTo(position, n, target);
+            case BELOW -> LocalAccess.transfer(lower, position, n, target);
         });
         return waited[0];
     }
@@ -232,7 +232,7 @@ public final class Overlay implements BlockImage {
     @Override
     public boolean readsLocally(long offset, long length) {
         long below = firstBelow(offset, length);
-        return below < 0 || lower.readsLocally(below, offset + length - below);
+        return below < 0 || LocalAccess.readsLocally(lower, below, offset + length - below);
     }
 
     /** Where the range's first block from below begins (the range's start at most), or -1 when it has none. */

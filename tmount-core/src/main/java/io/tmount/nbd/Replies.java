@@ -1,6 +1,7 @@
 package io.tmount.nbd;
 
 import io.tmount.image.BlockImage;
+import io.tmount.image.LocalAccess;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -148,7 +149,7 @@ final class Replies {
             long start = System.nanoTime();
             Wire.writeFully(channel, head);
             long waited = System.nanoTime() - start;
-            return waited + image.transferTo(offset, length, channel);
+            return waited + LocalAccess.transfer(image, offset, length, channel);
         } finally {
             lock.unlock();
         }

@@ -1,8 +1,9 @@
 package io.tmount.nbd;
 
-import io.tmount.os.LinuxFiles;
 import io.tmount.image.BlockImage;
 import io.tmount.image.Extent;
+import io.tmount.image.LocalAccess;
+import io.tmount.os.LinuxFiles;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -194,13 +195,13 @@ final class Transmission {
             return;
         }
         if (readNanos < INLINE_MAX_NANOS) {
-            if (length <= BATCH_MAX_BYTES && image.readsLocally(offset, length)) {
+            if (length <= BATCH_MAX_BYTES && LocalAccess.readsLocally(image, offset, length)) {
                 long start = System.nanoTime();
                 if (replies.batchRead(cookie, offset, length, dst -> image.read(dst, offset))) {
                     readNanos = average(readNanos, start, length);
                     return;
                 } // a failing read is retried on its own thread, which reports the error
-            } else if (image.transfersDirectly(offset, length)) {
+            } else if (LocalAccess.transfersDirectly(image, offset, length)) {
                 replies.flushBatch(); // in order: the batch's replies were ready first
                 long start = System.nanoTime();
                 long waited = transfer(cookie, offset, length);
@@ -235,7 +236,7 @@ final class Transmission {
     private boolean writeInline(long cookie, int flags, long offset, ByteBuffer payload, int units) throws IOException {
         int length = payload.remaining();
         if (length > INLINE_WRITE_MAX_BYTES || (flags & CMD_FLAG_FUA) != 0 || writeNanos > INLINE_MAX_NANOS
-                || !image.writesLocally(offset, length)) {
+                || !(image instanceof LocalAccess local && local.writesLocally(offset, length))) {
             return false;
         }
         long start = System.nanoTime();

@@ -11,7 +11,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
 /**
- * What {@link BlockImage#transferTo} sends through a real unix socket, sent from a virtual thread (as the NBD server
+ * What {@link LocalAccess#transferTo} sends through a real unix socket, sent from a virtual thread (as the NBD server
  * does) to a reader that starts late, so the socket fills up and sendfile finds no room.
  */
 final class SocketCapture {
@@ -28,7 +28,7 @@ final class SocketCapture {
                 CompletableFuture<Void> sent = new CompletableFuture<>();
                 Thread.ofVirtual().start(() -> {
                     try {
-                        image.transferTo(offset, length, accepted);
+                        LocalAccess.transfer(image, offset, length, accepted);
                         sent.complete(null);
                     } catch (Throwable e) {
                         sent.completeExceptionally(e);
