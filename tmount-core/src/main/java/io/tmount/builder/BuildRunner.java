@@ -4,7 +4,6 @@ import io.tmount.TmountException;
 import io.tmount.image.WriteFormat;
 import io.tmount.mount.Checkpoints;
 import io.tmount.mount.MountManager;
-import io.tmount.mount.MountOptions;
 import io.tmount.os.Descriptors;
 import io.tmount.os.Folders;
 import io.tmount.store.BuildId;
@@ -16,10 +15,6 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.LinkedHashMap;
-import java.util.List;
-import java.util.Map;
 
 /**
  * Runs template builds: mounts the base build copy-on-write (or a new empty filesystem) as the build root, runs the
@@ -88,19 +83,21 @@ public final class BuildRunner {
         if (store.exists(id)) {
             throw TmountException.conflict("build '%s' already exists in template store %s", id, store.url());
         }
-        if (!file.fromEmpty()) {
-            store.resolve(file.fromTemplate(), file.fromBuild());
+        if (file.from() instanceof TemplateFile.FromBuild base) {
+            store.resolve(base.template(), base.build());
         }
         Path work = newWorkFolder();
         Path rootPath = work.resolve("root");
         int total = file.steps().size();
-        out.line("building template " + file.template() + " as build " + id + " from "
-                + (file.fromEmpty() ? "an empty " + file.emptySize() + " filesystem" : file.fromTemplate() + " build " + file.fromBuild())
+        out.line("building template " + file.template() + " as build " + id + " from " + file.from()
                 + " (" + total + " step" + (total == 1 ? "" : "s") + ")");
         try {
-            BuildRoot root = file.fromEmpty()
-                    ? EmptyRoot.create(store, file.template(), file.emptySize().bytes(), work.resolve("rootfs.ext4"), rootPath)
-                    : MountedRoot.mount(manager, file.fromTemplate(), file.fromBuild(), rootPath, file.template());
+            BuildRoot root = switch (file.from()) {
+                case TemplateFile.Empty empty ->
+                        EmptyRoot.create(store, file.template(), empty.size().bytes(), work.resolve("rootfs.ext4"), rootPath);
+                case TemplateFile.FromBuild base ->
+                        MountedRoot.mount(manager, base.template(), base.build(), rootPath, file.template());
+            };
             runSteps(file, id, root, writeFormat, out);
             try {
                 root.close();
@@ -120,8 +117,8 @@ public final class BuildRunner {
                 log.warn("cannot remove the build folder {}: {}", work, e.getMessage());
             }
         }
-        BuildResult result = new BuildResult(id, file.template(), file.fromEmpty() ? null : file.fromBuild(), total,
-                millisSince(start));
+        BuildResult result = new BuildResult(id, file.template(),
+                file.from() instanceof TemplateFile.FromBuild base ? base.build() : null, total, millisSince(start));
         out.line("built template " + file.template() + " build " + id + " in " + result.millis() + " ms");
         log.info("built template {} build {} ({} steps) in {} ms", file.template(), id, total, result.millis());
         return result;
@@ -130,7 +127,7 @@ public final class BuildRunner {
     /** Runs the steps and commits the root; on failure takes down the root and every mount of the steps. */
     private void runSteps(TemplateFile file, BuildId id, BuildRoot root, WriteFormat format, BuildLog out)
             throws IOException {
-        Map<String, Path> mounts = new LinkedHashMap<>();
+        StepMounts mounts = new StepMounts(manager, root.path());
         int total = file.steps().size();
         try {
             BuildContext context = new BuildContext();
@@ -147,14 +144,11 @@ public final class BuildRunner {
                 }
                 out.line("step " + step.number() + "/" + total + " done in " + millisSince(stepStart) + " ms");
             }
-            for (String path : new ArrayList<>(mounts.keySet()).reversed()) {
-                out.line("unmounting " + path + ", still mounted when the steps ended");
-                manager.unmountTemplate(mounts.remove(path));
-            }
+            mounts.unmountLeft(out);
             out.line("committing the build root as build " + id);
             root.commit(id, format);
         } catch (IOException | RuntimeException e) {
-            unmountAll(mounts, e);
+            mounts.unmountAll(e);
             try {
                 root.close();
             } catch (IOException | RuntimeException closing) {
@@ -187,7 +181,7 @@ public final class BuildRunner {
         new BuildLeftovers(buildsDir, manager.stateDir()).remove();
     }
 
-    private void execute(Step step, TemplateFile file, Path root, BuildContext context, Map<String, Path> mounts,
+    private void execute(Step step, TemplateFile file, Path root, BuildContext context, StepMounts mounts,
                          BuildLog out) throws IOException {
         switch (step) {
             case Step.Run run -> RunStep.run(root, context, run.command(), out, running);
@@ -199,43 +193,9 @@ public final class BuildRunner {
                 context.workdir(RootPaths.inRoot(root, host));
             }
             case Step.User user -> context.user(root, user.name());
-            case Step.Mount mount -> {
-                Path host = RootPaths.resolve(root, context.workdir(), mount.path());
-                if (host.equals(root)) {
-                    throw TmountException.invalid("cannot mount over the build root itself");
-                }
-                String inRoot = RootPaths.inRoot(root, host);
-                if (mounts.containsKey(inRoot)) {
-                    throw TmountException.conflict("%s is already mounted by this build", inRoot);
-                }
-                manager.mountTemplate(mount.template(), mount.build(), host,
-                        // over a folder of the build's own root: hiding what is there is the build's business
-                        MountOptions.defaults().withReadOnly(!mount.writable()).withEphemeral(true)
-                                .withAllowNonEmpty(true));
-                mounts.put(inRoot, host);
-            }
-            case Step.Unmount unmount -> {
-                String inRoot = RootPaths.inRoot(root, RootPaths.resolve(root, context.workdir(), unmount.path()));
-                Path host = mounts.get(inRoot);
-                if (host == null) {
-                    throw TmountException.invalid("%s is not mounted by this build%s", inRoot,
-                            mounts.isEmpty() ? "" : " (mounted: " + String.join(", ", mounts.keySet()) + ")");
-                }
-                manager.unmountTemplate(host);
-                mounts.remove(inRoot);
-            }
-        }
-    }
-
-    /** Takes down what the steps mounted, innermost last-mounted first; failures ride along with the build's. */
-    private void unmountAll(Map<String, Path> mounts, Throwable failure) {
-        List<String> paths = new ArrayList<>(mounts.keySet());
-        for (String path : paths.reversed()) {
-            try {
-                manager.unmountTemplate(mounts.remove(path));
-            } catch (RuntimeException e) {
-                failure.addSuppressed(e);
-            }
+            case Step.Mount mount -> mounts.mount(mount.template(), mount.build(),
+                    RootPaths.resolve(root, context.workdir(), mount.path()), mount.writable());
+            case Step.Unmount unmount -> mounts.unmount(RootPaths.resolve(root, context.workdir(), unmount.path()));
         }
     }
 

@@ -73,17 +73,16 @@ public final class TemplateFileParser {
         if ((from == null) == (empty == null)) {
             throw TmountException.invalid("template file needs exactly one of from: {template, build} and fromEmpty: {size}");
         }
-        TemplateId fromTemplate = null;
-        BuildId fromBuild = null;
-        ByteSize size = null;
+        TemplateFile.Base base;
         if (from != null) {
-            fromTemplate = TemplateId.of(text(from, "template", "from.template"));
-            fromBuild = BuildId.of(text(from, "build", "from.build"));
+            base = new TemplateFile.FromBuild(TemplateId.of(text(from, "template", "from.template")),
+                    BuildId.of(text(from, "build", "from.build")));
         } else {
-            size = ByteSize.parse(text(empty, "size", "fromEmpty.size"));
+            ByteSize size = ByteSize.parse(text(empty, "size", "fromEmpty.size"));
             if (size.bytes() < 16L << 20) {
                 throw TmountException.invalid("fromEmpty.size %s is too small (at least 16M)", size);
             }
+            base = new TemplateFile.Empty(size);
         }
         Path context = null;
         if (root.hasNonNull("context")) {
@@ -100,7 +99,7 @@ public final class TemplateFileParser {
                 steps.add(step(++number, node));
             }
         }
-        return new TemplateFile(template, fromTemplate, fromBuild, size, context, steps);
+        return new TemplateFile(template, base, context, steps);
     }
 
     private static Step step(int number, JsonNode node) {

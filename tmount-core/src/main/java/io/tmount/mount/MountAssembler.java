@@ -10,6 +10,7 @@ import io.tmount.image.Overlay;
 import io.tmount.nbd.NbdEndpoint;
 import io.tmount.nbd.NbdListen;
 import io.tmount.nbd.NbdServer;
+import io.tmount.os.FilesystemMounter;
 import io.tmount.os.Folders;
 import io.tmount.serve.Served;
 import io.tmount.serve.ServedImages;

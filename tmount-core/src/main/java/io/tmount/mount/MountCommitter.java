@@ -1,5 +1,6 @@
 package io.tmount.mount;
 
+import io.tmount.os.FilesystemMounter;
 import io.tmount.image.BuildLayout;
 import io.tmount.image.BuildWriter;
 import io.tmount.image.LayerDiff;

@@ -3,6 +3,7 @@ package io.tmount.mount;
 import io.tmount.device.Attachers;
 import io.tmount.device.DeviceRecord;
 import io.tmount.device.QemuNbdServer;
+import io.tmount.os.FilesystemMounter;
 import io.tmount.os.Folders;
 import io.tmount.os.MountTable;
 import io.tmount.store.BuildId;

@@ -26,15 +26,27 @@ public final class Ext4Images {
 
     /** Writes a new ext4 image of {@code size} bytes at {@code image} holding a copy of {@code dir}. */
     public static void makeFromDirectory(Path dir, long size, Path image) throws IOException {
-        String mkfs = HostTools.require("mkfs.ext4", "e2fsprogs", "creating templates").toString();
+        make(size, image, List.of("-d", dir.toString()));
+    }
+
+    /** Writes a new, empty ext4 image of {@code size} bytes at {@code image}, its root owned by root. */
+    public static void makeEmpty(long size, Path image) throws IOException {
+        make(size, image, List.of());
+    }
+
+    private static void make(long size, Path image, List<String> extra) throws IOException {
+        String mkfs = HostTools.require("mkfs.ext4", "e2fsprogs", "creating templates and builds").toString();
         Files.deleteIfExists(image);
         try (RandomAccessFile file = new RandomAccessFile(image.toFile(), "rw")) {
             file.setLength(size);
         }
         try {
             // 4 KiB blocks as e2b makes them (ext4 cannot use blocks smaller than the device's); no reserved blocks.
-            Commands.check(Duration.ofMinutes(10), List.of(mkfs, "-q", "-F", "-t", "ext4", "-b", "4096", "-m", "0",
-                    "-E", "root_owner=0:0", "-d", dir.toString(), image.toString()));
+            List<String> command = new java.util.ArrayList<>(List.of(mkfs, "-q", "-F", "-t", "ext4", "-b", "4096",
+                    "-m", "0", "-E", "root_owner=0:0"));
+            command.addAll(extra);
+            command.add(image.toString());
+            Commands.check(Duration.ofMinutes(10), command);
         } catch (IOException e) {
             Files.deleteIfExists(image);
             throw e;

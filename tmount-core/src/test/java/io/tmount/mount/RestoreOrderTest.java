@@ -2,6 +2,7 @@ package io.tmount.mount;
 
 import io.tmount.device.AttachBackend;
 import io.tmount.device.Attachers;
+import io.tmount.os.FilesystemMounter;
 import io.tmount.os.MountTable;
 import io.tmount.store.BuildId;
 import io.tmount.store.TemplateId;

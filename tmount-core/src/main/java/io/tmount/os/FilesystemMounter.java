@@ -1,11 +1,6 @@
-package io.tmount.mount;
+package io.tmount.os;
 
 import io.tmount.TmountException;
-import io.tmount.os.CommandResult;
-import io.tmount.os.Commands;
-import io.tmount.os.HostTools;
-import io.tmount.os.MountTable;
-import io.tmount.os.PathHolders;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -16,7 +11,7 @@ import java.util.List;
 import java.util.stream.Collectors;
 
 /** Mounts ext4 from a block device with mount(8) (nosuid,nodev always) and unmounts it, retrying while busy. */
-final class FilesystemMounter {
+public final class FilesystemMounter {
 
     private static final Logger log = LoggerFactory.getLogger(FilesystemMounter.class);
     private static final Duration COMMAND_TIMEOUT = Duration.ofSeconds(60);
@@ -25,13 +20,13 @@ final class FilesystemMounter {
     private final PathHolders holders;
     private final Duration busyRetry;
 
-    FilesystemMounter(MountTable mountTable, PathHolders holders, Duration busyRetry) {
+    public FilesystemMounter(MountTable mountTable, PathHolders holders, Duration busyRetry) {
         this.mountTable = mountTable;
         this.holders = holders;
         this.busyRetry = busyRetry;
     }
 
-    void mount(Path device, Path target, boolean readOnly) throws IOException {
+    public void mount(Path device, Path target, boolean readOnly) throws IOException {
         String mount = HostTools.require("mount", "mount", "mounting").toString();
         // a writable filesystem that meets an error stops writing (as a root filesystem's fstab usually asks) rather
         // than piling more writes onto what is damaged; its changes can still be committed at block level
@@ -59,7 +54,7 @@ final class FilesystemMounter {
      * Unmounts, retrying while the mount is busy; then fails with the processes that hold it. A path that is no
      * longer mounted counts as unmounted.
      */
-    void unmount(Path target) throws IOException {
+    public void unmount(Path target) throws IOException {
         String umount = HostTools.require("umount", "mount", "unmounting").toString();
         long deadline = System.nanoTime() + busyRetry.toNanos();
         long sleep = 50;
@@ -94,28 +89,28 @@ final class FilesystemMounter {
 
     /** Flushes the filesystem to its device and holds every write until {@link #thaw}: for a consistent commit. */
     /** Whether the filesystem at {@code target}, mounted writable, went read-only after an error. */
-    boolean wentReadOnly(Path target) {
+    public boolean wentReadOnly(Path target) {
         return mountTable.mountAt(target).map(MountTable.Entry::wentReadOnly).orElse(false);
     }
 
-    void freeze(Path target) throws IOException {
+    public void freeze(Path target) throws IOException {
         Commands.check(COMMAND_TIMEOUT, HostTools.require("fsfreeze", "util-linux", "commit").toString(),
                 "--freeze", target.toString());
     }
 
     /** Writes the filesystem's dirty data and journal to its device (syncfs). */
-    void sync(Path target) throws IOException {
+    public void sync(Path target) throws IOException {
         Commands.check(COMMAND_TIMEOUT, HostTools.require("sync", "coreutils", "commit").toString(), "--file-system",
                 target.toString());
     }
 
     /** Discards the filesystem's free blocks (fstrim), so they reach the device as TRIM. */
-    void trim(Path target) throws IOException {
+    public void trim(Path target) throws IOException {
         Commands.check(COMMAND_TIMEOUT, HostTools.require("fstrim", "util-linux", "commit").toString(), target.toString());
     }
 
     /** Thaws the filesystem if it is frozen; one that is not (fsfreeze says so) is left alone. */
-    void thawIfFrozen(Path target) {
+    public void thawIfFrozen(Path target) {
         try {
             thaw(target);
             log.warn("{} was frozen; thawed it", target);
@@ -124,13 +119,13 @@ final class FilesystemMounter {
         }
     }
 
-    void thaw(Path target) throws IOException {
+    public void thaw(Path target) throws IOException {
         Commands.check(COMMAND_TIMEOUT, HostTools.require("fsfreeze", "util-linux", "commit").toString(),
                 "--unfreeze", target.toString());
     }
 
     /** Unmounts {@code target} if the filesystem there comes from {@code device}; lazily if it stays busy. */
-    void unmountIfFrom(Path target, Path device) throws IOException {
+    public void unmountIfFrom(Path target, Path device) throws IOException {
         if (mountTable.mountAt(target).filter(m -> m.source().equals(device.toString())).isEmpty()) {
             return;
         }
@@ -142,7 +137,7 @@ final class FilesystemMounter {
     }
 
     /** Detaches the mount from the tree now even if busy; the kernel frees it when the last user lets go. */
-    void unmountLazily(Path target) throws IOException {
+    public void unmountLazily(Path target) throws IOException {
         if (mountTable.isMountPoint(target)) {
             Commands.check(COMMAND_TIMEOUT, HostTools.require("umount", "mount", "unmounting").toString(),
                     "--lazy", target.toString());
