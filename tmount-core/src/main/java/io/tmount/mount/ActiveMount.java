@@ -22,7 +22,7 @@ import java.util.concurrent.atomic.AtomicLong;
  */
 record ActiveMount(MountInfo info, BuildLayout layout, Overlay overlay, List<Path> createdDirs, Teardown resources,
                    Teardown bookkeeping, Probe probe, AtomicLong committedMutations)
-        implements MountManager.Slot {
+        implements MountSlots.Slot {
 
     /** What is wrong with the mount's device or NBD server right now, if anything. */
     @FunctionalInterface

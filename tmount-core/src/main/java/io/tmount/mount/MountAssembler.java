@@ -58,12 +58,13 @@ final class MountAssembler {
 
     /**
      * Mounts a build at a path whose folders exist; {@code created} are those tmount made for it (removed again
-     * when empty). With {@code restoring}, the mount comes back after a crash and its overlay or local copy in the
+     * when empty). A {@link MountOrigin.Restored} mount comes back after a crash and its overlay or local copy in the
      * state dir is reused; then a failure leaves the state dir and the journal entry (still marked mounted) alone, for
      * recovery to keep under orphans/ or to try again, since they hold writes the kernel was told are durable.
      */
     ActiveMount assemble(String id, TemplateId template, BuildId build, Path mountPath, MountOptions options,
-                         Attacher attacher, List<Path> created, boolean restoring) throws IOException {
+                         Attacher attacher, List<Path> created, MountOrigin origin) throws IOException {
+        boolean restoring = origin instanceof MountOrigin.Restored;
         Teardown bookkeeping = new Teardown();
         Teardown resources = new Teardown();
         try {

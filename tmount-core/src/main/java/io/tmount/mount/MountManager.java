@@ -22,12 +22,9 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Comparator;
-import java.util.HashMap;
 import java.util.HexFormat;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 import java.util.stream.Collectors;
@@ -41,20 +38,6 @@ import java.util.stream.Collectors;
 public final class MountManager implements AutoCloseable {
 
     private static final Logger log = LoggerFactory.getLogger(MountManager.class);
-
-    /** What a mount path holds: an operation in progress, or an active mount. */
-    sealed interface Slot permits Busy, ActiveMount {
-    }
-
-    private enum Busy implements Slot {
-        MOUNTING("mounted"), UNMOUNTING("unmounted"), COMMITTING("committed");
-
-        private final String doing;
-
-        Busy(String doing) {
-            this.doing = doing;
-        }
-    }
 
     /** The chunk cache as a whole: its budget, what it holds, and per build object what it cost. */
     public record CacheReport(long maxBytes, long usedBytes, List<CacheStats> objects) {
@@ -73,7 +56,8 @@ public final class MountManager implements AutoCloseable {
     private final MountJournal journal;
     private final MountAssembler assembler;
     private final MountCommitter committer;
-    private final ConcurrentHashMap<Path, Slot> slots = new ConcurrentHashMap<>();
+    private final MountUnmounter unmounter;
+    private final MountSlots slots = new MountSlots();
     private final ReentrantReadWriteLock lifecycle = new ReentrantReadWriteLock();
     private boolean closed;
 
@@ -91,6 +75,8 @@ public final class MountManager implements AutoCloseable {
         this.assembler = new MountAssembler(served, journal, filesystems, config.runtimeDir().resolve("mounts"),
                 config.checkpoints());
         this.committer = new MountCommitter(filesystems, config.store(), config.checkpoints());
+        this.unmounter = new MountUnmounter(slots, journal, filesystems, mountTable,
+                config.stateDir().resolve("orphans"), config.checkpoints());
     }
 
     /** The build images (store, chunk caches in the state dir, cache budget) a configuration describes. */
@@ -191,32 +177,28 @@ public final class MountManager implements AutoCloseable {
             descriptors.require(MOUNT_DESCRIPTORS, "mount template " + template + " build " + build + " at " + path);
             MountOptions opts = options == null ? MountOptions.defaults() : options;
             Attacher attacher = config.attachers().select(opts.attach());
-            return mount(newId(), template, build, path, opts, attacher, null);
+            return mount(newId(), template, build, path, opts, attacher, new MountOrigin.Fresh());
         } finally {
             lifecycle.readLock().unlock();
         }
     }
 
     private MountInfo mount(String id, TemplateId template, BuildId build, Path path, MountOptions options,
-                            Attacher attacher, List<Path> restoredDirs) {
-        Slot existing = slots.putIfAbsent(path, Busy.MOUNTING);
-        if (existing != null) {
-            throw duplicate(path, existing);
-        }
+                            Attacher attacher, MountOrigin origin) {
+        slots.reserve(path);
         long start = System.nanoTime();
         try {
-            refuseCovering(path);
+            slots.refuseCovering(path);
             paths.checkNotMounted(path);
-            if (restoredDirs == null && !options.allowNonEmpty()) {
+            if (origin instanceof MountOrigin.Fresh && !options.allowNonEmpty()) {
                 MountPaths.refuseNonEmpty(path); // a restore goes back where the mount was allowed before
             }
             config.store().resolve(template, build);
             if (options.verify()) {
                 verify(build);
             }
-            List<Path> created = restoredDirs != null ? restoredFolders(path, restoredDirs) : foldersFor(path);
-            ActiveMount mount = assembler.assemble(id, template, build, path, options, attacher, created,
-                    restoredDirs != null);
+            ActiveMount mount = assembler.assemble(id, template, build, path, options, attacher,
+                    origin.folders(path, slots), origin);
             slots.put(path, mount);
             MountInfo info = mount.info();
             log.info("mounted template {} build {} at {} ({}, {} via {}, engine {}) in {} ms", template, build, path,
@@ -224,7 +206,7 @@ public final class MountManager implements AutoCloseable {
                     millisSince(start));
             return info;
         } catch (IOException | RuntimeException e) {
-            slots.remove(path);
+            slots.free(path);
             String cleanup = e.getSuppressed().length == 0 ? ""
                     : "; cleaning up also failed: " + java.util.Arrays.stream(e.getSuppressed())
                     .map(Throwable::getMessage).collect(Collectors.joining("; "));
@@ -242,50 +224,13 @@ public final class MountManager implements AutoCloseable {
         }
     }
 
-    /**
-     * Creates the missing folders of a new mount path. Folders another active mount created above it are listed
-     * too, so whichever of the two goes last removes them.
-     */
-    private List<Path> foldersFor(Path path) throws IOException {
-        List<Path> folders = new ArrayList<>();
-        for (Slot slot : slots.values()) {
-            if (slot instanceof ActiveMount other) {
-                // only folders above the other mount: its mount point and what is inside belong to it
-                other.createdDirs().stream()
-                        .filter(dir -> path.startsWith(dir) && !dir.equals(path))
-                        .filter(dir -> !dir.startsWith(other.info().mountPath()))
-                        .filter(dir -> !folders.contains(dir)).forEach(folders::add);
-            }
-        }
-        folders.addAll(MountPaths.createMissing(path));
-        folders.sort(Comparator.comparing(Path::getNameCount));
-        return folders;
-    }
-
-    /** The folders a restored mount had tmount create, and any it must create again (gone with a reboot's tmpfs). */
-    private static List<Path> restoredFolders(Path path, List<Path> created) throws IOException {
-        List<Path> folders = new ArrayList<>(created);
-        MountPaths.createMissing(path).stream().filter(dir -> !folders.contains(dir)).forEach(folders::add);
-        folders.sort(Comparator.comparing(Path::getNameCount));
-        return folders;
-    }
-
-    /** A mount above an active one would hide it. */
-    private void refuseCovering(Path path) {
-        for (Path other : slots.keySet()) {
-            if (!other.equals(path) && other.startsWith(path)) {
-                throw TmountException.conflict("%s would cover the tmount mount at %s; choose another path", path, other);
-            }
-        }
-    }
-
     /** Brings back a mount from the journal of an earlier run (its overlay or local copy is reused). */
     private MountInfo restore(JournalEntry entry) {
         MountInfo info = entry.info();
         MountOptions options = new MountOptions(info.readOnly(), info.attach(), info.engine());
         Attacher attacher = config.attachers().forRestore(info.attach(), info.id() + " at " + info.mountPath());
         return mount(info.id(), info.templateId(), info.buildId(), info.mountPath(), options, attacher,
-                entry.createdDirs());
+                new MountOrigin.Restored(entry.createdDirs()));
     }
 
     /** Unmounts what tmount mounted at the path and releases everything the mount held (its overlay included). */
@@ -301,7 +246,7 @@ public final class MountManager implements AutoCloseable {
     public Optional<Path> unmountTemplate(Path mountPath) {
         lifecycle.readLock().lock();
         try {
-            return unmount(activePath(mountPath), false);
+            return unmounter.unmount(activePath(mountPath), false);
         } finally {
             lifecycle.readLock().unlock();
         }
@@ -312,98 +257,6 @@ public final class MountManager implements AutoCloseable {
             throw TmountException.invalid("mount path '%s' must be absolute", mountPath);
         }
         return mountPath.normalize();
-    }
-
-    private ActiveMount take(Path path, Busy doing) {
-        Slot slot = slots.get(path);
-        if (slot == null) {
-            throw TmountException.notFound("nothing is mounted by tmount at %s", path);
-        }
-        if (!(slot instanceof ActiveMount mount) || !slots.replace(path, mount, doing)) {
-            throw TmountException.conflict("%s is busy being %s right now", path,
-                    slot instanceof Busy busy ? busy.doing : "changed");
-        }
-        return mount;
-    }
-
-    /** Marks the mount's journal entry to be discarded at the next start; returns the entry as it was, or null. */
-    private JournalEntry markUnmounting(ActiveMount mount) {
-        try {
-            JournalEntry entry = journal.read(mount.info().id());
-            if (!entry.ephemeral()) {
-                journal.write(entry.discardedAtNextStart());
-                return entry;
-            }
-        } catch (IOException e) {
-            log.warn("cannot mark mount {} as being unmounted in its journal: {}", mount.info().id(), e.getMessage());
-        }
-        return null;
-    }
-
-    /** The unmount did not happen: the mount is restored again after a crash, as before. */
-    private void unmarkUnmounting(JournalEntry journaled) {
-        if (journaled == null) {
-            return;
-        }
-        try {
-            journal.write(journaled);
-        } catch (IOException e) {
-            log.error("cannot restore the journal entry of mount {}: {}", journaled.info().id(), e.getMessage());
-        }
-    }
-
-    private Optional<Path> unmount(Path path, boolean lazyIfBusy) {
-        ActiveMount mount = take(path, Busy.UNMOUNTING);
-        long start = System.nanoTime();
-        Path keepIn = null;
-        if (!mount.info().readOnly() && mount.changedSinceCommit() && filesystems.wentReadOnly(path)) {
-            keepIn = config.stateDir().resolve("orphans").resolve(mount.info().id());
-        }
-        // if this process dies from here on, the next start finishes the unmount instead of restoring the mount
-        // (unless its changes are to be kept: then it comes back with them)
-        JournalEntry journaled = keepIn == null ? markUnmounting(mount) : null;
-        try {
-            List<Path> inside = mountTable.mountsUnder(path).stream().map(MountTable.Entry::mountPoint)
-                    .filter(p -> !p.equals(path)).distinct().toList();
-            if (!inside.isEmpty() && !lazyIfBusy) {
-                throw new TmountException(TmountException.Kind.BUSY, path + " has other mounts inside it ("
-                        + inside.stream().map(Path::toString).collect(Collectors.joining(", ")) + "); unmount those first");
-            }
-            filesystems.unmount(path);
-        } catch (IOException | RuntimeException e) {
-            if (!lazyIfBusy) {
-                unmarkUnmounting(journaled);
-                slots.put(path, mount);
-                throw e instanceof TmountException te ? te : TmountException.failed(e, "cannot unmount %s", path);
-            }
-            try {
-                filesystems.unmountLazily(path);
-                log.warn("{} stayed busy ({}); detached it lazily", path, e.getMessage());
-            } catch (IOException lazy) {
-                e.addSuppressed(lazy);
-                unmarkUnmounting(journaled);
-                slots.put(path, mount);
-                throw TmountException.failed(e, "cannot unmount %s", path);
-            }
-        }
-        config.checkpoints().reached(Checkpoints.UNMOUNTED);
-        try {
-            mount.release(keepIn);
-        } catch (IOException e) {
-            log.error("releasing mount {} at {} failed", mount.info().id(), path, e);
-            throw TmountException.failed(e, "unmounted %s, but releasing its resources failed (kept in the journal "
-                    + "for the next start to reclaim)", path);
-        } finally {
-            slots.remove(path);
-        }
-        MountInfo info = mount.info();
-        log.info("unmounted template {} build {} from {} (released {}) in {} ms", info.templateId(), info.buildId(),
-                path, info.devicePath(), millisSince(start));
-        if (keepIn != null) {
-            log.warn("{} went read-only after a filesystem error with uncommitted changes; its overlay is kept in {}",
-                    path, keepIn);
-        }
-        return Optional.ofNullable(keepIn);
     }
 
     /**
@@ -434,7 +287,7 @@ public final class MountManager implements AutoCloseable {
             checkOpen();
             Path path = activePath(mountPath);
             BuildId id = newBuild == null ? BuildId.random() : newBuild;
-            ActiveMount mount = take(path, Busy.COMMITTING);
+            ActiveMount mount = slots.take(path, MountSlots.Busy.COMMITTING);
             try {
                 if (mount.info().readOnly()) {
                     throw TmountException.invalid("%s is mounted read-only: it has no changes to commit", path);
@@ -459,36 +312,9 @@ public final class MountManager implements AutoCloseable {
         }
     }
 
-    /** The active mounts, oldest first. */
     /** The active mounts, oldest first, each with what is wrong with it right now ({@link MountInfo#problem()}). */
     public List<MountInfo> listMounts() {
-        Map<Path, MountTable.Entry> visible = new HashMap<>();
-        for (MountTable.Entry entry : mountTable.entries()) {
-            visible.put(entry.mountPoint(), entry); // the last one mounted at a path is the one seen there
-        }
-        return slots.values().stream()
-                .filter(ActiveMount.class::isInstance)
-                .map(s -> (ActiveMount) s)
-                .map(m -> m.info().withProblem(problemOf(m, visible.get(m.info().mountPath())).orElse(null)))
-                .sorted(Comparator.comparing(MountInfo::createdAt))
-                .toList();
-    }
-
-    private static Optional<String> problemOf(ActiveMount mount, MountTable.Entry seen) {
-        Optional<String> device = mount.probe().problem();
-        if (device.isPresent()) {
-            return device;
-        }
-        MountInfo info = mount.info();
-        if (seen == null || info.devicePath() == null || !seen.source().equals(info.devicePath().toString())) {
-            return Optional.of("its filesystem is not what is mounted at " + info.mountPath() + " any more (unmounted, "
-                    + "or covered by another mount, outside tmount); unmount it to release " + info.devicePath());
-        }
-        if (!info.readOnly() && seen.wentReadOnly()) {
-            return Optional.of("the filesystem went read-only after an error (see the kernel log); commit still "
-                    + "stores its changes at block level, and unmount keeps them under orphans/");
-        }
-        return Optional.empty();
+        return MountHealth.check(slots.active(), mountTable);
     }
 
     /**
@@ -496,11 +322,9 @@ public final class MountManager implements AutoCloseable {
      * last committed, or, for a mount restored after a crash, anything its overlay kept. False for other mounts.
      */
     public boolean hasUncommittedChanges(Path mountPath) {
-        Slot slot = slots.get(mountPath.toAbsolutePath().normalize());
-        if (!(slot instanceof ActiveMount mount)) {
-            throw TmountException.notFound("nothing is mounted by tmount at %s", mountPath);
-        }
-        return mount.changedSinceCommit();
+        return slots.active(mountPath.toAbsolutePath().normalize())
+                .orElseThrow(() -> TmountException.notFound("nothing is mounted by tmount at %s", mountPath))
+                .changedSinceCommit();
     }
 
     public CacheReport cacheReport() {
@@ -525,7 +349,7 @@ public final class MountManager implements AutoCloseable {
         mounts.sort(Comparator.comparing((MountInfo m) -> m.mountPath().getNameCount()).reversed());
         for (MountInfo info : mounts) {
             try {
-                unmount(info.mountPath(), lazyIfBusy);
+                unmounter.unmount(info.mountPath(), lazyIfBusy);
             } catch (TmountException e) {
                 failures.add(e.getMessage());
                 if (first == null) {
@@ -586,14 +410,6 @@ public final class MountManager implements AutoCloseable {
         if (closed) {
             throw new TmountException(TmountException.Kind.UNAVAILABLE, "the mount manager is shutting down");
         }
-    }
-
-    private TmountException duplicate(Path path, Slot existing) {
-        if (existing instanceof ActiveMount active) {
-            return TmountException.conflict("%s is already mounted (template %s build %s)", path,
-                    active.info().templateId(), active.info().buildId());
-        }
-        return TmountException.conflict("%s is busy being %s right now", path, ((Busy) existing).doing);
     }
 
     private static String newId() {
