@@ -39,23 +39,19 @@ public final class Overlay implements BlockImage, LocalAccess {
     private final Path dataFile;
     private final FileChannel data;
     private final int holeFd;
-    private final OverlayMap map;
-    private final AtomicBits owned;
+    private final OverlayMap savedMap;
+    private final OverlayBlocks map;
     private final SpaceReclaimer reclaimer;
-    private final AtomicBits zeroed;
     private final ReentrantLock[] stripes = new ReentrantLock[STRIPES];
     private final Object flushing = new Object();
-    // a block's two bits change together under the shared side; a flush snapshots both maps under the exclusive side,
-    // so the saved map never pairs a block's old bit in one map with its new bit in the other (which can read BELOW)
-    private final ReentrantReadWriteLock mapLock = new ReentrantReadWriteLock();
     private final AtomicLong mutations = new AtomicLong();
     private final AtomicLong mutationsBeyondFirstBlock = new AtomicLong();
 
     /** The largest device a writable overlay covers: ext4's largest file with 4 KiB blocks (2^32 blocks). */
     static final long MAX_SIZE = 16L << 40;
 
-    private Overlay(BlockImage lower, Path dataFile, FileChannel data, int holeFd, OverlayMap map, OverlayMap.Saved saved,
-                    SpaceReclaimer reclaimer) {
+    private Overlay(BlockImage lower, Path dataFile, FileChannel data, int holeFd, OverlayMap savedMap,
+                    OverlayMap.Saved saved, SpaceReclaimer reclaimer) {
         this.lower = lower;
         this.reclaimer = reclaimer;
         this.size = lower.size();
@@ -63,9 +59,8 @@ public final class Overlay implements BlockImage, LocalAccess {
         this.dataFile = dataFile;
         this.data = data;
         this.holeFd = holeFd;
-        this.map = map;
-        this.owned = saved == null ? new AtomicBits(blocks) : new AtomicBits(blocks, saved.owned());
-        this.zeroed = saved == null ? new AtomicBits(blocks) : new AtomicBits(blocks, saved.zeroed());
+        this.savedMap = savedMap;
+        this.map = new OverlayBlocks(blocks, saved);
         for (int i = 0; i < STRIPES; i++) {
             stripes[i] = new ReentrantLock();
         }
@@ -120,10 +115,7 @@ public final class Overlay implements BlockImage, LocalAccess {
     }
 
     public Source source(long block) {
-        if (zeroed.get(block)) {
-            return Source.ZERO;
-        }
-        return owned.get(block) ? Source.OWN : Source.BELOW;
+        return map.source(block);
     }
 
     @Override
@@ -157,12 +149,7 @@ public final class Overlay implements BlockImage, LocalAccess {
 
     /** The longest run of blocks of one source from {@code position}, cut at {@code end}: the one walk of the map. */
     Run runAt(long position, long end) {
-        Source source = source(position / BLOCK);
-        long runEnd = Math.min(end, (position / BLOCK + 1) * BLOCK);
-        while (runEnd < end && source(runEnd / BLOCK) == source) {
-            runEnd = Math.min(end, runEnd + BLOCK);
-        }
-        return new Run(source, position, runEnd);
+        return map.runAt(position, end);
     }
 
     /** Calls {@code action} on each longest run of blocks of one source in {@code [offset, end)}, in order. */
@@ -213,7 +200,7 @@ public final class Overlay implements BlockImage, LocalAccess {
     /** Own blocks go out straight from the overlay's file, zeroed ones as zeros, the rest as the image below sends it. */
     @Override
     public boolean transfersDirectly(long offset, long length) {
-        long below = firstBelow(offset, length);
+        long below = map.firstBelow(offset, length);
         return below < 0 || LocalAccess.transfersDirectly(lower, below, offset + length - below);
     }
 
@@ -231,19 +218,8 @@ public final class Overlay implements BlockImage, LocalAccess {
     /** The overlay's own and zeroed blocks are local; the rest is as local as the image below. */
     @Override
     public boolean readsLocally(long offset, long length) {
-        long below = firstBelow(offset, length);
+        long below = map.firstBelow(offset, length);
         return below < 0 || LocalAccess.readsLocally(lower, below, offset + length - below);
-    }
-
-    /** Where the range's first block from below begins (the range's start at most), or -1 when it has none. */
-    private long firstBelow(long offset, long length) {
-        long end = offset + length;
-        for (long block = offset / BLOCK; block * BLOCK < end; block++) {
-            if (source(block) == Source.BELOW) {
-                return Math.max(offset, block * BLOCK); // the rest is asked of below at once: cheap, rarely wrong
-            }
-        }
-        return -1;
     }
 
     /** Reads the overlay's own bytes at {@code offset} (whatever the map says): for commit. */
@@ -263,12 +239,7 @@ public final class Overlay implements BlockImage, LocalAccess {
      * has written before it (its write counts start again at 0 when the overlay is reopened).
      */
     public boolean changedBeyondFirstBlock() {
-        for (long block = 1; block < blocks; block++) {
-            if (source(block) != Source.BELOW) {
-                return true;
-            }
-        }
-        return false;
+        return map.changedBeyondFirstBlock();
     }
 
     /** How many writes, trims and zeroings this overlay has taken since it was opened. */
@@ -357,13 +328,7 @@ public final class Overlay implements BlockImage, LocalAccess {
 
     /** Blocks from..to-1, whose data is written, become the overlay's own. */
     private void claim(long from, long to) {
-        mapLock.readLock().lock();
-        try {
-            owned.set(from, to);
-            zeroed.clear(from, to);
-        } finally {
-            mapLock.readLock().unlock();
-        }
+        map.claim(from, to);
     }
 
     private void writeData(ByteBuffer src, long offset) throws IOException {
@@ -413,13 +378,7 @@ public final class Overlay implements BlockImage, LocalAccess {
             return;
         }
         writeZeroBytes(offset, Math.min(end, firstWhole * BLOCK));
-        mapLock.readLock().lock();
-        try {
-            zeroed.set(firstWhole, lastWhole); // reads give zeros from here on
-            owned.clear(firstWhole, lastWhole);
-        } finally {
-            mapLock.readLock().unlock();
-        }
+        map.zero(firstWhole, lastWhole); // reads give zeros from here on
         // frees the space where the filesystem can; either way the map makes these blocks read as zeros
         LinuxFiles.punchHoleIfSupported(holeFd, firstWhole * BLOCK, Math.min(size, lastWhole * BLOCK) - firstWhole * BLOCK);
         writeZeroBytes(Math.min(size, lastWhole * BLOCK), end);
@@ -440,27 +399,19 @@ public final class Overlay implements BlockImage, LocalAccess {
     @Override
     public void flush() throws IOException {
         synchronized (flushing) {
-            long[] ownedNow;
-            long[] zeroedNow;
-            mapLock.writeLock().lock();
-            try {
-                ownedNow = owned.snapshot();
-                zeroedNow = zeroed.snapshot();
-            } finally {
-                mapLock.writeLock().unlock();
-            }
+            OverlayBlocks.Snapshot now = map.snapshot();
             data.force(false);
-            map.save(ownedNow, zeroedNow);
+            savedMap.save(now.owned(), now.zeroed());
         }
     }
 
     /** Blocks that are the overlay's own data, and blocks that read as zeros. */
     public long ownBlocks() {
-        return owned.cardinality();
+        return map.ownCount();
     }
 
     public long zeroBlocks() {
-        return zeroed.cardinality();
+        return map.zeroCount();
     }
 
     public long blocks() {

@@ -1,12 +1,14 @@
 package io.tmount.nbd;
 
 import io.tmount.image.BlockImage;
+import io.tmount.image.Extent;
 import io.tmount.image.LocalAccess;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.GatheringByteChannel;
 import java.nio.charset.StandardCharsets;
+import java.util.List;
 import java.util.concurrent.locks.ReentrantLock;
 
 import static io.tmount.nbd.NbdProtocol.*;
@@ -165,6 +167,16 @@ final class Replies {
         } else {
             simple(cookie, 0, null);
         }
+    }
+
+    /** A base:allocation block status: one chunk, its descriptors consecutive from the request's offset. */
+    void blockStatus(long cookie, List<Extent> extents) throws IOException {
+        ByteBuffer payload = ByteBuffer.allocate(4 + 8 * extents.size());
+        payload.putInt(BASE_ALLOCATION_ID);
+        for (Extent extent : extents) {
+            payload.putInt((int) extent.length()).putInt(extent.flags()); // each within the u32 request length
+        }
+        chunk(cookie, REPLY_TYPE_BLOCK_STATUS, payload.flip());
     }
 
     /** A failed read: an ERROR chunk when structured replies are on (a read must never get a simple reply then). */

@@ -113,7 +113,8 @@ final class Transmission {
         long cookie = request.cookie();
         long offset = request.offset();
         long length = request.length();
-        int error = check(type, flags, offset, length);
+        int error = new RequestRules(image.size(), export.readOnly(), maxPayload, session.baseAllocation())
+                .errorOf(type, flags, offset, length);
         if (type == CMD_WRITE) {
             if (length > maxPayload) {
                 log.warn("NBD write of {} bytes exceeds the {} byte limit; closing the connection", length, maxPayload);
@@ -260,37 +261,6 @@ final class Transmission {
         return average + ((excess - average) >> 3);
     }
 
-    /** The error a request earns before it runs, or 0. */
-    private int check(int type, int flags, long offset, long length) {
-        int allowedFlags = switch (type) {
-            case CMD_READ, CMD_WRITE, CMD_FLUSH, CMD_TRIM -> CMD_FLAG_FUA;
-            case CMD_WRITE_ZEROES -> CMD_FLAG_FUA | CMD_FLAG_NO_HOLE;
-            case CMD_CACHE -> 0;
-            case CMD_BLOCK_STATUS -> session.baseAllocation() ? CMD_FLAG_REQ_ONE : -1; // no context: EINVAL
-            default -> -1;
-        };
-        if (allowedFlags < 0 || (flags & ~allowedFlags) != 0) {
-            return EINVAL;
-        }
-        if (type == CMD_BLOCK_STATUS && length == 0) {
-            return EINVAL;
-        }
-        boolean writes = type == CMD_WRITE || type == CMD_TRIM || type == CMD_WRITE_ZEROES;
-        if (writes && export.readOnly()) {
-            return EPERM;
-        }
-        if (type == CMD_FLUSH) {
-            return 0;
-        }
-        if ((type == CMD_READ || type == CMD_CACHE) && length > maxPayload) {
-            return EINVAL;
-        }
-        if (offset < 0 || offset > image.size() || length > image.size() - offset) {
-            return (type == CMD_WRITE || type == CMD_WRITE_ZEROES) ? ENOSPC : EINVAL;
-        }
-        return 0;
-    }
-
     private void read(long cookie, long offset, int length, int units) {
         ByteBuffer data;
         try {
@@ -339,12 +309,7 @@ final class Transmission {
                 Extent first = extents.getFirst();
                 extents = List.of(new Extent(Math.min(first.length(), length), first.flags()));
             }
-            ByteBuffer payload = ByteBuffer.allocate(4 + 8 * extents.size());
-            payload.putInt(BASE_ALLOCATION_ID);
-            for (Extent extent : extents) {
-                payload.putInt((int) extent.length()).putInt(extent.flags()); // each within the u32 request length
-            }
-            replies.chunk(cookie, REPLY_TYPE_BLOCK_STATUS, payload.flip());
+            replies.blockStatus(cookie, extents);
         } catch (IOException e) {
             log.debug("cannot send a reply on export '{}': {}", export.name(), e.toString());
         }

@@ -1,15 +1,14 @@
 package io.tmount.store;
 
+import io.tmount.store.S3Calls.S3Failure;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import software.amazon.awssdk.auth.credentials.DefaultCredentialsProvider;
-import software.amazon.awssdk.awscore.exception.AwsServiceException;
 import software.amazon.awssdk.awscore.retry.AwsRetryStrategy;
 import software.amazon.awssdk.core.ResponseInputStream;
 import software.amazon.awssdk.core.checksums.RequestChecksumCalculation;
 import software.amazon.awssdk.core.checksums.ResponseChecksumValidation;
 import software.amazon.awssdk.core.exception.SdkClientException;
-import software.amazon.awssdk.core.exception.SdkException;
 import software.amazon.awssdk.core.sync.RequestBody;
 import software.amazon.awssdk.core.sync.ResponseTransformer;
 import software.amazon.awssdk.http.apache.ApacheHttpClient;
@@ -17,30 +16,19 @@ import software.amazon.awssdk.regions.Region;
 import software.amazon.awssdk.services.s3.S3Client;
 import software.amazon.awssdk.services.s3.S3ClientBuilder;
 import software.amazon.awssdk.services.s3.model.CommonPrefix;
-import software.amazon.awssdk.services.s3.model.CompletedPart;
 import software.amazon.awssdk.services.s3.model.GetObjectResponse;
 import software.amazon.awssdk.services.s3.model.HeadObjectResponse;
 import software.amazon.awssdk.services.s3.model.ListObjectsV2Request;
 import software.amazon.awssdk.services.s3.model.ListObjectsV2Response;
-import software.amazon.awssdk.services.s3.model.NoSuchBucketException;
-import software.amazon.awssdk.services.s3.model.NoSuchKeyException;
-import software.amazon.awssdk.services.s3.model.S3Exception;
 
 import java.io.IOException;
 import java.io.InterruptedIOException;
 import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
-import java.util.concurrent.Semaphore;
 import java.util.function.Supplier;
 
 /**
@@ -52,17 +40,19 @@ import java.util.function.Supplier;
 final class S3ObjectStore implements ObjectStore {
 
     private static final Logger log = LoggerFactory.getLogger(S3ObjectStore.class);
-    static final long MULTIPART_THRESHOLD = 64L << 20;
-    private static final int PARALLEL_PARTS = 4;
-    private static final int MAX_PARTS = 10_000;
+    static final long MULTIPART_THRESHOLD = S3Uploads.MULTIPART_THRESHOLD;
     private static final int TRANSFER_BYTES = 1 << 20;
 
     private final S3Settings settings;
     private final S3Client client;
+    private final S3Calls calls;
+    private final S3Uploads uploads;
 
     private S3ObjectStore(S3Settings settings, S3Client client) {
         this.settings = settings;
         this.client = client;
+        this.calls = new S3Calls(settings);
+        this.uploads = new S3Uploads(settings, client, calls, this::exists);
     }
 
     /** Builds the client and checks that the bucket is there and the credentials are accepted. */
@@ -192,7 +182,7 @@ final class S3ObjectStore implements ObjectStore {
         String served = in.response().contentRange();
         if (served == null || !served.startsWith("bytes " + offset + "-")) {
             in.abort(); // a server ignoring Range sends the whole object: bytes from 0, not from the offset
-            throw new IOException(endpointName() + " answered the ranged read " + range + " of " + key + " with "
+            throw new IOException(calls.endpointName() + " answered the ranged read " + range + " of " + key + " with "
                     + (served == null ? "no Content-Range (it ignores Range requests)" : "range " + served)
                     + ": tmount needs an S3 server that serves byte ranges");
         }
@@ -261,100 +251,8 @@ final class S3ObjectStore implements ObjectStore {
         upload(key, source, true);
     }
 
-    /** Create-only writes send {@code If-None-Match: *}: S3 then refuses (412) to replace an existing object. */
     private void upload(String key, Path source, boolean createOnly) throws IOException {
-        long size = Files.size(source);
-        if (size <= MULTIPART_THRESHOLD) {
-            createOnly(key, createOnly, () -> call("upload " + key, () -> client.putObject(b -> b.bucket(settings.bucket())
-                    .key(settings.objectKey(key)).ifNoneMatch(createOnly ? "*" : null)
-                    .overrideConfiguration(o -> o.apiCallAttemptTimeout(uploadTimeout(size))), RequestBody.fromFile(source))));
-            return;
-        }
-        uploadMultipart(key, source, size, createOnly);
-    }
-
-    /**
-     * The attempt timeout covers sending the body too: uploads get the configured timeout plus a second per MiB, so
-     * a 64 MiB part still fits on a 1 MiB/s link (with 4 parts in flight, about 35 Mbit/s) instead of timing out
-     * on every attempt.
-     */
-    Duration uploadTimeout(long bytes) {
-        return settings.attemptTimeout().plusSeconds((bytes + (1 << 20) - 1) >> 20);
-    }
-
-    private interface Write {
-        void run() throws IOException;
-    }
-
-    private void createOnly(String key, boolean createOnly, Write write) throws IOException {
-        try {
-            write.run();
-        } catch (S3Failure e) {
-            // 412: the object exists; 409: another conditional write of the key is in progress
-            if (createOnly && (e.status == 412 || e.status == 409)) {
-                throw new ObjectExistsException(url(), key);
-            }
-            throw e;
-        }
-    }
-
-    /** Parts of at least 64 MiB (more for huge objects: S3 allows 10,000 parts), a few in flight at once. */
-    private void uploadMultipart(String key, Path source, long size, boolean createOnly) throws IOException {
-        long partSize = Math.max(MULTIPART_THRESHOLD, ((size + MAX_PARTS - 1) / MAX_PARTS + (1 << 20) - 1) >> 20 << 20);
-        int parts = (int) ((size + partSize - 1) / partSize);
-        String objectKey = settings.objectKey(key);
-        String uploadId = call("start a multipart upload of " + key, () -> client.createMultipartUpload(
-                b -> b.bucket(settings.bucket()).key(objectKey))).uploadId();
-        Semaphore inFlight = new Semaphore(PARALLEL_PARTS);
-        try (ExecutorService uploads = Executors.newVirtualThreadPerTaskExecutor();
-             FileChannel file = FileChannel.open(source, StandardOpenOption.READ)) {
-            List<Future<CompletedPart>> done = new ArrayList<>();
-            for (int i = 0; i < parts; i++) {
-                int number = i + 1;
-                long offset = i * partSize;
-                int length = (int) Math.min(partSize, size - offset);
-                inFlight.acquireUninterruptibly();
-                done.add(uploads.submit(() -> {
-                    try {
-                        ByteBuffer part = ByteBuffer.allocate(length);
-                        while (part.hasRemaining()) {
-                            file.read(part, offset + part.position());
-                        }
-                        part.flip();
-                        String etag = call("upload part " + number + " of " + key, () -> client.uploadPart(
-                                b -> b.bucket(settings.bucket()).key(objectKey).uploadId(uploadId).partNumber(number)
-                                        .overrideConfiguration(o -> o.apiCallAttemptTimeout(uploadTimeout(length))),
-                                RequestBody.fromByteBuffer(part))).eTag();
-                        return CompletedPart.builder().partNumber(number).eTag(etag).build();
-                    } finally {
-                        inFlight.release();
-                    }
-                }));
-            }
-            List<CompletedPart> completed = new ArrayList<>();
-            for (Future<CompletedPart> part : done) {
-                completed.add(part.get());
-            }
-            if (createOnly && exists(key)) {
-                // some S3-compatible servers (S3Proxy among them) ignore If-None-Match on the completion below
-                throw new ObjectExistsException(url(), key);
-            }
-            createOnly(key, createOnly, () -> call("complete the multipart upload of " + key, () -> client
-                    .completeMultipartUpload(b -> b.bucket(settings.bucket()).key(objectKey).uploadId(uploadId)
-                            .ifNoneMatch(createOnly ? "*" : null).multipartUpload(m -> m.parts(completed)))));
-        } catch (IOException | InterruptedException | ExecutionException | RuntimeException e) {
-            try {
-                client.abortMultipartUpload(b -> b.bucket(settings.bucket()).key(objectKey).uploadId(uploadId));
-            } catch (SdkException abort) {
-                log.warn("cannot abort the multipart upload of {}: {}", key, abort.getMessage());
-            }
-            if (e instanceof InterruptedException) {
-                Thread.currentThread().interrupt();
-            }
-            Throwable cause = e instanceof ExecutionException ee ? ee.getCause() : e;
-            throw cause instanceof IOException io ? io : new IOException("multipart upload of " + key + " failed: "
-                    + cause.getMessage(), cause);
-        }
+        uploads.upload(key, source, createOnly);
     }
 
     @Override
@@ -368,7 +266,7 @@ final class S3ObjectStore implements ObjectStore {
     }
 
     private void put(String key, byte[] content, boolean createOnly) throws IOException {
-        createOnly(key, createOnly, () -> call("write " + key, () -> client.putObject(b -> b.bucket(settings.bucket())
+        calls.createOnly(key, createOnly, () -> call("write " + key, () -> client.putObject(b -> b.bucket(settings.bucket())
                 .key(settings.objectKey(key)).ifNoneMatch(createOnly ? "*" : null), RequestBody.fromBytes(content))));
     }
 
@@ -409,64 +307,8 @@ final class S3ObjectStore implements ObjectStore {
         return folders;
     }
 
-    /** An S3 request that failed after its retries, with the HTTP status when the service answered. */
-    static final class S3Failure extends IOException {
-        final int status;
-
-        S3Failure(String message, int status, Throwable cause) {
-            super(message, cause);
-            this.status = status;
-        }
-    }
-
-    /** Runs a request; turns the SDK's exceptions into IOExceptions that name what is wrong. */
     private <T> T call(String what, Supplier<T> request) throws IOException {
-        try {
-            return request.get();
-        } catch (NoSuchBucketException e) {
-            throw new S3Failure("S3 bucket '" + settings.bucket() + "' does not exist at " + endpointName(), 404, e);
-        } catch (NoSuchKeyException e) {
-            throw new S3Failure("cannot " + what + ": no such object in " + url(), 404, e);
-        } catch (S3Exception e) {
-            String code = e.awsErrorDetails() == null ? null : e.awsErrorDetails().errorCode();
-            int status = e.statusCode();
-            if ("InvalidAccessKeyId".equals(code) || "SignatureDoesNotMatch".equals(code)) {
-                throw new S3Failure("S3 refused the credentials for bucket '" + settings.bucket() + "' at "
-                        + endpointName() + " (" + code + "): check AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or the "
-                        + "SDK's default credential chain)", status, e);
-            }
-            if (status == 403) {
-                // HEAD answers carry no error code, and without s3:ListBucket S3 answers 403 for a missing object
-                throw new S3Failure("S3 denied access (" + (code == null || code.isEmpty() ? "HTTP 403" : code)
-                        + ") when trying to " + what + " in bucket '" + settings.bucket() + "' at " + endpointName()
-                        + ": the credentials are wrong or lack permission (tmount needs s3:ListBucket on the bucket, "
-                        + "s3:GetObject, and s3:PutObject/s3:DeleteObject to store builds)", status, e);
-            }
-            if (status == 404 && (code == null || code.isEmpty()) && what.equals("check the bucket")) {
-                throw new S3Failure("S3 bucket '" + settings.bucket() + "' does not exist at " + endpointName(), 404, e);
-            }
-            throw new S3Failure("cannot " + what + " in " + url() + ": " + (code == null ? "" : code + ": ")
-                    + firstLine(e.getMessage()), status, e);
-        } catch (AwsServiceException e) {
-            throw new S3Failure("cannot " + what + " in " + url() + ": " + firstLine(e.getMessage()), e.statusCode(), e);
-        } catch (SdkClientException e) {
-            throw new S3Failure("cannot " + what + ": " + endpointName() + " did not answer (" + firstLine(e.getMessage())
-                    + ")", 0, e);
-        } catch (SdkException e) {
-            throw new S3Failure("cannot " + what + " in " + url() + ": " + firstLine(e.getMessage()), 0, e);
-        }
-    }
-
-    private String endpointName() {
-        return settings.endpoint() != null ? settings.endpoint().toString() : "S3 in " + settings.region();
-    }
-
-    private static String firstLine(String message) {
-        if (message == null) {
-            return "(no message)";
-        }
-        int newline = message.indexOf('\n');
-        return newline < 0 ? message : message.substring(0, newline);
+        return calls.call(what, request);
     }
 
     @Override
