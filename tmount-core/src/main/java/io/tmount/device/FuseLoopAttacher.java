@@ -19,7 +19,7 @@ import java.util.Optional;
  * Attaches through FUSE where the host has no nbd module: nbdfuse exposes the export as the file
  * {@code workDir/fuse/nbd}, and a loop device backs onto that file. Works wherever /dev/fuse and loop devices do.
  */
-public final class FuseLoopAttacher implements Attacher {
+final class FuseLoopAttacher implements Attacher {
 
     private static final Logger log = LoggerFactory.getLogger(FuseLoopAttacher.class);
     private static final String PROGRAM = "nbdfuse";

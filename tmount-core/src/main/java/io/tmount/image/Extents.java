@@ -7,7 +7,7 @@ import java.util.List;
  * Collects the extents of a range in order, merging neighbours with the same flags, and stops early once it holds
  * {@link #MAX} of them: a client asking about a large range gets an answer for a prefix of it, as NBD allows.
  */
-public final class Extents {
+final class Extents {
 
     /** Enough to describe a few GiB of a fragmented overlay in one reply, small enough to send at once. */
     public static final int MAX = 8192;

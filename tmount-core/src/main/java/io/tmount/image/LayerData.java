@@ -12,7 +12,7 @@ import java.util.UUID;
  * data object's key and what the store says of it, its compression and frame table, the size of its uncompressed
  * data and its SHA-256 when a header records one.
  */
-public record LayerData(UUID uuid, BuildId folder, String key, ObjectInfo object, Compression compression,
+record LayerData(UUID uuid, BuildId folder, String key, ObjectInfo object, Compression compression,
                         FrameTable frames, long size, String sha256) {
 
     public boolean compressed() {

@@ -8,7 +8,7 @@ package io.tmount.image;
  * new chunk up to {@link #MAX_WINDOW}: a long copy keeps several fetches in flight, while random reads, and the
  * scattered metadata reads of mounting a filesystem, fetch nothing they did not ask for.
  */
-public final class ReadAhead {
+final class ReadAhead {
 
     public static final int MAX_WINDOW = 8;
     static final int STREAK = 2;
