@@ -128,15 +128,7 @@ public final class FrameTable {
 
     /** Whether frames cover every byte of {@code [from, to)} without a gap. */
     public boolean covers(long from, long to) {
-        long position = from;
-        while (position < to) {
-            int i = find(position);
-            if (i < 0) {
-                return false;
-            }
-            position = endU(i);
-        }
-        return true;
+        return firstGap(from, to) < 0;
     }
 
     /** The first uncompressed offset in {@code [from, to)} no frame covers, or -1 when all are covered. */

@@ -56,6 +56,10 @@ final class MountAssembler {
         this.checkpoints = checkpoints;
     }
 
+    /** A mount's NBD server, whichever engine runs it, and what it adds to the mount. */
+    private record Server(NbdEndpoint endpoint, Overlay overlay, ActiveMount.Probe probe, JournalEntry entry) {
+    }
+
     /**
      * Mounts a build at a path whose folders exist; {@code created} are those tmount made for it (removed again
      * when empty). A {@link MountOrigin.Restored} mount comes back after a crash and its overlay or local copy in the
@@ -64,7 +68,6 @@ final class MountAssembler {
      */
     ActiveMount assemble(String id, TemplateId template, BuildId build, Path mountPath, MountOptions options,
                          Attacher attacher, List<Path> created, MountOrigin origin) throws IOException {
-        boolean restoring = origin instanceof MountOrigin.Restored;
         Teardown bookkeeping = new Teardown();
         Teardown resources = new Teardown();
         try {
@@ -74,76 +77,95 @@ final class MountAssembler {
             Path runtimeDir = runtimeMounts.resolve(id);
             Files.createDirectories(stateDir);
             Files.createDirectories(runtimeDir);
-            if (!restoring) {
+            if (origin instanceof MountOrigin.Fresh) {
                 bookkeeping.push("remove " + stateDir, () -> Folders.deleteTree(stateDir));
             }
             bookkeeping.push("remove " + runtimeDir, () -> Folders.deleteTree(runtimeDir));
 
-            boolean fullCopy = options.engine() == Engine.QEMU_NBD;
-            Path tempFile = fullCopy ? stateDir.resolve(TemplateStore.ROOTFS) : null;
-            Path overlayDir = !fullCopy && !options.readOnly() ? stateDir.resolve("overlay") : null;
-            MountInfo info = new MountInfo(id, template, build, mountPath, null, -1, tempFile, overlayDir,
-                    options.readOnly(), attacher.backend(), options.engine(), Instant.now(), null);
+            MountInfo info = new MountInfo(id, template, build, mountPath, null, -1, localCopy(options, stateDir),
+                    overlayDir(options, stateDir), options.readOnly(), attacher.backend(), options.engine(),
+                    Instant.now(), null);
             // a restored mount was handed out before: if this process dies mid-restore, the next start restores it
-            JournalEntry entry = new JournalEntry(info, created, stateDir, runtimeDir, null, null, restoring,
-                    options.ephemeral());
+            JournalEntry entry = new JournalEntry(info, created, stateDir, runtimeDir, null, null,
+                    origin instanceof MountOrigin.Restored, options.ephemeral());
             journal.write(entry);
-            if (!restoring) {
+            if (origin instanceof MountOrigin.Fresh) {
                 bookkeeping.push("remove the journal entry", () -> journal.remove(id));
             }
 
-            Path socket = runtimeDir.resolve("nbd.sock");
-            NbdEndpoint endpoint;
-            Overlay overlay = null;
-            ActiveMount.Probe serverProbe = ActiveMount.Probe.NONE; // our own server lives and dies with this process
-            if (fullCopy) {
-                if (!restoring || !Files.exists(tempFile)) {
-                    copyWhole(layout, tempFile);
-                }
-                QemuNbdServer server = QemuNbdServer.start(tempFile, socket, build.value(), options.readOnly(), QEMU_NBD_READY);
-                resources.push("stop qemu-nbd", server::close);
-                serverProbe = server::problem;
-                entry = entry.withServerPid(server.pid());
-                journal.write(entry);
-                endpoint = server.endpoint();
-            } else {
-                String description = "template " + template + " build " + build;
-                NbdListen listen = NbdListen.unix(socket);
-                Served server = served.serve(layout, overlayDir == null
-                        ? Serving.readOnly(build.value(), description, listen, NbdServer.Limits.DEFAULT)
-                        : Serving.writable(build.value(), description, listen, NbdServer.Limits.DEFAULT, overlayDir));
-                resources.push("stop the NBD server and close the image", server::close);
-                overlay = server.overlay();
-                endpoint = server.endpoint();
-            }
+            Server server = switch (options.engine()) {
+                case BUILTIN -> serveStreamed(info, layout, runtimeDir, resources, entry);
+                case QEMU_NBD -> serveLocalCopy(info, layout, runtimeDir, resources, entry, origin);
+            };
             checkpoints.reached(Checkpoints.SERVING);
 
-            AttachedDevice device = attacher.attach(endpoint, options.readOnly(), runtimeDir);
+            AttachedDevice device = attacher.attach(server.endpoint(), options.readOnly(), runtimeDir);
             resources.push("detach " + device.devicePath(), device::close);
             checkpoints.reached(Checkpoints.ATTACHED);
-            entry = entry.withDevice(device.record());
+            entry = server.entry().withDevice(device.record());
             journal.write(entry);
 
             // registered first: a mount(8) that timed out may still have mounted, and a later failure must not
             // leave a filesystem on a device that is about to go
             resources.push("unmount " + mountPath, () -> filesystems.unmountIfFrom(mountPath, device.devicePath()));
             filesystems.mount(device.devicePath(), mountPath, options.readOnly());
-            info = info.withDevice(device.devicePath(), device.slot(), endpoint.uri());
+            info = info.withDevice(device.devicePath(), device.slot(), server.endpoint().uri());
             checkpoints.reached(Checkpoints.MOUNTED);
             journal.write(entry.withMounted(info));
-            ActiveMount.Probe server = serverProbe;
-            ActiveMount.Probe probe = () -> server.problem().or(device::problem);
-            if (!restoring) {
-                return new ActiveMount(info, layout, overlay, created, resources, bookkeeping, probe);
-            }
-            // back in service: from now on it goes like any mount, its state and journal entry with it
-            bookkeeping.push("remove " + stateDir, () -> Folders.deleteTree(stateDir));
-            bookkeeping.push("remove the journal entry", () -> journal.remove(id));
-            return ActiveMount.restored(info, layout, overlay, created, resources, bookkeeping, probe);
+            ActiveMount.Probe probe = () -> server.probe().problem().or(device::problem);
+            return switch (origin) {
+                case MountOrigin.Fresh fresh ->
+                        new ActiveMount(info, layout, server.overlay(), created, resources, bookkeeping, probe);
+                case MountOrigin.Restored restored -> {
+                    // back in service: from now on it goes like any mount, its state and journal entry with it
+                    bookkeeping.push("remove " + stateDir, () -> Folders.deleteTree(stateDir));
+                    bookkeeping.push("remove the journal entry", () -> journal.remove(id));
+                    yield ActiveMount.restored(info, layout, server.overlay(), created, resources, bookkeeping, probe);
+                }
+            };
         } catch (IOException | RuntimeException e) {
             new ActiveMount(null, null, null, created, resources, bookkeeping, ActiveMount.Probe.NONE).releaseOnto(e);
             throw e;
         }
+    }
+
+    /** The seed's qemu-nbd engine keeps a full local copy of the build in the mount's state dir. */
+    private static Path localCopy(MountOptions options, Path stateDir) {
+        return options.engine() == Engine.QEMU_NBD ? stateDir.resolve(TemplateStore.ROOTFS) : null;
+    }
+
+    /** A writable mount of the builtin engine keeps its writes in an overlay in its state dir. */
+    private static Path overlayDir(MountOptions options, Path stateDir) {
+        return options.engine() == Engine.BUILTIN && !options.readOnly() ? stateDir.resolve("overlay") : null;
+    }
+
+    /** tmount's own NBD server, streaming the build through the shared chunk caches (and an overlay if writable). */
+    private Server serveStreamed(MountInfo info, BuildLayout layout, Path runtimeDir, Teardown resources,
+                                 JournalEntry entry) throws IOException {
+        String description = "template " + info.templateId() + " build " + info.buildId();
+        NbdListen listen = NbdListen.unix(runtimeDir.resolve("nbd.sock"));
+        String name = info.buildId().value();
+        Served server = served.serve(layout, info.overlayPath() == null
+                ? Serving.readOnly(name, description, listen, NbdServer.Limits.DEFAULT)
+                : Serving.writable(name, description, listen, NbdServer.Limits.DEFAULT, info.overlayPath()));
+        resources.push("stop the NBD server and close the image", server::close);
+        // our own server lives and dies with this process: nothing to probe
+        return new Server(server.endpoint(), server.overlay(), ActiveMount.Probe.NONE, entry);
+    }
+
+    /** The seed's engine: the whole build copied locally (a restored mount reuses its copy), served by qemu-nbd. */
+    private Server serveLocalCopy(MountInfo info, BuildLayout layout, Path runtimeDir, Teardown resources,
+                                  JournalEntry entry, MountOrigin origin) throws IOException {
+        Path copy = info.tempFilePath();
+        if (origin instanceof MountOrigin.Fresh || !Files.exists(copy)) {
+            copyWhole(layout, copy);
+        }
+        QemuNbdServer server = QemuNbdServer.start(copy, runtimeDir.resolve("nbd.sock"), info.buildId().value(),
+                info.readOnly(), QEMU_NBD_READY);
+        resources.push("stop qemu-nbd", server::close);
+        JournalEntry withPid = entry.withServerPid(server.pid());
+        journal.write(withPid);
+        return new Server(server.endpoint(), null, server::problem, withPid);
     }
 
     /** The seed's way: the whole build in one local file (for a layered build, its layers composed). */

@@ -1,5 +1,6 @@
 package io.tmount.mount;
 
+import io.tmount.TmountException;
 import io.tmount.os.FilesystemMounter;
 import io.tmount.image.BuildLayout;
 import io.tmount.image.BuildWriter;
@@ -56,6 +57,7 @@ final class MountCommitter {
                         Path workDir, WriteFormat format) throws IOException {
         long start = System.nanoTime();
         MountInfo info = mount.info();
+        refuseUncommittable(mount, newBuild);
         if (filesystems.wentReadOnly(info.mountPath())) {
             return commitBroken(mount, newBuild, template, evenWithoutChanges, workDir, format, start);
         }
@@ -103,6 +105,21 @@ final class MountCommitter {
         }
         log.warn("{} could not write back its changes ({}), with {} bytes free on the state dir's disk", mountPath,
                 e.getMessage(), free);
+    }
+
+    /** A read-only mount, a mount of the qemu-nbd engine, or a build id the store has already cannot be committed. */
+    private void refuseUncommittable(ActiveMount mount, BuildId newBuild) {
+        Path path = mount.info().mountPath();
+        if (mount.info().readOnly()) {
+            throw TmountException.invalid("%s is mounted read-only: it has no changes to commit", path);
+        }
+        if (mount.overlay() == null) {
+            throw TmountException.invalid("%s uses the %s engine, which keeps a full private copy without "
+                    + "change tracking; mount with the builtin engine to commit", path, mount.info().engine());
+        }
+        if (store.exists(newBuild)) {
+            throw TmountException.conflict("build '%s' already exists in template store %s", newBuild, store.url());
+        }
     }
 
     /**

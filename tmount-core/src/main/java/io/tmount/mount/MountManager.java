@@ -289,16 +289,6 @@ public final class MountManager implements AutoCloseable {
             BuildId id = newBuild == null ? BuildId.random() : newBuild;
             ActiveMount mount = slots.take(path, MountSlots.Busy.COMMITTING);
             try {
-                if (mount.info().readOnly()) {
-                    throw TmountException.invalid("%s is mounted read-only: it has no changes to commit", path);
-                }
-                if (mount.overlay() == null) {
-                    throw TmountException.invalid("%s uses the %s engine, which keeps a full private copy without "
-                            + "change tracking; mount with the builtin engine to commit", path, mount.info().engine());
-                }
-                if (config.store().exists(id)) {
-                    throw TmountException.conflict("build '%s' already exists in template store %s", id, config.store().url());
-                }
                 return committer.commit(mount, id, template == null ? mount.info().templateId() : template,
                         evenWithoutChanges, journal.dirOf(mount.info().id()),
                         format == null ? config.writeFormat() : format);

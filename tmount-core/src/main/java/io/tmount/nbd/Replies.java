@@ -21,6 +21,7 @@ import static io.tmount.nbd.NbdProtocol.*;
  */
 final class Replies {
 
+    private static final ByteBuffer NO_DATA = ByteBuffer.allocate(0).asReadOnlyBuffer();
     private static final int BATCH_BYTES = 256 * 1024; // many replies to small reads; the largest inline read fits
 
     /** Reads a request's data into a buffer. */
@@ -119,12 +120,7 @@ final class Replies {
     void simple(long cookie, int error, ByteBuffer data) throws IOException {
         lock.lock();
         try {
-            ByteBuffer head = header(putSimpleHeader(header.clear(), 0, error, cookie));
-            if (data == null) {
-                Wire.writeFully(channel, head);
-            } else {
-                Wire.writeFully(channel, head, data);
-            }
+            send(putSimpleHeader(header.clear(), 0, error, cookie), data == null ? NO_DATA : data);
         } finally {
             lock.unlock();
         }
@@ -134,10 +130,15 @@ final class Replies {
     void readData(long cookie, long offset, ByteBuffer data) throws IOException {
         lock.lock();
         try {
-            Wire.writeFully(channel, header(putReadHeader(header.clear(), 0, cookie, offset, data.remaining())), data);
+            send(putReadHeader(header.clear(), 0, cookie, offset, data.remaining()), data);
         } finally {
             lock.unlock();
         }
+    }
+
+    /** Sends the header just put at the start of the header buffer, then {@code body}; the caller holds the lock. */
+    private void send(int headerLength, ByteBuffer body) throws IOException {
+        Wire.writeFully(channel, header(headerLength), body);
     }
 
     /**
@@ -199,7 +200,7 @@ final class Replies {
     void chunk(long cookie, int type, ByteBuffer payload) throws IOException {
         lock.lock();
         try {
-            Wire.writeFully(channel, header(putChunkHeader(header.clear(), 0, type, cookie, payload.remaining())), payload);
+            send(putChunkHeader(header.clear(), 0, type, cookie, payload.remaining()), payload);
         } finally {
             lock.unlock();
         }
