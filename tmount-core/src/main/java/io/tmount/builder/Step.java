@@ -4,7 +4,7 @@ import io.tmount.store.BuildId;
 import io.tmount.store.TemplateId;
 
 /** One step of a template build, as parsed from the template file; {@code number} counts from 1. */
-sealed interface Step {
+public sealed interface Step {
 
     int number();
 

@@ -49,6 +49,7 @@ public final class Exports implements AutoCloseable {
     /** Folders exports made for their sockets and could not remove yet, since another export's socket is below. */
     private final Set<Path> madeFoldersLeft = new HashSet<>();
     private final Descriptors descriptors = Descriptors.ofThisProcess();
+    private boolean closed; // guarded by this
 
     /** What an export holds (its server and overlay files, a connection or two) and its set-up takes. */
     private static final int EXPORT_DESCRIPTORS = 8;
@@ -68,6 +69,9 @@ public final class Exports implements AutoCloseable {
      * writes going to a copy-on-write overlay unless read-only; until {@link #unexport} or close.
      */
     public synchronized ExportInfo export(ExportSource source, ExportOptions options) {
+        if (closed) {
+            throw new TmountException(TmountException.Kind.UNAVAILABLE, "exports are shutting down");
+        }
         descriptors.require(EXPORT_DESCRIPTORS, "start another export");
         String name = options.name() != null ? options.name() : switch (source) {
             case ExportSource.Build build -> build.build().value();
@@ -264,8 +268,10 @@ public final class Exports implements AutoCloseable {
         }
     }
 
+    /** Stops every export and refuses new ones. */
     @Override
     public synchronized void close() {
+        closed = true;
         for (String name : new ArrayList<>(byName.keySet())) {
             try {
                 unexport(name);

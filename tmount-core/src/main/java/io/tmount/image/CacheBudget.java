@@ -105,8 +105,10 @@ public final class CacheBudget {
     }
 
     /**
-     * Evicts the least recently used chunks nobody is reading until {@code target} is reached, in one batch per cache
-     * so each cache's saved index is written once.
+     * Evicts the least recently used chunks nobody is reading until {@code target} is reached, in rounds: each round
+     * takes just enough of the next candidates, in one batch per cache so each cache's saved index is written once;
+     * what a round could not take (pinned since the scan, or an index that cannot be written) the next round makes
+     * up from the candidates after it, until the target is met or none is left.
      */
     private void evictDownTo(long target) {
         List<Candidate> candidates = new ArrayList<>();
@@ -114,18 +116,18 @@ public final class CacheBudget {
             cache.forEachEvictable((chunk, lastUse) -> candidates.add(new Candidate(cache, chunk, lastUse)));
         }
         candidates.sort(Comparator.comparingLong(Candidate::lastUse));
-        Map<ChunkCache, List<Integer>> batches = new LinkedHashMap<>();
-        long toFree = used.get() - target;
-        for (Candidate c : candidates) {
-            if (toFree <= 0) {
-                break;
-            }
-            batches.computeIfAbsent(c.cache(), k -> new ArrayList<>()).add(c.chunk());
-            toFree -= c.cache().chunkLength(c.chunk());
-        }
         long freed = 0;
-        for (Map.Entry<ChunkCache, List<Integer>> batch : batches.entrySet()) {
-            freed += batch.getKey().evict(batch.getValue());
+        int next = 0;
+        while (used.get() > target && next < candidates.size()) {
+            Map<ChunkCache, List<Integer>> batches = new LinkedHashMap<>();
+            for (long toFree = used.get() - target; toFree > 0 && next < candidates.size(); next++) {
+                Candidate c = candidates.get(next);
+                batches.computeIfAbsent(c.cache(), k -> new ArrayList<>()).add(c.chunk());
+                toFree -= c.cache().chunkLength(c.chunk());
+            }
+            for (Map.Entry<ChunkCache, List<Integer>> batch : batches.entrySet()) {
+                freed += batch.getKey().evict(batch.getValue());
+            }
         }
         log.debug("evicted {} bytes; cache now {} of {} bytes", freed, used.get(), maxBytes);
     }

@@ -17,7 +17,9 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.BitSet;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
@@ -57,6 +59,7 @@ public final class ChunkCache implements AutoCloseable {
     private final SavedChunks saved;
     private final ChunkFetcher fetcher;
     private final AtomicLong hits = new AtomicLong();
+    private boolean closed; // guarded by this
 
     private ChunkCache(ChunkSource source, int chunkSize, CacheBudget budget, Path dataFile, FileChannel data,
                        int holeFd, ChunkIndex index, BitSet listed) {
@@ -252,7 +255,7 @@ public final class ChunkCache implements AutoCloseable {
      * the object is stored as it is, the holes of its sparse file (chunks never fetched included); elsewhere all of
      * it is data.
      */
-    public boolean extents(long offset, long length, Extents out) throws IOException {
+    boolean extents(long offset, long length, Extents out) throws IOException {
         return source.extents(offset, length, out);
     }
 
@@ -298,27 +301,37 @@ public final class ChunkCache implements AutoCloseable {
      * Evicts those of {@code chunks} nobody is reading, with one write of the saved index (which forgets them before
      * their bytes go); returns the bytes evicted, which the budget no longer counts.
      */
-    long evict(List<Integer> chunks) {
+    synchronized long evict(List<Integer> chunks) {
+        if (closed) {
+            return 0; // closing: its files are going, and the budget no longer counts it
+        }
         List<Integer> held = new ArrayList<>(chunks.size());
         for (int chunk : chunks) {
             if (states.holdForEviction(chunk)) {
                 held.add(chunk);
             }
         }
-        long freed = 0;
+        List<Integer> gone;
         try {
-            for (int chunk : saved.forget(states, held)) {
-                freed += chunkLength(chunk);
-                try {
-                    LinuxFiles.punchHoleIfSupported(holeFd, (long) chunk * chunkSize, chunkLength(chunk));
-                } catch (IOException e) { // absent all the same: a later fetch writes over the bytes left
-                    log.warn("cannot free the disk space of chunk {} of {}: {}", chunk, key, e.getMessage());
-                }
-            }
-        } finally {
+            gone = saved.forget(states, held);
+        } catch (RuntimeException e) {
             held.forEach(states::release);
-            budget.removed(freed);
+            throw e;
         }
+        Set<Integer> evicted = new HashSet<>(gone);
+        held.stream().filter(chunk -> !evicted.contains(chunk)).forEach(states::release); // kept: let go at once
+        long freed = 0;
+        for (int chunk : gone) {
+            freed += chunkLength(chunk);
+            try {
+                LinuxFiles.punchHoleIfSupported(holeFd, (long) chunk * chunkSize, chunkLength(chunk));
+            } catch (IOException e) { // absent all the same: a later fetch writes over the bytes left
+                log.warn("cannot free the disk space of chunk {} of {}: {}", chunk, key, e.getMessage());
+            } finally {
+                states.release(chunk); // its readers wait for its own punch only, not the whole batch's
+            }
+        }
+        budget.removed(freed);
         return freed;
     }
 
@@ -366,6 +379,9 @@ public final class ChunkCache implements AutoCloseable {
 
     @Override
     public void close() throws IOException {
+        synchronized (this) { // after any eviction in progress, and none after it: its hole punches need the files
+            closed = true;
+        }
         budget.unregister(this, presentBytes());
         try {
             saved.close(states, data);

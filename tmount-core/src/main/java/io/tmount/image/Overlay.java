@@ -168,8 +168,9 @@ public final class Overlay implements BlockImage, LocalAccess {
         long position = offset;
         long end = offset + length;
         while (position < end && !out.full()) {
-            long runEnd = runAt(position, end).end();
-            switch (source(position / BLOCK)) {
+            Run run = runAt(position, end);
+            long runEnd = run.end();
+            switch (run.source()) {
                 case OWN -> out.add(runEnd - position, 0);
                 case ZERO -> out.add(runEnd - position, Extent.SPARSE);
                 case BELOW -> {

@@ -25,10 +25,6 @@ final class OverlayBlocks {
         this.zeroed = saved == null ? new AtomicBits(blocks) : new AtomicBits(blocks, saved.zeroed());
     }
 
-    long count() {
-        return blocks;
-    }
-
     Overlay.Source source(long block) {
         if (zeroed.get(block)) {
             return Overlay.Source.ZERO;

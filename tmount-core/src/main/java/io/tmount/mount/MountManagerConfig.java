@@ -5,7 +5,6 @@ import io.tmount.image.ChunkCache;
 import io.tmount.image.WriteFormat;
 import io.tmount.store.TemplateStore;
 
-import io.tmount.image.ChunkCache;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -3,7 +3,7 @@ package io.tmount.store;
 import java.io.IOException;
 
 /** The store has no object under the key. */
-final class NoSuchObjectException extends IOException {
+public final class NoSuchObjectException extends IOException {
 
     public NoSuchObjectException(String storeUrl, String key) {
         super("no object '" + key + "' in store " + storeUrl);

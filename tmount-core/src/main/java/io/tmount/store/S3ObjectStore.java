@@ -243,16 +243,12 @@ final class S3ObjectStore implements ObjectStore {
 
     @Override
     public void upload(String key, Path source) throws IOException {
-        upload(key, source, false);
+        uploads.upload(key, source, false);
     }
 
     @Override
     public void create(String key, Path source) throws IOException {
-        upload(key, source, true);
-    }
-
-    private void upload(String key, Path source, boolean createOnly) throws IOException {
-        uploads.upload(key, source, createOnly);
+        uploads.upload(key, source, true);
     }
 
     @Override

@@ -12,6 +12,7 @@ import java.nio.file.Path;
 import java.nio.file.SimpleFileVisitor;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 
 /** Makes ext4 images from folders (mkfs.ext4 -d) and recognizes them. */
@@ -42,7 +43,7 @@ public final class Ext4Images {
         }
         try {
             // 4 KiB blocks as e2b makes them (ext4 cannot use blocks smaller than the device's); no reserved blocks.
-            List<String> command = new java.util.ArrayList<>(List.of(mkfs, "-q", "-F", "-t", "ext4", "-b", "4096",
+            List<String> command = new ArrayList<>(List.of(mkfs, "-q", "-F", "-t", "ext4", "-b", "4096",
                     "-m", "0", "-E", "root_owner=0:0"));
             command.addAll(extra);
             command.add(image.toString());

@@ -88,6 +88,16 @@ class ExportsTest {
     }
 
     @Test
+    void anExportAskedForWhileTheHostCloses_isRefused_andNothingIsLeftServing() {
+        host.close();
+        assertThatThrownBy(() -> exportBuild(dir.resolve("late.sock"), true, "late"))
+                .isInstanceOfSatisfying(TmountException.class,
+                        e -> assertThat(e.kind()).isEqualTo(TmountException.Kind.UNAVAILABLE))
+                .hasMessageContaining("shutting down");
+        assertThat(dir.resolve("late.sock")).doesNotExist();
+    }
+
+    @Test
     void aCompressedBuild_isExportedExactlyAsThePlainOne() {
         BuildId zstd = new TemplateCatalog(store, dir.resolve("scratch")).create(TemplateId.of("t"), BuildId.of("z-1"),
                 dir.resolve("src"), null,

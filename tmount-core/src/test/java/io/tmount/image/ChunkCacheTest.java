@@ -241,6 +241,32 @@ class ChunkCacheTest {
         }
     }
 
+    @Test
+    void chunksAnEvictionCannotTake_areMadeUpFromTheNextCandidates_soTheBudgetHolds() throws Exception {
+        CacheBudget budget = new CacheBudget(8L * CHUNK);
+        store.put("b2/rootfs.ext4", object);
+        Path stuckIndex = dir.resolve("cache/index");
+        try (ChunkCache stuck = open(budget);
+             ChunkCache other = ChunkCache.open(store, "b2/rootfs.ext4", store.info("b2/rootfs.ext4"), CHUNK,
+                     dir.resolve("cache2"), budget)) {
+            for (int c = 0; c < 4; c++) {
+                read(stuck, (long) c * CHUNK, 10); // the least recently used, but their index cannot forget them
+            }
+            stuck.flush();
+            chattr("+i", stuckIndex);
+            try {
+                for (int c = 0; c < 5; c++) {
+                    read(other, (long) c * CHUNK, 10); // the fifth is over budget
+                }
+                assertThat(budget.usedBytes()).isLessThanOrEqualTo(8L * CHUNK);
+                assertThat(stuck.stats().presentBytes()).isEqualTo(4L * CHUNK);
+                assertThat(budget.usedBytes()).isEqualTo(stuck.stats().presentBytes() + other.stats().presentBytes());
+            } finally {
+                chattr("-i", stuckIndex);
+            }
+        }
+    }
+
     private static void chattr(String flag, Path file) throws Exception {
         Process chattr = new ProcessBuilder("chattr", flag, file.toString()).inheritIO().start();
         assertThat(chattr.waitFor()).as("chattr %s %s", flag, file).isZero();
