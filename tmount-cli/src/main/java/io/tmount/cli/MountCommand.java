@@ -48,6 +48,10 @@ final class MountCommand implements Callable<Integer> {
             + "store; see `tmount verify`) and refuse to mount it if it fails.")
     boolean verify;
 
+    @Option(names = "--fsck", description = "Check the filesystem with e2fsck -fn on the attached device before the "
+            + "kernel mounts it, and refuse it if e2fsck finds errors (its output is in the error).")
+    boolean fsck;
+
     @Option(names = "--allow-non-empty", description = "Mount over a folder that has something in it (hidden from "
             + "every user until the unmount; refused otherwise).")
     boolean allowNonEmpty;
@@ -59,7 +63,8 @@ final class MountCommand implements Callable<Integer> {
     public Integer call() {
         MountOptions options = MountOptions.defaults().withReadOnly(readOnly)
                 .withAttach(attach == null ? null : AttachBackend.parse(attach))
-                .withEngine(Engine.parse(engine)).withVerify(verify).withAllowNonEmpty(allowNonEmpty);
+                .withEngine(Engine.parse(engine)).withVerify(verify).withAllowNonEmpty(allowNonEmpty)
+                .withFsck(fsck);
         try (DaemonClient client = DaemonClient.connect(main.settings().socket())) {
             MountInfo info = client.mount(template, build, path, options);
             PrintWriter out = spec.commandLine().getOut();

@@ -163,7 +163,8 @@ final class ApiHandler extends Handler.Abstract.NonBlocking {
     private MountInfo mount(String body) {
         MountRequest req = bodies.read(body, MountRequest.class, "POST /v1/mounts");
         MountOptions options = MountOptions.defaults().withReadOnly(req.readOnly()).withAttach(req.attach())
-                .withEngine(req.engine()).withVerify(req.verify()).withAllowNonEmpty(req.allowNonEmpty());
+                .withEngine(req.engine()).withVerify(req.verify()).withAllowNonEmpty(req.allowNonEmpty())
+                .withFsck(req.fsck());
         return manager.mountTemplate(req.templateId(), req.buildId(), req.mountPath(), options);
     }
 

@@ -5,8 +5,8 @@ import io.tmount.mount.Engine;
 
 /**
  * POST /v1/mounts: what to mount where, and how (attach null: automatic; engine null: builtin; verify: check the
- * build's chain first).
+ * build's chain first; fsck: e2fsck -fn the filesystem on the device before mounting it).
  */
 public record MountRequest(String templateId, String buildId, String mountPath, boolean readOnly,
-                           AttachBackend attach, Engine engine, boolean verify, boolean allowNonEmpty) {
+                           AttachBackend attach, Engine engine, boolean verify, boolean allowNonEmpty, boolean fsck) {
 }

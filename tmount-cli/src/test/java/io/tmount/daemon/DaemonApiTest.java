@@ -147,6 +147,17 @@ class DaemonApiTest {
     }
 
     @Test
+    void fsckThroughTheApi_checksTheFilesystemBeforeMounting() throws IOException {
+        Path mnt = dir.resolve("checked");
+        client.mount("base", build.value(), mnt.toString(), MountOptions.defaults().withReadOnly(true).withFsck(true));
+        try {
+            assertThat(Trees.checksums(mnt)).isEqualTo(Trees.checksums(source));
+        } finally {
+            client.unmount(mnt.toString());
+        }
+    }
+
+    @Test
     void twoTemplatesMountedAtOnce() throws IOException {
         Path other = Trees.sample(dir.resolve("src2"), 2);
         BuildId otherBuild = new TemplateCatalog(store, dir.resolve("scratch")).create(TemplateId.of("other"), null, other, null);

@@ -1,5 +1,6 @@
 package io.tmount.mount;
 
+import io.tmount.TmountException;
 import io.tmount.device.AttachedDevice;
 import io.tmount.device.Attacher;
 import io.tmount.device.QemuNbdServer;
@@ -10,6 +11,7 @@ import io.tmount.image.Overlay;
 import io.tmount.nbd.NbdEndpoint;
 import io.tmount.nbd.NbdListen;
 import io.tmount.nbd.NbdServer;
+import io.tmount.os.Ext4Check;
 import io.tmount.os.FilesystemMounter;
 import io.tmount.os.Folders;
 import io.tmount.serve.Served;
@@ -18,6 +20,8 @@ import io.tmount.serve.Serving;
 import io.tmount.store.BuildId;
 import io.tmount.store.TemplateId;
 import io.tmount.store.TemplateStore;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -38,6 +42,8 @@ import java.util.List;
 final class MountAssembler {
 
     private static final Duration QEMU_NBD_READY = Duration.ofSeconds(15);
+    private static final Duration FSCK_TIMEOUT = Duration.ofMinutes(30);
+    private static final Logger log = LoggerFactory.getLogger(MountAssembler.class);
 
     private final ServedImages served;
     private final BuildImages images;
@@ -104,6 +110,9 @@ final class MountAssembler {
             checkpoints.reached(Checkpoints.ATTACHED);
             entry = server.entry().withDevice(device.record());
             journal.write(entry);
+            if (options.fsck()) {
+                refuseIfDamaged(device.devicePath(), template, build);
+            }
 
             // registered first: a mount(8) that timed out may still have mounted, and a later failure must not
             // leave a filesystem on a device that is about to go
@@ -127,6 +136,17 @@ final class MountAssembler {
             new ActiveMount(null, null, null, created, resources, bookkeeping, ActiveMount.Probe.NONE).releaseOnto(e);
             throw e;
         }
+    }
+
+    /** {@code e2fsck -fn} on the attached device, before the kernel parses the filesystem: errors refuse the mount. */
+    private static void refuseIfDamaged(Path device, TemplateId template, BuildId build) throws IOException {
+        Ext4Check.Result check = Ext4Check.run(device, FSCK_TIMEOUT, "mount --fsck");
+        if (!check.clean()) {
+            throw new TmountException(TmountException.Kind.FAILED, "template " + template + " build " + build
+                    + " has filesystem errors (e2fsck -fn exited with " + check.exitCode() + "), so it is not mounted: "
+                    + check.output());
+        }
+        log.info("e2fsck -fn found template {} build {} clean on {}", template, build, device);
     }
 
     /** The seed's qemu-nbd engine keeps a full local copy of the build in the mount's state dir. */

@@ -9,44 +9,50 @@ import io.tmount.device.AttachBackend;
  * way, since a build cut off by a crash has failed anyway. With {@code verify} the build's chain is checked first
  * (sizes, frames, SHA-256, read from the store): a build that fails is not mounted. A mount path that is a folder
  * with something in it is refused unless {@code allowNonEmpty}: the mount would hide its content from every user.
+ * With {@code fsck}, {@code e2fsck -fn} checks the filesystem on the attached device before the kernel mounts it: one
+ * with errors is refused, e2fsck's output in the error.
  */
 public record MountOptions(boolean readOnly, AttachBackend attach, Engine engine, boolean ephemeral, boolean verify,
-                           boolean allowNonEmpty) {
+                           boolean allowNonEmpty, boolean fsck) {
 
     public MountOptions {
         engine = engine == null ? Engine.BUILTIN : engine;
     }
 
     public MountOptions(boolean readOnly, AttachBackend attach, Engine engine) {
-        this(readOnly, attach, engine, false, false, false);
+        this(readOnly, attach, engine, false, false, false, false);
     }
 
     /** Writable, automatic attach, built-in engine, restored after a crash. */
     public static MountOptions defaults() {
-        return new MountOptions(false, null, Engine.BUILTIN, false, false, false);
+        return new MountOptions(false, null, Engine.BUILTIN, false, false, false, false);
     }
 
     public MountOptions withReadOnly(boolean value) {
-        return new MountOptions(value, attach, engine, ephemeral, verify, allowNonEmpty);
+        return new MountOptions(value, attach, engine, ephemeral, verify, allowNonEmpty, fsck);
     }
 
     public MountOptions withAttach(AttachBackend value) {
-        return new MountOptions(readOnly, value, engine, ephemeral, verify, allowNonEmpty);
+        return new MountOptions(readOnly, value, engine, ephemeral, verify, allowNonEmpty, fsck);
     }
 
     public MountOptions withEngine(Engine value) {
-        return new MountOptions(readOnly, attach, value, ephemeral, verify, allowNonEmpty);
+        return new MountOptions(readOnly, attach, value, ephemeral, verify, allowNonEmpty, fsck);
     }
 
     public MountOptions withEphemeral(boolean value) {
-        return new MountOptions(readOnly, attach, engine, value, verify, allowNonEmpty);
+        return new MountOptions(readOnly, attach, engine, value, verify, allowNonEmpty, fsck);
     }
 
     public MountOptions withVerify(boolean value) {
-        return new MountOptions(readOnly, attach, engine, ephemeral, value, allowNonEmpty);
+        return new MountOptions(readOnly, attach, engine, ephemeral, value, allowNonEmpty, fsck);
+    }
+
+    public MountOptions withFsck(boolean value) {
+        return new MountOptions(readOnly, attach, engine, ephemeral, verify, allowNonEmpty, value);
     }
 
     public MountOptions withAllowNonEmpty(boolean value) {
-        return new MountOptions(readOnly, attach, engine, ephemeral, verify, value);
+        return new MountOptions(readOnly, attach, engine, ephemeral, verify, value, fsck);
     }
 }

@@ -4,9 +4,7 @@ import io.tmount.TmountException;
 import io.tmount.image.BuildLayout;
 import io.tmount.image.BuildVerifier;
 import io.tmount.image.ImageComposer;
-import io.tmount.os.CommandResult;
-import io.tmount.os.Commands;
-import io.tmount.os.HostTools;
+import io.tmount.os.Ext4Check;
 import io.tmount.store.BuildId;
 import io.tmount.store.TemplateStore;
 
@@ -24,7 +22,6 @@ public final class BuildCheck {
 
     private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(BuildCheck.class);
     private static final Duration FSCK_TIMEOUT = Duration.ofMinutes(30);
-    private static final int OUTPUT_LIMIT = 4000;
 
     /** What e2fsck said: its exit status (0: clean) and the end of its output. */
     public record Fsck(int exitCode, boolean clean, String output) {
@@ -50,18 +47,13 @@ public final class BuildCheck {
     }
 
     private static Fsck fsck(TemplateStore store, BuildId build, Path scratch) {
-        String e2fsck = HostTools.require("e2fsck", "e2fsprogs", "verify --fsck").toString();
         Path image = null;
         try {
             Files.createDirectories(scratch);
             image = Files.createTempFile(scratch, "verify-", ".ext4");
             ImageComposer.compose(store, BuildLayout.read(store, build), image);
-            CommandResult result = Commands.run(FSCK_TIMEOUT, List.of(e2fsck, "-f", "-n", image.toString()));
-            String output = (result.stdout() + result.stderr()).strip();
-            if (output.length() > OUTPUT_LIMIT) {
-                output = "…" + output.substring(output.length() - OUTPUT_LIMIT);
-            }
-            return new Fsck(result.exitCode(), result.exitCode() == 0, output);
+            Ext4Check.Result result = Ext4Check.run(image, FSCK_TIMEOUT, "verify --fsck");
+            return new Fsck(result.exitCode(), result.clean(), result.output());
         } catch (IOException e) {
             throw TmountException.failed(e, "cannot run e2fsck on build %s", build);
         } finally {

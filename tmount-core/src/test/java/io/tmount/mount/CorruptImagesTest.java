@@ -88,6 +88,50 @@ class CorruptImagesTest {
         assertThat(HostState.loopDevices()).noneMatch(l -> l.contains(dir.toString()));
     }
 
+    @Test
+    void withFsck_damagedMetadataIsRefusedBeforeTheKernelMountsIt_andASoundBuildMounts() throws Exception {
+        Path source = Trees.sample(dir.resolve("src"), 3);
+        Path image = dir.resolve("image.ext4");
+        Ext4Images.makeFromDirectory(source, 32L << 20, image);
+        Map<String, Damage> damages = damages(image);
+        Path storeDir = dir.resolve("store");
+        Map<String, String> outcomes = new LinkedHashMap<>();
+        try (TemplateStore store = new TemplateStore(new StoreLocation.Local(storeDir).open())) {
+            TemplateCatalog catalog = new TemplateCatalog(store, dir.resolve("scratch"));
+            BuildId sound = catalog.importImage(TEMPLATE, null, image);
+            try (MountManager manager = MountManager.open(new MountManagerConfig(dir.resolve("state"),
+                    dir.resolve("run"), store, Attachers.onThisHost(4), Duration.ofMillis(500)))) {
+                int n = 0;
+                for (var damage : damages.entrySet()) {
+                    BuildId build = catalog.importImage(TEMPLATE, null, image);
+                    damage.getValue().apply(storeDir.resolve(build.value()).resolve("rootfs.ext4"));
+                    Path mnt = dir.resolve("mnt/" + n++);
+                    try {
+                        manager.mountTemplate(TEMPLATE, build, mnt, MountOptions.defaults().withFsck(true));
+                        outcomes.put(damage.getKey(), "mounted");
+                        manager.unmountTemplate(mnt);
+                    } catch (TmountException e) {
+                        outcomes.put(damage.getKey(), e.getMessage());
+                    }
+                    assertThat(MountTable.ofThisProcess().isMountPoint(mnt)).isFalse();
+                    assertThat(manager.listMounts()).isEmpty();
+                }
+                Path check = dir.resolve("mnt/sound");
+                manager.mountTemplate(TEMPLATE, sound, check, MountOptions.defaults().withFsck(true));
+                assertThat(Trees.checksums(check)).isEqualTo(Trees.checksums(source));
+                manager.unmountTemplate(check);
+            }
+        }
+        outcomes.forEach((damage, outcome) -> System.out.println("fsck, " + damage + ": "
+                + outcome.lines().findFirst().orElse("")));
+        for (String structural : List.of("superblock magic", "superblock counts", "group descriptors", "root inode",
+                "root directory block", "journal superblock")) {
+            assertThat(outcomes.get(structural)).as(structural)
+                    .contains("has filesystem errors (e2fsck -fn exited with").contains("so it is not mounted");
+        }
+        assertThat(HostState.loopDevices()).noneMatch(l -> l.contains(dir.toString()));
+    }
+
     /** Mounts, reads every file (errors allowed), unmounts; says what happened. */
     private static String tryMount(MountManager manager, BuildId build, Path mnt, boolean readOnly) {
         try {
