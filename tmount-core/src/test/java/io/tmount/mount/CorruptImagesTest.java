@@ -48,27 +48,47 @@ class CorruptImagesTest {
     @TempDir
     Path dir;
 
-    @Test
-    void damagedBuilds_failTheMountOrTheRead_neverTheManager() throws Exception {
+    /** A folder's files as a sound build and as one build per damage, in a local store. */
+    private record Damaged(Path source, BuildId sound, Map<String, BuildId> builds) {
+    }
+
+    private Damaged damagedBuilds(TemplateStore store, Path storeDir) throws IOException {
         Path source = Trees.sample(dir.resolve("src"), 3);
         Path image = dir.resolve("image.ext4");
         Ext4Images.makeFromDirectory(source, 32L << 20, image);
-        Map<String, Damage> damages = damages(image);
+        TemplateCatalog catalog = new TemplateCatalog(store, dir.resolve("scratch"));
+        BuildId sound = catalog.importImage(TEMPLATE, null, image);
+        Map<String, BuildId> builds = new LinkedHashMap<>();
+        for (var damage : damages(image).entrySet()) {
+            BuildId build = catalog.importImage(TEMPLATE, null, image);
+            damage.getValue().apply(storeDir.resolve(build.value()).resolve("rootfs.ext4"));
+            builds.put(damage.getKey(), build);
+        }
+        return new Damaged(source, sound, builds);
+    }
+
+    private void assertTheSoundBuildReadsExactly(MountManager manager, Damaged damaged, MountOptions options)
+            throws IOException {
+        Path check = dir.resolve("mnt/sound");
+        manager.mountTemplate(TEMPLATE, damaged.sound(), check, options);
+        assertThat(Trees.checksums(check)).isEqualTo(Trees.checksums(damaged.source()));
+        manager.unmountTemplate(check);
+    }
+
+    private MountManager openManager(TemplateStore store) {
+        return MountManager.open(new MountManagerConfig(dir.resolve("state"), dir.resolve("run"), store,
+                Attachers.onThisHost(4), Duration.ofMillis(500)));
+    }
+
+    @Test
+    void damagedBuilds_failTheMountOrTheRead_neverTheManager() throws Exception {
         Path storeDir = dir.resolve("store");
         List<String> outcomes = new ArrayList<>();
         try (TemplateStore store = new TemplateStore(new StoreLocation.Local(storeDir).open())) {
-            TemplateCatalog catalog = new TemplateCatalog(store, dir.resolve("scratch"));
-            BuildId sound = catalog.importImage(TEMPLATE, null, image);
-            Map<String, BuildId> builds = new LinkedHashMap<>();
-            for (var damage : damages.entrySet()) {
-                BuildId build = catalog.importImage(TEMPLATE, null, image);
-                damage.getValue().apply(storeDir.resolve(build.value()).resolve("rootfs.ext4"));
-                builds.put(damage.getKey(), build);
-            }
-            try (MountManager manager = MountManager.open(new MountManagerConfig(dir.resolve("state"),
-                    dir.resolve("run"), store, Attachers.onThisHost(4), Duration.ofMillis(500)))) {
+            Damaged damaged = damagedBuilds(store, storeDir);
+            try (MountManager manager = openManager(store)) {
                 int n = 0;
-                for (var entry : builds.entrySet()) {
+                for (var entry : damaged.builds().entrySet()) {
                     for (boolean readOnly : List.of(true, false)) {
                         Path mnt = dir.resolve("mnt/" + n++);
                         outcomes.add(entry.getKey() + (readOnly ? " ro: " : " rw: ")
@@ -77,10 +97,7 @@ class CorruptImagesTest {
                         assertThat(manager.listMounts()).isEmpty();
                     }
                 }
-                Path check = dir.resolve("mnt/sound");
-                manager.mountTemplate(TEMPLATE, sound, check, MountOptions.defaults().withReadOnly(true));
-                assertThat(Trees.checksums(check)).isEqualTo(Trees.checksums(source));
-                manager.unmountTemplate(check);
+                assertTheSoundBuildReadsExactly(manager, damaged, MountOptions.defaults().withReadOnly(true));
             }
         }
         System.out.println("corrupt images:\n  " + String.join("\n  ", outcomes));
@@ -90,24 +107,16 @@ class CorruptImagesTest {
 
     @Test
     void withFsck_damagedMetadataIsRefusedBeforeTheKernelMountsIt_andASoundBuildMounts() throws Exception {
-        Path source = Trees.sample(dir.resolve("src"), 3);
-        Path image = dir.resolve("image.ext4");
-        Ext4Images.makeFromDirectory(source, 32L << 20, image);
-        Map<String, Damage> damages = damages(image);
         Path storeDir = dir.resolve("store");
         Map<String, String> outcomes = new LinkedHashMap<>();
         try (TemplateStore store = new TemplateStore(new StoreLocation.Local(storeDir).open())) {
-            TemplateCatalog catalog = new TemplateCatalog(store, dir.resolve("scratch"));
-            BuildId sound = catalog.importImage(TEMPLATE, null, image);
-            try (MountManager manager = MountManager.open(new MountManagerConfig(dir.resolve("state"),
-                    dir.resolve("run"), store, Attachers.onThisHost(4), Duration.ofMillis(500)))) {
+            Damaged damaged = damagedBuilds(store, storeDir);
+            try (MountManager manager = openManager(store)) {
                 int n = 0;
-                for (var damage : damages.entrySet()) {
-                    BuildId build = catalog.importImage(TEMPLATE, null, image);
-                    damage.getValue().apply(storeDir.resolve(build.value()).resolve("rootfs.ext4"));
+                for (var damage : damaged.builds().entrySet()) {
                     Path mnt = dir.resolve("mnt/" + n++);
                     try {
-                        manager.mountTemplate(TEMPLATE, build, mnt, MountOptions.defaults().withFsck(true));
+                        manager.mountTemplate(TEMPLATE, damage.getValue(), mnt, MountOptions.defaults().withFsck(true));
                         outcomes.put(damage.getKey(), "mounted");
                         manager.unmountTemplate(mnt);
                     } catch (TmountException e) {
@@ -116,10 +125,7 @@ class CorruptImagesTest {
                     assertThat(MountTable.ofThisProcess().isMountPoint(mnt)).isFalse();
                     assertThat(manager.listMounts()).isEmpty();
                 }
-                Path check = dir.resolve("mnt/sound");
-                manager.mountTemplate(TEMPLATE, sound, check, MountOptions.defaults().withFsck(true));
-                assertThat(Trees.checksums(check)).isEqualTo(Trees.checksums(source));
-                manager.unmountTemplate(check);
+                assertTheSoundBuildReadsExactly(manager, damaged, MountOptions.defaults().withFsck(true));
             }
         }
         outcomes.forEach((damage, outcome) -> System.out.println("fsck, " + damage + ": "
