@@ -23,7 +23,8 @@ import java.util.StringJoiner;
  *
  * <p>The command is confined to the root: capsh chroots into it and then drops from the bounding set every
  * capability but Docker's default ones, and CAP_SYS_CHROOT and CAP_MKNOD too, so it cannot chroot its way out,
- * mount, make device nodes, load modules or reach raw devices (the root itself is mounted nodev). The host's tools
+ * mount, make device nodes, load modules or reach raw devices (the root itself is mounted nodev); and it runs with
+ * no_new_privs, so no setuid program or file capability in the root raises it above that. The host's tools
  * (unshare, capsh) run with a fixed, clean environment: the build's ENV is exported only inside the root, where a
  * variable such as LD_PRELOAD concerns the root's own programs.
  */
@@ -51,6 +52,8 @@ final class RunStep {
             argv.add("--mount-proc=" + root.resolve("proc"));
         }
         BuildContext.RunAs user = context.user();
+        // no_new_privs: no setuid program or file capability in the root can give the step more than it starts with
+        argv.addAll(List.of(HostTools.require("setpriv", "util-linux", "RUN steps").toString(), "--no-new-privs"));
         argv.addAll(List.of(HostTools.require("capsh", "libcap2-bin", "RUN steps").toString(),
                 "--chroot=" + root, "--drop=" + droppedCapabilities(),
                 "--gid=" + user.gid(), "--groups=" + user.gid(), "--uid=" + user.uid(),

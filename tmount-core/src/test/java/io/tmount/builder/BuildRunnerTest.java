@@ -178,6 +178,7 @@ class BuildRunnerTest {
                   - {type: RUN, args: ["busybox mount -t tmpfs t /mnt; echo mount=$? >> /escape"]}
                   - {type: RUN, args: ["busybox mknod /fifo p; echo fifo=$? >> /escape"]}
                   - {type: RUN, args: ["grep CapBnd /proc/self/status | cut -f2 > /caps; echo \\"$LD_PRELOAD\\" > /env"]}
+                  - {type: RUN, args: ["grep NoNewPrivs /proc/self/status | cut -f2 > /nnp"]}
                 """);
         assertThat(read(result.build(), "/escape")).isEqualTo("chroot=1\nmknod=1\nmount=1\nfifo=0\n");
         long bounding = Long.parseUnsignedLong(read(result.build(), "/caps").strip(), 16);
@@ -185,6 +186,7 @@ class BuildRunnerTest {
         assertThat(bounding & (1L << 21)).as("CAP_SYS_ADMIN").isZero();
         assertThat(bounding & (1L << 27)).as("CAP_MKNOD").isZero();
         assertThat(bounding & 1L).as("CAP_CHOWN, which package installs need").isNotZero();
+        assertThat(read(result.build(), "/nnp")).as("no_new_privs").isEqualTo("1\n");
         assertThat(read(result.build(), "/env")).isEqualTo("/no-such-library.so\n"); // set inside the root
         // the host's unshare and capsh (dynamically linked) would have complained about a preload they were given
         assertThat(log).noneMatch(l -> l.contains("ld.so") || l.contains("preloaded"));
