@@ -264,6 +264,7 @@ class DaemonApiTest {
             try (SocketChannel raw = SocketChannel.open(UnixDomainSocketAddress.of(socket))) {
                 raw.write(ByteBuffer.wrap(("POST /v1/exports HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
                         + "Transfer-Encoding: chunked\r\n\r\n").getBytes(StandardCharsets.UTF_8)));
+                java.util.concurrent.atomic.AtomicBoolean cutOff = new java.util.concurrent.atomic.AtomicBoolean();
                 Thread writer = Thread.ofPlatform().start(() -> {
                     byte[] chunk = ("10000\r\n" + "x".repeat(0x10000) + "\r\n").getBytes(StandardCharsets.UTF_8);
                     try {
@@ -271,12 +272,22 @@ class DaemonApiTest {
                             raw.write(ByteBuffer.wrap(chunk));
                         }
                     } catch (IOException answeredAndClosed) {
-                        // expected: the server stops reading at the limit
+                        cutOff.set(true); // expected: the server stops reading at the limit
                     }
                 });
-                String answer = new String(Channels.newInputStream(raw).readAllBytes(), StandardCharsets.UTF_8);
+                String answer;
+                try {
+                    answer = new String(Channels.newInputStream(raw).readAllBytes(), StandardCharsets.UTF_8);
+                } catch (java.net.SocketException reset) {
+                    // the server closed with the rest of the body unread, and the kernel may then reset the
+                    // connection before its answer is read: the reset itself says it stopped reading
+                    answer = null;
+                }
                 writer.join();
-                assertThat(answer).startsWith("HTTP/1.1 400").contains("more than 1048576 bytes");
+                assertThat(cutOff).as("the server stopped reading the body").isTrue();
+                if (answer != null) {
+                    assertThat(answer).startsWith("HTTP/1.1 400").contains("more than 1048576 bytes");
+                }
             }
 
             for (int i = 0; i < Daemon.MAX_API_CONNECTIONS + 20; i++) {
