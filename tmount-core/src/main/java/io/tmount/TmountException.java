@@ -14,6 +14,8 @@ public class TmountException extends RuntimeException {
         NOT_FOUND(404),
         /** The request clashes with existing state (duplicate mount, existing build, state dir in use). */
         CONFLICT(409),
+        /** The caller may not do this: a policy or the caller's credentials forbid it. */
+        FORBIDDEN(403),
         /** A resource is busy (mount in use, device pool exhausted). */
         BUSY(423),
         /** The host lacks something needed (a tool, a kernel module). */

@@ -38,11 +38,11 @@ final class ListCommand implements Callable<Integer> {
             if (mounts.isEmpty()) {
                 out.println("no mounts");
             } else {
-                Output.table(out, List.of("PATH", "TEMPLATE", "BUILD", "MODE", "DEVICE", "ATTACH", "ENGINE", "SINCE",
-                                "STATE"),
+                Output.table(out, List.of("PATH", "TEMPLATE", "BUILD", "MODE", "DEVICE", "ATTACH", "ENGINE", "FS",
+                                "SINCE", "STATE"),
                         mounts.stream().map(m -> List.of(m.mountPath().toString(), m.templateId().value(),
                                 m.buildId().value(), m.readOnly() ? "ro" : "rw", Output.orDash(m.devicePath()),
-                                m.attach().id(), m.engine().id(), m.createdAt().toString(),
+                                m.attach().id(), m.engine().id(), m.fs().id(), m.createdAt().toString(),
                                 m.problem() == null ? "ok" : "PROBLEM")).toList());
                 for (MountInfo mount : mounts) {
                     if (mount.problem() != null) {

@@ -3,6 +3,7 @@ package io.tmount.cli;
 import io.tmount.daemon.DaemonClient;
 import io.tmount.device.AttachBackend;
 import io.tmount.mount.Engine;
+import io.tmount.mount.FilesystemMode;
 import io.tmount.mount.MountInfo;
 import io.tmount.mount.MountOptions;
 import picocli.CommandLine.Command;
@@ -52,6 +53,12 @@ final class MountCommand implements Callable<Integer> {
             + "kernel mounts it, and refuse it if e2fsck finds errors (its output is in the error).")
     boolean fsck;
 
+    @Option(names = "--fs", paramLabel = "MODE", description = "Which code reads the filesystem: kernel (the host "
+            + "kernel's ext4: fastest, for images you trust) or userspace (fuse2fs in a sandbox: the host kernel never "
+            + "parses the image; see docs/security.md). Default: as the daemon's trust policy says (kernel unless "
+            + "serve --untrusted-default or --trust).")
+    String fs;
+
     @Option(names = "--allow-non-empty", description = "Mount over a folder that has something in it (hidden from "
             + "every user until the unmount; refused otherwise).")
     boolean allowNonEmpty;
@@ -64,16 +71,16 @@ final class MountCommand implements Callable<Integer> {
         MountOptions options = MountOptions.defaults().withReadOnly(readOnly)
                 .withAttach(attach == null ? null : AttachBackend.parse(attach))
                 .withEngine(Engine.parse(engine)).withVerify(verify).withAllowNonEmpty(allowNonEmpty)
-                .withFsck(fsck);
+                .withFsck(fsck).withFs(fs == null ? null : FilesystemMode.parse(fs));
         try (DaemonClient client = DaemonClient.connect(main.settings().socket())) {
             MountInfo info = client.mount(template, build, path, options);
             PrintWriter out = spec.commandLine().getOut();
             if (json) {
                 Output.json(out, info);
             } else {
-                out.printf("mounted template %s build %s at %s (%s, %s via %s, engine %s)%n", info.templateId(),
-                        info.buildId(), info.mountPath(), info.readOnly() ? "read-only" : "writable",
-                        info.devicePath(), info.attach(), info.engine());
+                out.printf("mounted template %s build %s at %s (%s, %s via %s, engine %s, %s filesystem)%n",
+                        info.templateId(), info.buildId(), info.mountPath(), info.readOnly() ? "read-only" : "writable",
+                        info.devicePath(), info.attach(), info.engine(), info.fs());
             }
         }
         return 0;

@@ -4,6 +4,8 @@ import io.tmount.ByteSize;
 import io.tmount.daemon.Daemon;
 import io.tmount.host.TmountHost;
 import io.tmount.mount.MountManagerConfig;
+import io.tmount.mount.TrustPolicy;
+import io.tmount.store.TemplateId;
 import io.tmount.store.TemplateStore;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -39,6 +41,22 @@ final class ServeCommand implements Callable<Integer> {
             description = "Size of the chunks fetched from the store on first touch (default 4M; a power of two).")
     String chunkSize;
 
+    @Option(names = "--untrusted-default", description = "Treat every template as untrusted unless --trust says "
+            + "otherwise: its filesystem is read by the sandboxed fuse2fs (the userspace mode), never by the host "
+            + "kernel, and a mount asking for the kernel's driver is refused. See docs/security.md.")
+    boolean untrustedDefault;
+
+    @Option(names = "--trust", paramLabel = "TEMPLATE=LEVEL", description = "The trust of one template (repeatable): "
+            + "trusted (the kernel's ext4 unless a mount asks for userspace), checked (the kernel's ext4 only after "
+            + "e2fsck -fn passed on every mount) or untrusted (userspace only).")
+    java.util.Map<String, String> trust = new java.util.LinkedHashMap<>();
+
+    TrustPolicy trustPolicy() {
+        java.util.Map<TemplateId, TrustPolicy.Trust> templates = new java.util.LinkedHashMap<>();
+        trust.forEach((template, level) -> templates.put(TemplateId.of(template), TrustPolicy.Trust.parse(level)));
+        return new TrustPolicy(untrustedDefault ? TrustPolicy.Trust.UNTRUSTED : TrustPolicy.Trust.TRUSTED, templates);
+    }
+
     @Override
     public Integer call() throws Exception {
         Settings settings = main.settings();
@@ -48,7 +66,8 @@ final class ServeCommand implements Callable<Integer> {
         TemplateStore store = settings.openStore();
         Daemon daemon;
         try {
-            MountManagerConfig config = settings.mountManagerConfig(store, poolSize, chunk, max);
+            MountManagerConfig config = settings.mountManagerConfig(store, poolSize, chunk, max)
+                    .withTrust(trustPolicy());
             daemon = Daemon.start(TmountHost.open(config, buildsDir), settings.socket(), Version.current(),
                     settings.stateDir().toString());
         } catch (RuntimeException e) {

@@ -164,7 +164,7 @@ final class ApiHandler extends Handler.Abstract.NonBlocking {
         MountRequest req = bodies.read(body, MountRequest.class, "POST /v1/mounts");
         MountOptions options = MountOptions.defaults().withReadOnly(req.readOnly()).withAttach(req.attach())
                 .withEngine(req.engine()).withVerify(req.verify()).withAllowNonEmpty(req.allowNonEmpty())
-                .withFsck(req.fsck());
+                .withFsck(req.fsck()).withFs(req.fs());
         return manager.mountTemplate(req.templateId(), req.buildId(), req.mountPath(), options);
     }
 

@@ -82,7 +82,7 @@ public final class DaemonClient implements AutoCloseable {
 
     public MountInfo mount(String templateId, String buildId, String mountPath, MountOptions options) {
         MountRequest body = new MountRequest(templateId, buildId, mountPath, options.readOnly(), options.attach(),
-                options.engine(), options.verify(), options.allowNonEmpty(), options.fsck());
+                options.engine(), options.verify(), options.allowNonEmpty(), options.fsck(), options.fs());
         try {
             Request request = http.newRequest(uri("/v1/mounts")).method(HttpMethod.POST)
                     .body(new StringRequestContent("application/json", json.writeValueAsString(body)));

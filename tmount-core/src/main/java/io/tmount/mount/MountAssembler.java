@@ -12,7 +12,6 @@ import io.tmount.nbd.NbdEndpoint;
 import io.tmount.nbd.NbdListen;
 import io.tmount.nbd.NbdServer;
 import io.tmount.os.Ext4Check;
-import io.tmount.os.FilesystemMounter;
 import io.tmount.os.Folders;
 import io.tmount.serve.Served;
 import io.tmount.serve.ServedImages;
@@ -48,11 +47,11 @@ final class MountAssembler {
     private final ServedImages served;
     private final BuildImages images;
     private final MountJournal journal;
-    private final FilesystemMounter filesystems;
+    private final MountFilesystems filesystems;
     private final Path runtimeMounts;
     private final Checkpoints checkpoints;
 
-    MountAssembler(ServedImages served, MountJournal journal, FilesystemMounter filesystems, Path runtimeMounts,
+    MountAssembler(ServedImages served, MountJournal journal, MountFilesystems filesystems, Path runtimeMounts,
                    Checkpoints checkpoints) {
         this.served = served;
         this.images = served.images();
@@ -90,7 +89,7 @@ final class MountAssembler {
 
             MountInfo info = new MountInfo(id, template, build, mountPath, null, -1, localCopy(options, stateDir),
                     overlayDir(options, stateDir), options.readOnly(), attacher.backend(), options.engine(),
-                    Instant.now(), null);
+                    options.fs(), Instant.now(), null);
             // a restored mount was handed out before: if this process dies mid-restore, the next start restores it
             JournalEntry entry = new JournalEntry(info, created, stateDir, runtimeDir, null, null,
                     origin instanceof MountOrigin.Restored, options.ephemeral());
@@ -116,12 +115,15 @@ final class MountAssembler {
 
             // registered first: a mount(8) that timed out may still have mounted, and a later failure must not
             // leave a filesystem on a device that is about to go
-            resources.push("unmount " + mountPath, () -> filesystems.unmountIfFrom(mountPath, device.devicePath()));
-            filesystems.mount(device.devicePath(), mountPath, options.readOnly());
+            MountInfo mounting = info;
+            resources.push("unmount " + mountPath, () -> filesystems.unmountIfFrom(mounting, device.devicePath()));
+            filesystems.mount(info, device.devicePath());
             info = info.withDevice(device.devicePath(), device.slot(), server.endpoint().uri());
             checkpoints.reached(Checkpoints.MOUNTED);
             journal.write(entry.withMounted(info));
-            ActiveMount.Probe probe = () -> server.probe().problem().or(device::problem);
+            MountInfo mounted = info;
+            ActiveMount.Probe probe = () -> server.probe().problem().or(device::problem)
+                    .or(() -> filesystems.problem(mounted));
             return switch (origin) {
                 case MountOrigin.Fresh fresh ->
                         new ActiveMount(info, layout, server.overlay(), created, resources, bookkeeping, probe);

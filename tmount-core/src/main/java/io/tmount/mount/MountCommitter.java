@@ -1,7 +1,6 @@
 package io.tmount.mount;
 
 import io.tmount.TmountException;
-import io.tmount.os.FilesystemMounter;
 import io.tmount.image.BuildLayout;
 import io.tmount.image.BuildWriter;
 import io.tmount.image.LayerDiff;
@@ -43,11 +42,11 @@ final class MountCommitter {
     /** In a mount's state dir while a commit stores its build: that build's id. */
     static final String PENDING = "commit-pending";
 
-    private final FilesystemMounter filesystems;
+    private final MountFilesystems filesystems;
     private final TemplateStore store;
     private final Checkpoints checkpoints;
 
-    MountCommitter(FilesystemMounter filesystems, TemplateStore store, Checkpoints checkpoints) {
+    MountCommitter(MountFilesystems filesystems, TemplateStore store, Checkpoints checkpoints) {
         this.filesystems = filesystems;
         this.store = store;
         this.checkpoints = checkpoints;
@@ -58,16 +57,17 @@ final class MountCommitter {
         long start = System.nanoTime();
         MountInfo info = mount.info();
         refuseUncommittable(mount, newBuild);
-        if (filesystems.wentReadOnly(info.mountPath())) {
+        if (filesystems.wentReadOnly(info)) {
             return commitBroken(mount, newBuild, template, evenWithoutChanges, workDir, format, start);
         }
+        MountFilesystems.Hold hold;
         try {
-            filesystems.sync(info.mountPath()); // changes still in the page cache must reach the device to count
-            if (!mount.changedSinceCommit() && !evenWithoutChanges) {
+            filesystems.sync(info); // changes still in the page cache must reach the device to count
+            if (filesystems.syncReachesTheDevice(info) && !mount.changedSinceCommit() && !evenWithoutChanges) {
                 return CommitResult.unchanged(info.buildId(), template, millisSince(start));
             }
-            trimFreeSpace(info.mountPath());
-            filesystems.freeze(info.mountPath()); // freezing syncs again, and fails the same way
+            trimFreeSpace(info);
+            hold = filesystems.holdStill(info); // freezing syncs again, and fails the same way
         } catch (IOException e) {
             refuseOnAFullDisk(info.mountPath(), workDir, e);
             // room enough, and still it cannot write back: its device failed writes before (its journal may be
@@ -75,10 +75,13 @@ final class MountCommitter {
             return commitBroken(mount, newBuild, template, evenWithoutChanges, workDir, format, start);
         }
         try {
+            if (!mount.changedSinceCommit() && !evenWithoutChanges) {
+                return CommitResult.unchanged(info.buildId(), template, millisSince(start)); // fuse2fs had nothing
+            }
             // nothing writes while frozen: what is written from here on is not in this commit
             return store(mount, newBuild, template, workDir, format, start);
         } finally {
-            filesystems.thaw(info.mountPath()); // a frozen filesystem hangs every writer
+            hold.release(); // a frozen filesystem hangs every writer
         }
     }
 
@@ -194,11 +197,11 @@ final class MountCommitter {
      * Tells the overlay which blocks the filesystem no longer uses (deleted files), so the new layer maps them to
      * zeros instead of keeping references to dead data in the layers below. Best effort.
      */
-    private void trimFreeSpace(Path mountPath) {
+    private void trimFreeSpace(MountInfo info) {
         try {
-            filesystems.trim(mountPath);
+            filesystems.trim(info);
         } catch (IOException e) {
-            log.debug("fstrim {} before commit failed: {}", mountPath, e.getMessage());
+            log.debug("fstrim {} before commit failed: {}", info.mountPath(), e.getMessage());
         }
     }
 

@@ -16,6 +16,7 @@ import java.time.Instant;
  * @param deviceSlot   N of /dev/nbdN or /dev/loopN
  * @param tempFilePath the full local copy of the build, where there is one (the qemu-nbd engine)
  * @param overlayPath  the folder of the mount's copy-on-write overlay (writable mounts of the builtin engine)
+ * @param fs           which code reads the filesystem (journals of earlier versions have none: the kernel's)
  * @param nbdUri       where the mount's NBD export is served
  * @param problem      what is wrong with the mount right now, as {@code list} found it (null: nothing it can see):
  *                     its device's helper or NBD server died, the kernel dropped the device, the filesystem went
@@ -33,24 +34,29 @@ public record MountInfo(
         boolean readOnly,
         AttachBackend attach,
         Engine engine,
+        FilesystemMode fs,
         Instant createdAt,
         String nbdUri,
         @JsonInclude(JsonInclude.Include.NON_NULL) String problem) {
 
+    public MountInfo {
+        fs = fs == null ? FilesystemMode.KERNEL : fs;
+    }
+
     public MountInfo(String id, TemplateId templateId, BuildId buildId, Path mountPath, Path devicePath, int deviceSlot,
                      Path tempFilePath, Path overlayPath, boolean readOnly, AttachBackend attach, Engine engine,
-                     Instant createdAt, String nbdUri) {
+                     FilesystemMode fs, Instant createdAt, String nbdUri) {
         this(id, templateId, buildId, mountPath, devicePath, deviceSlot, tempFilePath, overlayPath, readOnly, attach,
-                engine, createdAt, nbdUri, null);
+                engine, fs, createdAt, nbdUri, null);
     }
 
     MountInfo withDevice(Path device, int slot, String uri) {
         return new MountInfo(id, templateId, buildId, mountPath, device, slot, tempFilePath, overlayPath, readOnly,
-                attach, engine, createdAt, uri, problem);
+                attach, engine, fs, createdAt, uri, problem);
     }
 
     MountInfo withProblem(String value) {
         return new MountInfo(id, templateId, buildId, mountPath, devicePath, deviceSlot, tempFilePath, overlayPath,
-                readOnly, attach, engine, createdAt, nbdUri, value);
+                readOnly, attach, engine, fs, createdAt, nbdUri, value);
     }
 }

@@ -9,6 +9,8 @@ import io.tmount.image.WriteFormat;
 import io.tmount.nbd.PayloadMemory;
 import io.tmount.os.Descriptors;
 import io.tmount.os.FilesystemMounter;
+import io.tmount.os.SandboxUsers;
+import io.tmount.os.UserspaceExt4;
 import io.tmount.os.MountTable;
 import io.tmount.os.PathHolders;
 import io.tmount.serve.ServedImages;
@@ -48,10 +50,12 @@ public final class MountManager implements AutoCloseable {
     private final MountPaths paths;
     /** What a mount holds (server, overlay files, nbdfuse's connection, loop) and its set-up's processes take. */
     private static final int MOUNT_DESCRIPTORS = 16;
+    /** How long fuse2fs gets to open a filesystem: a hostile image must not hold a mount call for ever. */
+    private static final java.time.Duration FUSE2FS_READY = java.time.Duration.ofSeconds(30);
 
     private final Descriptors descriptors = Descriptors.ofThisProcess();
     private final MountTable mountTable;
-    private final FilesystemMounter filesystems;
+    private final MountFilesystems filesystems;
     private final BuildImages images;
     private final MountJournal journal;
     private final MountAssembler assembler;
@@ -69,7 +73,10 @@ public final class MountManager implements AutoCloseable {
         List<Path> own = new ArrayList<>(List.of(config.stateDir(), config.runtimeDir()));
         config.store().objects().localRoot().ifPresent(own::add);
         this.paths = new MountPaths(own, mountTable);
-        this.filesystems = new FilesystemMounter(mountTable, PathHolders.ofThisHost(), config.unmountBusyRetry());
+        this.filesystems = new MountFilesystems(
+                new FilesystemMounter(mountTable, PathHolders.ofThisHost(), config.unmountBusyRetry()),
+                new UserspaceExt4(mountTable, SandboxUsers.ofThisHost(), UserspaceExt4.Limits.defaults(),
+                        FUSE2FS_READY), config.runtimeDir().resolve("mounts"));
         this.images = served.images();
         this.journal = new MountJournal(config.stateDir().resolve("mounts"));
         this.assembler = new MountAssembler(served, journal, filesystems, config.runtimeDir().resolve("mounts"),
@@ -175,7 +182,7 @@ public final class MountManager implements AutoCloseable {
             checkOpen();
             Path path = paths.validate(mountPath.toString());
             descriptors.require(MOUNT_DESCRIPTORS, "mount template " + template + " build " + build + " at " + path);
-            MountOptions opts = options == null ? MountOptions.defaults() : options;
+            MountOptions opts = config.trust().apply(template, options == null ? MountOptions.defaults() : options);
             Attacher attacher = config.attachers().select(opts.attach());
             return mount(newId(), template, build, path, opts, attacher, new MountOrigin.Fresh());
         } finally {
@@ -227,7 +234,7 @@ public final class MountManager implements AutoCloseable {
     /** Brings back a mount from the journal of an earlier run (its overlay or local copy is reused). */
     private MountInfo restore(JournalEntry entry) {
         MountInfo info = entry.info();
-        MountOptions options = new MountOptions(info.readOnly(), info.attach(), info.engine());
+        MountOptions options = new MountOptions(info.readOnly(), info.attach(), info.engine()).withFs(info.fs());
         Attacher attacher = config.attachers().forRestore(info.attach(), info.id() + " at " + info.mountPath());
         return mount(info.id(), info.templateId(), info.buildId(), info.mountPath(), options, attacher,
                 new MountOrigin.Restored(entry.createdDirs()));

@@ -15,11 +15,12 @@ import java.util.Objects;
  * What a {@link MountManager} works with: its state dir (journal, overlays, chunk cache, local copies), runtime dir
  * (sockets, FUSE folders), the template store, the attach backends, how long an unmount retries while busy, the
  * chunk size of lazy fetches, the disk budget of the chunk cache, and how commits write new builds unless told
- * otherwise (compression and header version).
+ * otherwise (compression and header version), and which templates' filesystems the host kernel may read
+ * ({@link TrustPolicy}).
  */
 public record MountManagerConfig(Path stateDir, Path runtimeDir, TemplateStore store, Attachers attachers,
                                  Duration unmountBusyRetry, int chunkSize, long cacheMaxBytes, WriteFormat writeFormat,
-                                 Checkpoints checkpoints) {
+                                 Checkpoints checkpoints, TrustPolicy trust) {
 
     public static final Path DEFAULT_STATE_DIR = Path.of("/var/lib/tmount");
     public static final Path DEFAULT_RUNTIME_DIR = Path.of("/run/tmount");
@@ -33,6 +34,7 @@ public record MountManagerConfig(Path stateDir, Path runtimeDir, TemplateStore s
         Objects.requireNonNull(attachers, "attachers");
         Objects.requireNonNull(writeFormat, "writeFormat");
         Objects.requireNonNull(checkpoints, "checkpoints");
+        trust = trust == null ? TrustPolicy.trustingAll() : trust;
         stateDir = absolute("stateDir", stateDir);
         runtimeDir = absolute("runtimeDir", runtimeDir);
         if (unmountBusyRetry == null || unmountBusyRetry.isNegative()) {
@@ -49,7 +51,7 @@ public record MountManagerConfig(Path stateDir, Path runtimeDir, TemplateStore s
     public MountManagerConfig(Path stateDir, Path runtimeDir, TemplateStore store, Attachers attachers,
                               Duration unmountBusyRetry) {
         this(stateDir, runtimeDir, store, attachers, unmountBusyRetry, DEFAULT_CHUNK_SIZE, defaultCacheMax(stateDir),
-                WriteFormat.DEFAULT, Checkpoints.NONE);
+                WriteFormat.DEFAULT, Checkpoints.NONE, TrustPolicy.trustingAll());
     }
 
     /** Default dirs, this host's backends with e2b's default pool size, 3 s of unmount retries. */
@@ -74,33 +76,39 @@ public record MountManagerConfig(Path stateDir, Path runtimeDir, TemplateStore s
 
     public MountManagerConfig withDirs(Path state, Path runtime) {
         return new MountManagerConfig(state, runtime, store, attachers, unmountBusyRetry, chunkSize, cacheMaxBytes,
-                writeFormat, checkpoints);
+                writeFormat, checkpoints, trust);
     }
 
     public MountManagerConfig withAttachers(Attachers value) {
         return new MountManagerConfig(stateDir, runtimeDir, store, value, unmountBusyRetry, chunkSize, cacheMaxBytes,
-                writeFormat, checkpoints);
+                writeFormat, checkpoints, trust);
     }
 
     public MountManagerConfig withUnmountBusyRetry(Duration value) {
         return new MountManagerConfig(stateDir, runtimeDir, store, attachers, value, chunkSize, cacheMaxBytes,
-                writeFormat, checkpoints);
+                writeFormat, checkpoints, trust);
     }
 
     public MountManagerConfig withCache(int chunk, long maxBytes) {
         return new MountManagerConfig(stateDir, runtimeDir, store, attachers, unmountBusyRetry, chunk, maxBytes,
-                writeFormat, checkpoints);
+                writeFormat, checkpoints, trust);
     }
 
     public MountManagerConfig withWriteFormat(WriteFormat value) {
         return new MountManagerConfig(stateDir, runtimeDir, store, attachers, unmountBusyRetry, chunkSize,
-                cacheMaxBytes, value, checkpoints);
+                cacheMaxBytes, value, checkpoints, trust);
     }
 
     /** Where a crash test stops the process (see {@link Checkpoints}). */
     public MountManagerConfig withCheckpoints(Checkpoints value) {
         return new MountManagerConfig(stateDir, runtimeDir, store, attachers, unmountBusyRetry, chunkSize,
-                cacheMaxBytes, writeFormat, value);
+                cacheMaxBytes, writeFormat, value, trust);
+    }
+
+    /** Which templates the host kernel may read; see {@link TrustPolicy}. */
+    public MountManagerConfig withTrust(TrustPolicy value) {
+        return new MountManagerConfig(stateDir, runtimeDir, store, attachers, unmountBusyRetry, chunkSize,
+                cacheMaxBytes, writeFormat, checkpoints, value);
     }
 
     private static Path absolute(String name, Path path) {

@@ -10,49 +10,54 @@ import io.tmount.device.AttachBackend;
  * (sizes, frames, SHA-256, read from the store): a build that fails is not mounted. A mount path that is a folder
  * with something in it is refused unless {@code allowNonEmpty}: the mount would hide its content from every user.
  * With {@code fsck}, {@code e2fsck -fn} checks the filesystem on the attached device before the kernel mounts it: one
- * with errors is refused, e2fsck's output in the error.
+ * with errors is refused, e2fsck's output in the error. {@code fs} says which code reads the filesystem (null: the
+ * manager's default, see {@link MountManagerConfig}).
  */
 public record MountOptions(boolean readOnly, AttachBackend attach, Engine engine, boolean ephemeral, boolean verify,
-                           boolean allowNonEmpty, boolean fsck) {
+                           boolean allowNonEmpty, boolean fsck, FilesystemMode fs) {
 
     public MountOptions {
         engine = engine == null ? Engine.BUILTIN : engine;
     }
 
     public MountOptions(boolean readOnly, AttachBackend attach, Engine engine) {
-        this(readOnly, attach, engine, false, false, false, false);
+        this(readOnly, attach, engine, false, false, false, false, null);
     }
 
-    /** Writable, automatic attach, built-in engine, restored after a crash. */
+    /** Writable, automatic attach, built-in engine, the manager's filesystem mode, restored after a crash. */
     public static MountOptions defaults() {
-        return new MountOptions(false, null, Engine.BUILTIN, false, false, false, false);
+        return new MountOptions(false, null, Engine.BUILTIN, false, false, false, false, null);
+    }
+
+    public MountOptions withFs(FilesystemMode value) {
+        return new MountOptions(readOnly, attach, engine, ephemeral, verify, allowNonEmpty, fsck, value);
     }
 
     public MountOptions withReadOnly(boolean value) {
-        return new MountOptions(value, attach, engine, ephemeral, verify, allowNonEmpty, fsck);
+        return new MountOptions(value, attach, engine, ephemeral, verify, allowNonEmpty, fsck, fs);
     }
 
     public MountOptions withAttach(AttachBackend value) {
-        return new MountOptions(readOnly, value, engine, ephemeral, verify, allowNonEmpty, fsck);
+        return new MountOptions(readOnly, value, engine, ephemeral, verify, allowNonEmpty, fsck, fs);
     }
 
     public MountOptions withEngine(Engine value) {
-        return new MountOptions(readOnly, attach, value, ephemeral, verify, allowNonEmpty, fsck);
+        return new MountOptions(readOnly, attach, value, ephemeral, verify, allowNonEmpty, fsck, fs);
     }
 
     public MountOptions withEphemeral(boolean value) {
-        return new MountOptions(readOnly, attach, engine, value, verify, allowNonEmpty, fsck);
+        return new MountOptions(readOnly, attach, engine, value, verify, allowNonEmpty, fsck, fs);
     }
 
     public MountOptions withVerify(boolean value) {
-        return new MountOptions(readOnly, attach, engine, ephemeral, value, allowNonEmpty, fsck);
+        return new MountOptions(readOnly, attach, engine, ephemeral, value, allowNonEmpty, fsck, fs);
     }
 
     public MountOptions withFsck(boolean value) {
-        return new MountOptions(readOnly, attach, engine, ephemeral, verify, allowNonEmpty, value);
+        return new MountOptions(readOnly, attach, engine, ephemeral, verify, allowNonEmpty, value, fs);
     }
 
     public MountOptions withAllowNonEmpty(boolean value) {
-        return new MountOptions(readOnly, attach, engine, ephemeral, verify, value, fsck);
+        return new MountOptions(readOnly, attach, engine, ephemeral, verify, value, fsck, fs);
     }
 }

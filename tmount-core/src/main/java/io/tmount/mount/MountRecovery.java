@@ -3,7 +3,6 @@ package io.tmount.mount;
 import io.tmount.device.Attachers;
 import io.tmount.device.DeviceRecord;
 import io.tmount.device.QemuNbdServer;
-import io.tmount.os.FilesystemMounter;
 import io.tmount.os.Folders;
 import io.tmount.os.MountTable;
 import io.tmount.store.BuildId;
@@ -41,13 +40,13 @@ final class MountRecovery {
 
     private final MountJournal journal;
     private final Attachers attachers;
-    private final FilesystemMounter filesystems;
+    private final MountFilesystems filesystems;
     private final MountTable mountTable;
     private final Path runtimeMounts;
     private final Path orphans;
     private final TemplateStore store;
 
-    MountRecovery(MountJournal journal, Attachers attachers, FilesystemMounter filesystems, MountTable mountTable,
+    MountRecovery(MountJournal journal, Attachers attachers, MountFilesystems filesystems, MountTable mountTable,
                   Path runtimeMounts, Path orphans, TemplateStore store) {
         this.store = store;
         this.journal = journal;
@@ -123,12 +122,12 @@ final class MountRecovery {
         if (ours) {
             // a process killed mid-commit leaves the filesystem frozen: a frozen filesystem only detaches on unmount,
             // its writers hang for good and its device stays busy until reboot, so thaw it first (if it is frozen)
-            filesystems.thawIfFrozen(info.mountPath());
+            filesystems.thawIfFrozen(info);
             try {
-                filesystems.unmount(info.mountPath());
+                filesystems.unmount(info);
             } catch (IOException | RuntimeException busy) {
                 try {
-                    filesystems.unmountLazily(info.mountPath());
+                    filesystems.unmountLazily(info);
                     log.warn("{} was busy ({}); detached it lazily", info.mountPath(), busy.getMessage());
                 } catch (IOException e) {
                     log.error("cannot unmount {}: {}", info.mountPath(), e.getMessage());

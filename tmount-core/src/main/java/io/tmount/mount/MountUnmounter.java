@@ -1,7 +1,6 @@
 package io.tmount.mount;
 
 import io.tmount.TmountException;
-import io.tmount.os.FilesystemMounter;
 import io.tmount.os.MountTable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -23,12 +22,12 @@ final class MountUnmounter {
 
     private final MountSlots slots;
     private final MountJournal journal;
-    private final FilesystemMounter filesystems;
+    private final MountFilesystems filesystems;
     private final MountTable mountTable;
     private final Path orphans;
     private final Checkpoints checkpoints;
 
-    MountUnmounter(MountSlots slots, MountJournal journal, FilesystemMounter filesystems, MountTable mountTable,
+    MountUnmounter(MountSlots slots, MountJournal journal, MountFilesystems filesystems, MountTable mountTable,
                    Path orphans, Checkpoints checkpoints) {
         this.slots = slots;
         this.journal = journal;
@@ -46,7 +45,7 @@ final class MountUnmounter {
         ActiveMount mount = slots.take(path, MountSlots.Busy.UNMOUNTING);
         long start = System.nanoTime();
         Path keepIn = null;
-        if (!mount.info().readOnly() && mount.changedSinceCommit() && filesystems.wentReadOnly(path)) {
+        if (!mount.info().readOnly() && mount.changedSinceCommit() && filesystems.wentReadOnly(mount.info())) {
             keepIn = orphans.resolve(mount.info().id());
         }
         // if this process dies from here on, the next start finishes the unmount instead of restoring the mount
@@ -59,7 +58,7 @@ final class MountUnmounter {
                 throw new TmountException(TmountException.Kind.BUSY, path + " has other mounts inside it ("
                         + inside.stream().map(Path::toString).collect(Collectors.joining(", ")) + "); unmount those first");
             }
-            filesystems.unmount(path);
+            filesystems.unmount(mount.info());
         } catch (IOException | RuntimeException e) {
             if (!lazyIfBusy) {
                 unmarkUnmounting(journaled);
@@ -67,7 +66,7 @@ final class MountUnmounter {
                 throw e instanceof TmountException te ? te : TmountException.failed(e, "cannot unmount %s", path);
             }
             try {
-                filesystems.unmountLazily(path);
+                filesystems.unmountLazily(mount.info());
                 log.warn("{} stayed busy ({}); detached it lazily", path, e.getMessage());
             } catch (IOException lazy) {
                 e.addSuppressed(lazy);

@@ -53,13 +53,17 @@ class CorruptImagesTest {
     }
 
     private Damaged damagedBuilds(TemplateStore store, Path storeDir) throws IOException {
+        return damagedBuilds(store, storeDir, 3);
+    }
+
+    private Damaged damagedBuilds(TemplateStore store, Path storeDir, int randomSeeds) throws IOException {
         Path source = Trees.sample(dir.resolve("src"), 3);
         Path image = dir.resolve("image.ext4");
         Ext4Images.makeFromDirectory(source, 32L << 20, image);
         TemplateCatalog catalog = new TemplateCatalog(store, dir.resolve("scratch"));
         BuildId sound = catalog.importImage(TEMPLATE, null, image);
         Map<String, BuildId> builds = new LinkedHashMap<>();
-        for (var damage : damages(image).entrySet()) {
+        for (var damage : damages(image, randomSeeds).entrySet()) {
             BuildId build = catalog.importImage(TEMPLATE, null, image);
             damage.getValue().apply(storeDir.resolve(build.value()).resolve("rootfs.ext4"));
             builds.put(damage.getKey(), build);
@@ -138,10 +142,54 @@ class CorruptImagesTest {
         assertThat(HostState.loopDevices()).noneMatch(l -> l.contains(dir.toString()));
     }
 
+    @Test
+    void inUserspaceMode_theHostKernelNeverParsesADamagedImage_andReadersGetErrors() throws Exception {
+        Path storeDir = dir.resolve("store");
+        List<String> outcomes = new ArrayList<>();
+        java.util.Set<String> ext4Before = kernelExt4Lines();
+        try (TemplateStore store = new TemplateStore(new StoreLocation.Local(storeDir).open())) {
+            Damaged damaged = damagedBuilds(store, storeDir, 12);
+            MountOptions userspace = MountOptions.defaults().withFs(FilesystemMode.USERSPACE);
+            try (MountManager manager = openManager(store)) {
+                int n = 0;
+                for (var entry : damaged.builds().entrySet()) {
+                    for (boolean readOnly : List.of(true, false)) {
+                        Path mnt = dir.resolve("mnt/" + n++);
+                        outcomes.add(entry.getKey() + (readOnly ? " ro: " : " rw: ")
+                                + tryMount(manager, entry.getValue(), mnt, userspace.withReadOnly(readOnly)));
+                        assertThat(MountTable.ofThisProcess().isMountPoint(mnt)).isFalse();
+                        assertThat(manager.listMounts()).isEmpty();
+                        assertThat(UserspaceModeTest.fuse2fsProcesses()).isEmpty();
+                    }
+                }
+                assertTheSoundBuildReadsExactly(manager, damaged, userspace.withReadOnly(true));
+            }
+        }
+        System.out.println("corrupt images, userspace mode:\n  " + String.join("\n  ", outcomes));
+        assertThat(outcomes).anyMatch(o -> o.contains("mount refused")); // the damage was real
+        assertThat(outcomes).anyMatch(o -> o.contains("failures") && !o.contains(" 0 failures"));
+        // nothing of the host kernel's ext4 ran on these images: it logged nothing at all
+        java.util.Set<String> ext4New = kernelExt4Lines();
+        ext4New.removeAll(ext4Before);
+        assertThat(ext4New).isEmpty();
+        assertThat(HostState.loopDevices()).noneMatch(l -> l.contains(dir.toString()));
+    }
+
+    /** The lines of the kernel log that come from its ext4 driver (each with its time stamp). */
+    private static java.util.Set<String> kernelExt4Lines() {
+        return Run.ok("dmesg").stdout().lines().filter(l -> l.contains("EXT4-fs"))
+                .collect(java.util.stream.Collectors.toCollection(java.util.HashSet::new));
+    }
+
     /** Mounts, reads every file (errors allowed), unmounts; says what happened. */
     private static String tryMount(MountManager manager, BuildId build, Path mnt, boolean readOnly) {
+        return tryMount(manager, build, mnt, MountOptions.defaults().withReadOnly(readOnly));
+    }
+
+    private static String tryMount(MountManager manager, BuildId build, Path mnt, MountOptions options) {
+        boolean readOnly = options.readOnly();
         try {
-            manager.mountTemplate(TEMPLATE, build, mnt, MountOptions.defaults().withReadOnly(readOnly));
+            manager.mountTemplate(TEMPLATE, build, mnt, options);
         } catch (TmountException e) {
             return "mount refused (" + e.getMessage().lines().findFirst().orElse("") + ")";
         }
@@ -175,7 +223,7 @@ class CorruptImagesTest {
         void apply(Path image) throws IOException;
     }
 
-    private static Map<String, Damage> damages(Path image) throws IOException {
+    private static Map<String, Damage> damages(Path image, int randomSeeds) throws IOException {
         int blockSize = Integer.parseInt(debugfs(image, "stats", "Block size:\\s+(\\d+)"));
         long rootBlock = Long.parseLong(debugfs(image, "blocks /", "^(\\d+)"));
         Matcher inode = Pattern.compile("located at block (\\d+), offset 0x([0-9a-f]+)")
@@ -190,7 +238,12 @@ class CorruptImagesTest {
         damages.put("root inode", f -> write(f, rootInode, noise(3, 256)));
         damages.put("root directory block", f -> write(f, rootBlock * blockSize, noise(4, blockSize)));
         damages.put("journal superblock", f -> write(f, journal, noise(5, 1024)));
-        for (int seed = 0; seed < 3; seed++) {
+        Matcher table = Pattern.compile("located at block (\\d+)")
+                .matcher(Run.ok("debugfs", "-R", "imap <12>", image.toString()).stdout());
+        assertThat(table.find()).isTrue();
+        long inodeTable = Long.parseLong(table.group(1)) * blockSize;
+        damages.put("inode table", f -> write(f, inodeTable, noise(6, 4 * blockSize)));
+        for (int seed = 0; seed < randomSeeds; seed++) {
             int s = seed;
             damages.put("8 random blocks of the first 4 MiB, seed " + seed, f -> {
                 Random random = new Random(s);

@@ -22,7 +22,7 @@ class MountJournalTest {
 
     static JournalEntry entry(Path dir, String id) {
         MountInfo info = new MountInfo(id, TemplateId.of("t"), BuildId.of("b"), dir.resolve("mnt"), Path.of("/dev/loop7"), 7,
-                dir.resolve("state/mounts/" + id + "/rootfs.ext4"), null, true, AttachBackend.FUSE_LOOP, Engine.BUILTIN,
+                dir.resolve("state/mounts/" + id + "/rootfs.ext4"), null, true, AttachBackend.FUSE_LOOP, Engine.BUILTIN, FilesystemMode.USERSPACE,
                 Instant.parse("2026-11-28T12:00:00Z"), "nbd+unix:///b?socket=/x");
         return new JournalEntry(info, List.of(dir.resolve("mnt")), dir.resolve("state/mounts/" + id),
                 dir.resolve("run/mounts/" + id), 123L,

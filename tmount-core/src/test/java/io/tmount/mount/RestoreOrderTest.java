@@ -25,7 +25,7 @@ class RestoreOrderTest {
 
     private JournalEntry entry(MountJournal journal, String id, Path mountPath) throws Exception {
         MountInfo info = new MountInfo(id, TemplateId.of("t"), BuildId.of("b"), mountPath, null, -1, null, null, false,
-                AttachBackend.FUSE_LOOP, Engine.BUILTIN, Instant.now(), null);
+                AttachBackend.FUSE_LOOP, Engine.BUILTIN, FilesystemMode.KERNEL, Instant.now(), null);
         // another boot's entry: nothing of it can exist any more, so recovery does not touch devices or processes
         JournalEntry e = new JournalEntry(info, List.of(), journal.dirOf(id), dir.resolve("run/mounts/" + id), null,
                 null, true, "another-boot", false);
@@ -35,8 +35,12 @@ class RestoreOrderTest {
 
     private MountRecovery recovery(MountJournal journal) {
         MountTable table = MountTable.ofThisProcess();
-        return new MountRecovery(journal, Attachers.onThisHost(1), new FilesystemMounter(table,
-                io.tmount.os.PathHolders.ofThisHost(), java.time.Duration.ofMillis(100)), table,
+        MountFilesystems filesystems = new MountFilesystems(new FilesystemMounter(table,
+                io.tmount.os.PathHolders.ofThisHost(), java.time.Duration.ofMillis(100)),
+                new io.tmount.os.UserspaceExt4(table, io.tmount.os.SandboxUsers.ofThisHost(),
+                        io.tmount.os.UserspaceExt4.Limits.defaults(), java.time.Duration.ofSeconds(30)),
+                dir.resolve("run/mounts"));
+        return new MountRecovery(journal, Attachers.onThisHost(1), filesystems, table,
                 dir.resolve("run/mounts"), dir.resolve("state/orphans"), null);
     }
 

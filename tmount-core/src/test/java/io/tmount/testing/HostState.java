@@ -17,7 +17,8 @@ import java.util.TreeSet;
  */
 public final class HostState {
 
-    private static final List<String> HELPERS = List.of("nbdfuse", "qemu-nbd", "nbd-client", "nbdkit", "unshare"); // and S3Proxy; unshare: RUN steps
+    private static final List<String> HELPERS = List.of("nbdfuse", "qemu-nbd", "nbd-client", "nbdkit", "unshare", "fuse2fs");
+    // and S3Proxy; unshare: RUN steps; fuse2fs: userspace-mode mounts
 
     private HostState() {
     }

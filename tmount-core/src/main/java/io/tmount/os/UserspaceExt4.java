@@ -1,0 +1,284 @@
+package io.tmount.os;
+
+import io.tmount.TmountException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+
+/**
+ * Mounts ext4 from a block device through e2fsprogs' {@code fuse2fs}, so that the host kernel parses only FUSE
+ * requests and never the image's metadata; fuse2fs runs with the least it needs.
+ * <p>
+ * The FUSE mount itself is made by root ({@code mount -t fuse.fuse2fs -o fd=3,...} on an open {@code /dev/fuse}),
+ * and fuse2fs gets the connection through the {@code _FUSE_COMMFD} hand-over libfuse uses with {@code fusermount}:
+ * a stand-in {@code fusermount} passes the already mounted descriptor. So fuse2fs needs no privilege at all: it runs
+ * as a user of its own (no groups, no capabilities, {@code no_new_privs}), in mount, network, IPC and UTS namespaces
+ * of its own (no network; a {@code /dev} with only the image's device, {@code /dev/fuse} and {@code /dev/null}; an
+ * empty {@code /tmp}), with limits on address space, descriptors, processes and file size (its log is the only file it writes).
+ * <p>
+ * fuse2fs 1.47 writes without the journal (it says so on start): a writable mount is consistent on its device only
+ * after fuse2fs has flushed and exited, which {@link #awaitExit} waits for after the unmount.
+ */
+public final class UserspaceExt4 {
+
+    private static final Logger log = LoggerFactory.getLogger(UserspaceExt4.class);
+
+    /** The file in a mount's work dir that names the fuse2fs process serving it: pid and start time. */
+    private static final String PID_FILE = "fuse2fs.pid";
+    private static final String LOG_FILE = "fuse2fs.log";
+    /** The largest file fuse2fs may write: its log (a device is not a file), so a hostile image cannot fill a disk. */
+    private static final long LOG_LIMIT = 1 << 20;
+
+    /** Runs as root in fresh namespaces: mounts the connection on the host, builds the jail, drops to the user. */
+    private static final String SANDBOX = """
+            set -eu
+            device=$1 target=$2 uid=$3 mode=$4 fake=$5 limits=$6
+            options=fd=3,rootmode=40000,user_id=0,group_id=0,allow_other,default_permissions,nosuid,nodev
+            fuse_options=fakeroot
+            if [ "$mode" = ro ]; then options=$options,ro; fuse_options=$fuse_options,ro; fi
+            nsenter --mount=/proc/self/fd/5 mount -i -t fuse.fuse2fs -o "$options" "$device" "$target"
+            exec 5<&-
+            set -- $(stat -L -c '%t %T' "$device")
+            mount -t tmpfs -o mode=0755,size=1m,nosuid tmpfs /dev
+            mknod -m 666 /dev/null c 1 3
+            mknod -m 666 /dev/zero c 1 5
+            mknod -m 444 /dev/urandom c 1 9
+            mknod -m 666 /dev/fuse c 10 229
+            mknod -m 600 /dev/image b "0x$1" "0x$2"
+            chown "$uid:$uid" /dev/image
+            mount -t tmpfs -o mode=0755,size=1m,nosuid,nodev tmpfs /tmp
+            mkdir -m 0700 /tmp/mnt
+            chown "$uid:$uid" /tmp/mnt
+            printf '%s\\n' "$fake" > /tmp/fusermount
+            chmod 0755 /tmp/fusermount
+            # libfuse runs /bin/fusermount before it looks on PATH: the real one must not answer
+            for real in /bin/fusermount /usr/bin/fusermount; do
+                if [ -e "$real" ]; then mount --bind /tmp/fusermount "$real"; fi
+            done
+            exec prlimit $limits -- setpriv --reuid="$uid" --regid="$uid" --clear-groups --no-new-privs \\
+                --inh-caps=-all --bounding-set=-all -- \\
+                env -i PATH=/tmp:/usr/sbin:/usr/bin:/sbin:/bin fuse2fs /dev/image /tmp/mnt -f -o "$fuse_options"
+            """;
+
+    /** libfuse runs this as {@code fusermount}: it hands over the connection mounted on fd 3; unmounting is ours. */
+    private static final String FAKE_FUSERMOUNT = """
+            #!/usr/bin/python3
+            import os, socket, sys
+            if '-u' in sys.argv[1:]:
+                sys.exit(0)
+            socket.send_fds(socket.socket(fileno=int(os.environ['_FUSE_COMMFD'])), [b'\\0'], [3])
+            """;
+
+    private final MountTable mountTable;
+    private final SandboxUsers users;
+    private final Limits limits;
+    private final Duration readyTimeout;
+
+    /**
+     * @param addressSpaceBytes fuse2fs's address space limit (RLIMIT_AS): its bitmaps and caches, its threads' stacks
+     *                          and malloc arenas
+     */
+    public record Limits(long addressSpaceBytes, int descriptors, int processes) {
+
+        public static Limits defaults() {
+            return new Limits(2L << 30, 64, 64);
+        }
+
+        String prlimitArguments() {
+            return "--as=" + addressSpaceBytes + " --nofile=" + descriptors + " --nproc=" + processes
+                    + " --fsize=" + LOG_LIMIT + " --core=0";
+        }
+    }
+
+    public UserspaceExt4(MountTable mountTable, SandboxUsers users, Limits limits, Duration readyTimeout) {
+        this.mountTable = mountTable;
+        this.users = users;
+        this.limits = limits;
+        this.readyTimeout = readyTimeout;
+    }
+
+    public static List<String> missingTools() {
+        return HostTools.missing("fuse2fs", "fuse2fs", "nsenter", "util-linux", "unshare", "util-linux",
+                "prlimit", "util-linux", "setpriv", "util-linux", "python3", "python3-minimal");
+    }
+
+    /**
+     * Mounts the ext4 filesystem on {@code device} at {@code target} through a sandboxed fuse2fs whose log and pid
+     * file go to {@code workDir}; returns once fuse2fs answers for the mount's root. On failure nothing is left
+     * mounted or running, and the error holds what fuse2fs said.
+     */
+    public void mount(Path device, Path target, boolean readOnly, Path workDir) throws IOException {
+        List<String> missing = missingTools();
+        if (!missing.isEmpty()) {
+            throw new TmountException(TmountException.Kind.UNAVAILABLE, "the userspace filesystem mode needs "
+                    + String.join(", ", missing) + ", which are not installed");
+        }
+        Files.createDirectories(workDir);
+        Path logFile = workDir.resolve(LOG_FILE);
+        int uid = users.allocate();
+        List<String> command = new ArrayList<>(List.of("sh", "-c",
+                "exec 3<>/dev/fuse 5</proc/self/ns/mnt; exec unshare --mount --net --ipc --uts -- sh -c \"$0\" "
+                        + "tmount-fuse2fs \"$@\"",
+                SANDBOX, device.toString(), target.toString(), Integer.toString(uid), readOnly ? "ro" : "rw",
+                FAKE_FUSERMOUNT, limits.prlimitArguments()));
+        Process process;
+        try {
+            process = new ProcessBuilder(command).redirectInput(ProcessBuilder.Redirect.from(Path.of("/dev/null")
+                            .toFile())).redirectErrorStream(true).redirectOutput(logFile.toFile()).start();
+        } catch (IOException e) {
+            users.release(uid);
+            throw e;
+        }
+        process.onExit().thenRun(() -> users.release(uid));
+        try {
+            awaitServing(process, target, logFile);
+        } catch (IOException | RuntimeException e) {
+            process.destroyForcibly();
+            unmountLazilyIfFuse(target);
+            throw e;
+        }
+        ProcessHandle handle = process.toHandle();
+        AtomicFiles.replace(workDir.resolve(PID_FILE), java.nio.ByteBuffer.wrap((handle.pid() + " "
+                + handle.info().startInstant().map(Object::toString).orElse("-")).getBytes(StandardCharsets.UTF_8)));
+        log.info("{} mounted through fuse2fs (pid {}, uid {}, {})", target, handle.pid(), uid,
+                readOnly ? "read-only" : "writable");
+    }
+
+    private void awaitServing(Process process, Path target, Path logFile) throws IOException {
+        long deadline = System.nanoTime() + readyTimeout.toNanos();
+        while (!isFuseMountAt(target)) {
+            if (!process.isAlive()) {
+                throw failure("fuse2fs could not mount " + target, process, logFile);
+            }
+            if (System.nanoTime() > deadline) {
+                throw failure("fuse2fs did not mount " + target + " within " + readyTimeout.toSeconds() + " s",
+                        process, logFile);
+            }
+            pause(20);
+        }
+        // the root's attributes come from fuse2fs itself: it answers once it has opened the filesystem, and the
+        // request fails at once if it died first (its descriptor of the connection closes)
+        try (var probe = Executors.newVirtualThreadPerTaskExecutor()) {
+            Future<?> stat = probe.submit(() -> {
+                Files.readAttributes(target, java.nio.file.attribute.BasicFileAttributes.class);
+                return null;
+            });
+            try {
+                stat.get(Math.max(1, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+            } catch (ExecutionException e) {
+                pause(200); // let fuse2fs finish saying why
+                IOException failed = failure("fuse2fs could not open the filesystem for " + target, process, logFile);
+                failed.addSuppressed(e.getCause());
+                throw failed;
+            } catch (TimeoutException e) {
+                process.destroyForcibly(); // its connection closes, and the stat returns
+                throw failure("fuse2fs did not answer for " + target + " within " + readyTimeout.toSeconds() + " s",
+                        process, logFile);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IOException("interrupted while mounting " + target, e);
+            }
+        }
+    }
+
+    private static IOException failure(String what, Process process, Path logFile) {
+        String said = tail(logFile);
+        String status = process.isAlive() ? "" : " (exit status " + process.exitValue() + ")";
+        return new IOException(what + status + (said.isEmpty() ? "" : ": " + said));
+    }
+
+    /** The last lines fuse2fs wrote, without its note that it does not write the journal. */
+    static String tail(Path logFile) {
+        try {
+            List<String> lines = Files.readAllLines(logFile, StandardCharsets.UTF_8).stream()
+                    .filter(l -> !l.isBlank() && !l.contains("Writing to the journal is not supported")).toList();
+            String text = String.join("; ", lines.subList(Math.max(0, lines.size() - 5), lines.size()));
+            return text.length() > 2000 ? text.substring(text.length() - 2000) : text;
+        } catch (IOException | java.io.UncheckedIOException e) {
+            return "";
+        }
+    }
+
+    private boolean isFuseMountAt(Path target) {
+        return mountTable.mountAt(target).filter(m -> m.fsType().startsWith("fuse")).isPresent();
+    }
+
+    private void unmountLazilyIfFuse(Path target) {
+        if (isFuseMountAt(target)) {
+            try {
+                Commands.check(Duration.ofSeconds(60), "umount", "--lazy", target.toString());
+            } catch (IOException e) {
+                log.warn("cannot detach the failed fuse2fs mount at {}: {}", target, e.getMessage());
+            }
+        }
+    }
+
+    /**
+     * After the unmount: waits for the fuse2fs that served the mount to flush and exit; one still running after
+     * {@code timeout} is killed, and the result says so (its last writes may not have reached the device).
+     */
+    public boolean awaitExit(Path workDir, Duration timeout) {
+        Optional<ProcessHandle> process = serving(workDir);
+        if (process.isEmpty()) {
+            return true;
+        }
+        try {
+            process.get().onExit().get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+            return true;
+        } catch (TimeoutException e) {
+            log.error("fuse2fs (pid {}) did not exit within {} s of its unmount; killing it", process.get().pid(),
+                    timeout.toSeconds());
+            process.get().destroyForcibly();
+            return false;
+        } catch (ExecutionException e) {
+            return true;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
+        }
+    }
+
+    /** Why the fuse2fs serving the mount whose work dir this is is not running, if it is not. */
+    public Optional<String> problem(Path workDir) {
+        if (serving(workDir).isPresent()) {
+            return Optional.empty();
+        }
+        String said = tail(workDir.resolve(LOG_FILE));
+        return Optional.of("fuse2fs serving its filesystem exited" + (said.isEmpty() ? "" : " (" + said + ")")
+                + "; unmount it");
+    }
+
+    /** The fuse2fs process named by the work dir's pid file, if it still runs (the same process: start time). */
+    private static Optional<ProcessHandle> serving(Path workDir) {
+        String[] recorded;
+        try {
+            recorded = Files.readString(workDir.resolve(PID_FILE)).trim().split(" ");
+        } catch (IOException e) {
+            return Optional.empty();
+        }
+        return ProcessHandle.of(Long.parseLong(recorded[0])).filter(ProcessHandle::isAlive)
+                .filter(p -> p.info().startInstant().map(Object::toString).orElse("-").equals(recorded[1]));
+    }
+
+    private static void pause(long millis) throws IOException {
+        try {
+            Thread.sleep(millis);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted while mounting", e);
+        }
+    }
+}
