@@ -184,7 +184,7 @@ public final class BuildRunner {
     private void execute(Step step, TemplateFile file, Path root, BuildContext context, StepMounts mounts,
                          BuildLog out) throws IOException {
         switch (step) {
-            case Step.Run run -> RunStep.run(root, context, run.command(), out, running);
+            case Step.Run run -> RunStep.run(root, context, run.command(), run.network(), out, running);
             case Step.Copy copy -> CopyStep.copy(file.context(), root, context.workdir(), copy.source(), copy.destination());
             case Step.Env env -> context.env(env.key(), env.value());
             case Step.Workdir workdir -> {

@@ -19,6 +19,8 @@ import java.util.StringJoiner;
 /**
  * Runs a RUN step: {@code /bin/sh -c} inside the build root, in new mount and pid namespaces (unshare), so mounts it
  * makes vanish with it and it sees only its own processes, with the build's environment, working folder and user.
+ * Unless the step (or its template) asks for the network, it runs in a network namespace of its own with only a
+ * loopback interface: a build reaches no network it was not meant to.
  * Its output goes to the build log as it comes.
  *
  * <p>The command is confined to the root: capsh chroots into it and then drops from the bounding set every
@@ -41,15 +43,23 @@ final class RunStep {
     private RunStep() {
     }
 
-    static void run(Path root, BuildContext context, String command, BuildLog log, RunningSteps running)
-            throws IOException {
+    static void run(Path root, BuildContext context, String command, boolean network, BuildLog log,
+                    RunningSteps running) throws IOException {
         if (!Files.isExecutable(RootPaths.resolve(root, "/", "/bin/sh"))) {
             throw TmountException.invalid("the build root has no /bin/sh to run commands with");
         }
         List<String> argv = new ArrayList<>(List.of(HostTools.require("unshare", "util-linux", "RUN steps").toString(),
                 "--mount", "--pid", "--fork", "--kill-child"));
+        if (!network) {
+            argv.add("--net"); // a network namespace of its own: a loopback interface and nothing else
+        }
         if (Files.isDirectory(root.resolve("proc"), LinkOption.NOFOLLOW_LINKS)) {
             argv.add("--mount-proc=" + root.resolve("proc"));
+        }
+        if (!network) {
+            // the new namespace's loopback starts down; build tools that talk to themselves over it expect it up
+            HostTools.find("ip").ifPresent(ip -> argv.addAll(List.of("/bin/sh", "-c",
+                    "\"$0\" link set lo up || exit 1; shift; exec \"$@\"", ip.toString(), "--")));
         }
         BuildContext.RunAs user = context.user();
         // no_new_privs: no setuid program or file capability in the root can give the step more than it starts with

@@ -16,10 +16,10 @@ public sealed interface Step {
         return getClass().getSimpleName().toUpperCase(java.util.Locale.ROOT);
     }
 
-    /** A shell command run inside the build root. */
-    record Run(int number, String command) implements Step {
+    /** A shell command run inside the build root; with {@code network}, in the host's network, else in none. */
+    record Run(int number, String command, boolean network) implements Step {
         public String describe() {
-            return "RUN " + command;
+            return "RUN " + (network ? "--network " : "") + command;
         }
     }
 

@@ -22,7 +22,7 @@ import java.util.Set;
  */
 public final class TemplateFileParser {
 
-    private static final Set<String> TOP_LEVEL = Set.of("template", "from", "fromEmpty", "context", "steps");
+    private static final Set<String> TOP_LEVEL = Set.of("template", "from", "fromEmpty", "context", "network", "steps");
     private static final String STEP_TYPES = "RUN, COPY, ENV, WORKDIR, USER, MOUNT, UNMOUNT";
 
     private final ObjectMapper yaml = new ObjectMapper(new YAMLFactory());
@@ -64,7 +64,7 @@ public final class TemplateFileParser {
             String name = names.next();
             if (!TOP_LEVEL.contains(name)) {
                 throw TmountException.invalid("template file has an unknown field '%s'; fields: template, from, "
-                        + "fromEmpty, context, steps", name);
+                        + "fromEmpty, context, network, steps", name);
             }
         }
         TemplateId template = TemplateId.of(text(root, "template", "template"));
@@ -88,6 +88,11 @@ public final class TemplateFileParser {
         if (root.hasNonNull("context")) {
             context = confined(baseDir, root.get("context").asText());
         }
+        JsonNode networkNode = root.get("network");
+        if (networkNode != null && !networkNode.isBoolean()) {
+            throw TmountException.invalid("network must be true or false");
+        }
+        boolean network = networkNode != null && networkNode.asBoolean(); // every RUN step's default
         JsonNode stepsNode = root.get("steps");
         if (stepsNode != null && !stepsNode.isArray()) {
             throw TmountException.invalid("steps must be a list of {type, args}");
@@ -96,13 +101,13 @@ public final class TemplateFileParser {
         if (stepsNode != null) {
             int number = 0;
             for (JsonNode node : stepsNode) {
-                steps.add(step(++number, node));
+                steps.add(step(++number, node, network));
             }
         }
         return new TemplateFile(template, base, context, steps);
     }
 
-    private static Step step(int number, JsonNode node) {
+    private static Step step(int number, JsonNode node, boolean network) {
         String where = "step " + number;
         if (!node.isObject() || !node.hasNonNull("type")) {
             throw TmountException.invalid("%s must be {type, args}", where);
@@ -118,7 +123,14 @@ public final class TemplateFileParser {
         }
         try {
             return switch (type) {
-                case "RUN" -> new Step.Run(number, String.join(" ", count(args, 1, 1, "a command")));
+                case "RUN" -> {
+                    count(args, 1, 2, "[--network] and a command");
+                    if (args.size() == 2 && !args.getFirst().equals("--network")) {
+                        throw TmountException.invalid("the first of two arguments may only be --network, not '%s'",
+                                args.getFirst());
+                    }
+                    yield new Step.Run(number, args.getLast(), network || args.size() == 2);
+                }
                 case "COPY" -> {
                     count(args, 2, 2, "a source in the context and a destination");
                     yield new Step.Copy(number, args.get(0), args.get(1));

@@ -193,6 +193,35 @@ class BuildRunnerTest {
     }
 
     @Test
+    void runSteps_haveNoNetworkButLoopback_unlessTheStepOrTheTemplateAsks() throws IOException {
+        long hostInterfaces;
+        try (var interfaces = Files.list(Path.of("/sys/class/net"))) {
+            hostInterfaces = interfaces.count();
+        }
+        assertThat(hostInterfaces).as("this test needs a host with a network interface").isGreaterThan(1);
+        BuildResult result = build("""
+                template: my-template
+                from: {template: base, build: base-1}
+                steps:
+                  - {type: RUN, args: ["tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d ' ' > /isolated"]}
+                  - {type: RUN, args: ["cat /sys/class/net/lo/operstate > /lo 2>&1 || busybox ip link show lo > /lo"]}
+                  - {type: RUN, args: [--network, "tail -n +3 /proc/net/dev | wc -l > /networked"]}
+                """);
+        assertThat(read(result.build(), "/isolated")).isEqualTo("lo\n");
+        assertThat(read(result.build(), "/lo")).contains("UP");
+        assertThat(Long.parseLong(read(result.build(), "/networked").strip())).isEqualTo(hostInterfaces);
+
+        BuildResult everyStep = build("""
+                template: my-template
+                from: {template: base, build: base-1}
+                network: true
+                steps:
+                  - {type: RUN, args: ["tail -n +3 /proc/net/dev | wc -l > /networked"]}
+                """);
+        assertThat(Long.parseLong(read(everyStep.build(), "/networked").strip())).isEqualTo(hostInterfaces);
+    }
+
+    @Test
     void aRootThatCannotBeTakenDownAfterTheCommit_stillReportsTheStoredBuild() throws IOException {
         // the log line before the commit is the moment to open a file in the build root and keep it open
         List<FileChannel> held = new ArrayList<>();
