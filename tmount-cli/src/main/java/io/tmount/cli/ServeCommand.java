@@ -51,6 +51,11 @@ final class ServeCommand implements Callable<Integer> {
             + "e2fsck -fn passed on every mount) or untrusted (userspace only).")
     java.util.Map<String, String> trust = new java.util.LinkedHashMap<>();
 
+    @Option(names = "--api-group", paramLabel = "GROUP", description = "Let the members of GROUP use the API besides "
+            + "root (the socket becomes mode 0660 and its folder 0750, that group's). Each request's peer credentials "
+            + "(SO_PEERCRED) are checked either way: anyone else gets 403.")
+    String apiGroup;
+
     TrustPolicy trustPolicy() {
         java.util.Map<TemplateId, TrustPolicy.Trust> templates = new java.util.LinkedHashMap<>();
         trust.forEach((template, level) -> templates.put(TemplateId.of(template), TrustPolicy.Trust.parse(level)));
@@ -69,7 +74,7 @@ final class ServeCommand implements Callable<Integer> {
             MountManagerConfig config = settings.mountManagerConfig(store, poolSize, chunk, max)
                     .withTrust(trustPolicy());
             daemon = Daemon.start(TmountHost.open(config, buildsDir), settings.socket(), Version.current(),
-                    settings.stateDir().toString());
+                    settings.stateDir().toString(), Daemon.DEFAULT_BUILD_HEARTBEAT, apiGroup);
         } catch (RuntimeException e) {
             store.close();
             throw e;

@@ -47,8 +47,11 @@ final class ApiHandler extends Handler.Abstract.NonBlocking {
 
     private final BuildEndpoint builds;
     private final RequestBodies bodies;
+    private final ApiPeers peers;
 
-    ApiHandler(TmountHost host, ObjectMapper json, String version, String stateDir, Duration buildHeartbeat) {
+    ApiHandler(TmountHost host, ObjectMapper json, String version, String stateDir, Duration buildHeartbeat,
+               ApiPeers peers) {
+        this.peers = peers;
         this.manager = host.mounts();
         this.exports = host.exports();
         this.json = json;
@@ -69,6 +72,15 @@ final class ApiHandler extends Handler.Abstract.NonBlocking {
     }
 
     private void serve(Request request, Response response, Callback callback) {
+        try {
+            peers.check(request);
+        } catch (TmountException refused) {
+            log.warn("API request {} {} refused: {}", request.getMethod(), request.getHttpURI().getPath(),
+                    refused.getMessage());
+            reply(request, response, callback, refused.kind().httpStatus(),
+                    new ApiError(refused.getMessage(), refused.kind()));
+            return;
+        }
         if (Request.getPathInContext(request).equals("/v1/builds") && request.getMethod().equals("POST")) {
             builds.serve(request, response, callback);
             return;
@@ -92,6 +104,10 @@ final class ApiHandler extends Handler.Abstract.NonBlocking {
             status = 500;
             body = new ApiError(String.valueOf(e.getMessage()), TmountException.Kind.FAILED);
         }
+        reply(request, response, callback, status, body);
+    }
+
+    private void reply(Request request, Response response, Callback callback, int status, Object body) {
         try {
             byte[] bytes = json.writeValueAsBytes(body);
             response.setStatus(status);

@@ -15,12 +15,14 @@ import java.net.UnixDomainSocketAddress;
 import java.nio.channels.SocketChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.GroupPrincipal;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 
 /**
  * The long-running tmount daemon: owns a {@link TmountHost} (so the mounts' NBD servers live in this process)
- * and serves the HTTP/JSON API on a unix socket that only root can reach (mode 0600 in a 0700 folder).
+ * and serves the HTTP/JSON API on a unix socket that only root can reach (mode 0600 in a 0700 folder), or root and
+ * one group (0660 and 0750, that group's); every request's peer credentials are checked too ({@link ApiPeers}).
  */
 public final class Daemon implements AutoCloseable {
 
@@ -46,19 +48,33 @@ public final class Daemon implements AutoCloseable {
     /** Clients of the API at once: CLIs and orchestrators, each with a request or two in flight. */
     static final int MAX_API_CONNECTIONS = 256;
 
+    /** How long a build's log may stay quiet before the daemon sends a WAIT line. */
+    public static final Duration DEFAULT_BUILD_HEARTBEAT = BuildEndpoint.DEFAULT_HEARTBEAT;
+
     /** Where build roots are mounted while builds run, unless configured otherwise. */
     public static final Path DEFAULT_BUILDS_DIR = Path.of("/var/tmp/tmount-builds");
 
     /** Starts serving the host's API on the socket. The daemon takes ownership of the host. */
     public static Daemon start(TmountHost host, Path socket, String version, String stateDir) {
-        return start(host, socket, version, stateDir, BuildEndpoint.DEFAULT_HEARTBEAT);
+        return start(host, socket, version, stateDir, DEFAULT_BUILD_HEARTBEAT, null);
     }
 
     /** {@code buildHeartbeat}: how long a build's log may stay quiet before the daemon sends a WAIT line. */
     public static Daemon start(TmountHost host, Path socket, String version, String stateDir,
                                Duration buildHeartbeat) {
+        return start(host, socket, version, stateDir, buildHeartbeat, null);
+    }
+
+    /**
+     * {@code buildHeartbeat}: how long a build's log may stay quiet before the daemon sends a WAIT line;
+     * {@code apiGroup}: the group whose members may use the API besides root (null: root only).
+     */
+    public static Daemon start(TmountHost host, Path socket, String version, String stateDir,
+                               Duration buildHeartbeat, String apiGroup) {
         try {
-            prepareSocket(socket);
+            GroupPrincipal group = apiGroup == null ? null : socket.getFileSystem().getUserPrincipalLookupService()
+                    .lookupPrincipalByGroupName(apiGroup);
+            prepareSocket(socket, group);
             Server server = new Server();
             UnixDomainServerConnector connector = new UnixDomainServerConnector(server);
             connector.setUnixDomainPath(socket);
@@ -66,9 +82,15 @@ public final class Daemon implements AutoCloseable {
             // past this many open connections the daemon stops accepting (they wait in the backlog) instead of
             // spending descriptors its mounts' I/O needs
             server.addBean(new NetworkConnectionLimit(MAX_API_CONNECTIONS, connector));
-            server.setHandler(new ApiHandler(host, TmountJson.newMapper(), version, stateDir, buildHeartbeat));
+            server.setHandler(new ApiHandler(host, TmountJson.newMapper(), version, stateDir, buildHeartbeat,
+                    new ApiPeers(apiGroup, Path.of("/etc/group"))));
             server.start();
-            Files.setPosixFilePermissions(socket, PosixFilePermissions.fromString("rw-------"));
+            if (group == null) {
+                Files.setPosixFilePermissions(socket, PosixFilePermissions.fromString("rw-------"));
+            } else {
+                Files.setAttribute(socket, "posix:group", group);
+                Files.setPosixFilePermissions(socket, PosixFilePermissions.fromString("rw-rw----"));
+            }
             log.info("tmount daemon listening on {} (state dir {}, store {})", socket, stateDir, host.store().url());
             return new Daemon(host, server, socket);
         } catch (Exception e) {
@@ -78,10 +100,15 @@ public final class Daemon implements AutoCloseable {
     }
 
     /** Refuses a socket another daemon answers on; removes a stale one left by a daemon that died. */
-    private static void prepareSocket(Path socket) throws IOException {
+    private static void prepareSocket(Path socket, GroupPrincipal group) throws IOException {
         Path dir = socket.getParent();
         Files.createDirectories(dir);
-        Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwx------")); // however it was made
+        if (group == null) {
+            Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwx------")); // however it was made
+        } else {
+            Files.setAttribute(dir, "posix:group", group);
+            Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxr-x---"));
+        }
         if (Files.exists(socket)) {
             try (SocketChannel ignored = SocketChannel.open(UnixDomainSocketAddress.of(socket))) {
                 throw TmountException.conflict("another tmount daemon is already listening on %s", socket);

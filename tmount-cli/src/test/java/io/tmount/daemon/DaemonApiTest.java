@@ -87,6 +87,42 @@ class DaemonApiTest {
         store.close();
     }
 
+    /** curl as another user (uid, primary gid, supplementary gids): the HTTP status of GET /v1/health, or 0. */
+    private static int healthAs(Path socket, int uid, int gid, String groups) throws Exception {
+        Process curl = new ProcessBuilder("setpriv", "--reuid=" + uid, "--regid=" + gid,
+                groups.isEmpty() ? "--clear-groups" : "--groups=" + groups, "curl", "-s", "-o", "/dev/null",
+                "-w", "%{http_code}", "--unix-socket", socket.toString(), "http://tmount/v1/health")
+                .redirectErrorStream(true).start();
+        String out = new String(curl.getInputStream().readAllBytes()).strip();
+        curl.waitFor();
+        return out.matches("\\d{3}") ? Integer.parseInt(out) : 0;
+    }
+
+    @Test
+    void apiPeers_rootOnlyByDefault_evenThroughAWidenedSocket_andAConfiguredGroupsMembers() throws Exception {
+        // the socket's mode keeps other users out; widened by mistake, the peer's credentials still do
+        Files.setPosixFilePermissions(dir, java.nio.file.attribute.PosixFilePermissions.fromString("rwx--x--x"));
+        Files.setPosixFilePermissions(socket.getParent(),
+                java.nio.file.attribute.PosixFilePermissions.fromString("rwx--x--x"));
+        Files.setPosixFilePermissions(socket, java.nio.file.attribute.PosixFilePermissions.fromString("rw-rw-rw-"));
+        assertThat(healthAs(socket, 0, 0, "")).isEqualTo(200);
+        assertThat(healthAs(socket, 65_000, 65_000, "")).isEqualTo(403);
+
+        // with --api-group users: members get in (primary group here), others not, even with the group's file access
+        Path groupSocket = dir.resolve("run-group/tmount.sock");
+        try (TemplateStore second = new TemplateStore(new StoreLocation.Local(dir.resolve("store2")).open());
+             Daemon grouped = Daemon.start(TmountHost.open(new MountManagerConfig(dir.resolve("state2"),
+                     dir.resolve("run2"), second, Attachers.onThisHost(1), Duration.ofMillis(500)),
+                     dir.resolve("builds2")), groupSocket, "test", "x", Duration.ofSeconds(10), "users")) {
+            assertThat(Files.getPosixFilePermissions(groupSocket))
+                    .isEqualTo(java.nio.file.attribute.PosixFilePermissions.fromString("rw-rw----"));
+            assertThat(Files.getAttribute(groupSocket, "posix:group").toString()).isEqualTo("users");
+            assertThat(healthAs(groupSocket, 65_000, 100, "")).isEqualTo(200);
+            assertThat(healthAs(groupSocket, 65_001, 65_001, "100")).isEqualTo(403);
+            assertThat(healthAs(groupSocket, 65_002, 65_002, "")).as("no file access at all").isEqualTo(0);
+        }
+    }
+
     @Test
     void health_reportsTheStoreAndMounts() {
         Health health = client.health();
