@@ -8,6 +8,7 @@ import io.tmount.device.Attachers;
 import io.tmount.mount.MountManager;
 import io.tmount.mount.MountManagerConfig;
 import io.tmount.mount.MountOptions;
+import io.tmount.mount.TrustPolicy;
 import io.tmount.store.BuildId;
 import io.tmount.store.BuildSummary;
 import io.tmount.store.StoreLocation;
@@ -190,6 +191,28 @@ class BuildRunnerTest {
         assertThat(read(result.build(), "/env")).isEqualTo("/no-such-library.so\n"); // set inside the root
         // the host's unshare and capsh (dynamically linked) would have complained about a preload they were given
         assertThat(log).noneMatch(l -> l.contains("ld.so") || l.contains("preloaded"));
+    }
+
+    @Test
+    void underAnUntrustingPolicy_buildsRunOnUserspaceMounts_andCommitWhatTheirStepsWrote() throws IOException {
+        manager.close();
+        manager = MountManager.open(new MountManagerConfig(dir.resolve("state"), dir.resolve("run"), store,
+                Attachers.onThisHost(4), Duration.ofMillis(500))
+                .withTrust(new TrustPolicy(TrustPolicy.Trust.UNTRUSTED, java.util.Map.of())));
+        runner = new BuildRunner(manager, dir.resolve("builds"));
+        BuildResult result = build("""
+                template: my-template
+                from: {template: base, build: base-1}
+                steps:
+                  - {type: MOUNT, args: [source-template, build-abc123, /mnt/source]}
+                  - {type: RUN, args: ["cp -r /mnt/source/app /current-build/ && grep fuse /proc/mounts | cut -d' ' -f3 | sort -u > /fs"]}
+                  - {type: UNMOUNT, args: [/mnt/source]}
+                  - {type: RUN, args: ["echo written > /current-build/config/new.conf"]}
+                """);
+        assertThat(read(result.build(), "/current-build/app/README")).isEqualTo("the app\n");
+        assertThat(read(result.build(), "/current-build/config/new.conf")).isEqualTo("written\n");
+        // the root and the mounted template were both fuse2fs mounts
+        assertThat(read(result.build(), "/fs")).contains("fuse.fuse2fs");
     }
 
     @Test

@@ -36,6 +36,13 @@ public final class CrashingOwner {
                 channel.force(true); // ext4 commits and flushes the device: the write is durable
             }
         }
+        Path userspace = Path.of(args[8]);
+        manager.mountTemplate(template, build, userspace, MountOptions.defaults().withFs(FilesystemMode.USERSPACE));
+        Path written = userspace.resolve("acknowledged.txt");
+        Files.writeString(written, "written through fuse2fs before the crash\n");
+        try (FileChannel channel = FileChannel.open(written, StandardOpenOption.WRITE)) {
+            channel.force(true); // fuse2fs flushes its whole filesystem to the device on fsync
+        }
         manager.mountTemplate(template, build, Path.of(args[7]), MountOptions.defaults().withEphemeral(true));
         Files.writeString(Path.of(args[7], "lost.txt"), "a build's write\n");
         System.out.println("READY");

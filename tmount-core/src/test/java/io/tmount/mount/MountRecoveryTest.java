@@ -46,6 +46,7 @@ class MountRecoveryTest {
     private Path builtin;
     private Path qemu;
     private Path ephemeral;
+    private Path userspace;
 
     /** Mounts with each engine in a child process, writes and fsyncs a file in each, and kills it with SIGKILL. */
     private void crashAnOwner() throws Exception {
@@ -59,10 +60,11 @@ class MountRecoveryTest {
         builtin = dir.resolve("mnt/builtin");
         qemu = dir.resolve("mnt/qemu");
         ephemeral = dir.resolve("mnt/build-root");
+        userspace = dir.resolve("mnt/userspace");
         Process owner = new ProcessBuilder(ProcessHandle.current().info().command().orElseThrow(),
                 "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"),
                 CrashingOwner.class.getName(), state.toString(), run.toString(), storeDir.toString(), "t",
-                build.value(), builtin.toString(), qemu.toString(), ephemeral.toString())
+                build.value(), builtin.toString(), qemu.toString(), ephemeral.toString(), userspace.toString())
                 .redirectErrorStream(true).start();
         try (BufferedReader out = new BufferedReader(new InputStreamReader(owner.getInputStream(), StandardCharsets.UTF_8))) {
             String line;
@@ -89,21 +91,30 @@ class MountRecoveryTest {
 
         try (TemplateStore store = new TemplateStore(new StoreLocation.Local(storeDir).open());
              MountManager manager = reopen(store)) {
-            assertThat(manager.listMounts()).extracting(MountInfo::mountPath).containsExactlyInAnyOrder(builtin, qemu);
+            assertThat(manager.listMounts()).extracting(MountInfo::mountPath)
+                    .containsExactlyInAnyOrder(builtin, qemu, userspace);
             assertThat(builtin.resolve("acknowledged.txt")).hasContent("written by builtin before the crash");
+            // the userspace mount's fuse2fs flushed and exited when recovery unmounted it, and a new one serves it
+            assertThat(userspace.resolve("acknowledged.txt")).hasContent("written through fuse2fs before the crash");
+            assertThat(manager.listMounts()).filteredOn(m -> m.mountPath().equals(userspace)).singleElement()
+                    .satisfies(m -> {
+                        assertThat(m.fs()).isEqualTo(FilesystemMode.USERSPACE);
+                        assertThat(m.problem()).isNull();
+                    });
+            assertThat(Trees.checksums(userspace)).containsAllEntriesOf(Trees.checksums(source));
             assertThat(qemu.resolve("acknowledged.txt")).hasContent("written by qemu-nbd before the crash");
             assertThat(Trees.checksums(builtin)).containsAllEntriesOf(Trees.checksums(source));
             // the ephemeral mount is taken apart and discarded with its overlay, not restored or kept
             assertThat(ephemeral).doesNotExist();
             try (var left = Files.list(state.resolve("mounts"))) {
-                assertThat(left).hasSize(2);
+                assertThat(left).hasSize(3);
             }
             assertThat(state.resolve("orphans")).doesNotExist();
             assertThat(state.resolve("mounts/cccccccccccc")).doesNotExist();
             // the restored mount is an ordinary one: it can be committed and unmounted
             CommitResult commit = manager.commit(builtin, null);
             assertThat(commit.changed()).isTrue();
-            for (Path mnt : List.of(builtin, qemu)) {
+            for (Path mnt : List.of(builtin, qemu, userspace)) {
                 manager.unmountTemplate(mnt);
             }
             // the committed layer holds the write that survived the crash
@@ -122,15 +133,26 @@ class MountRecoveryTest {
         Run.ok("umount", "-l", builtin.toString());
         Run.ok("umount", "-l", qemu.toString());
         Run.ok("umount", "-l", ephemeral.toString());
+        Run.ok("umount", "-l", userspace.toString()); // its fuse2fs then exits by itself
         Folders.deleteTree(dir.resolve("mnt"));
 
         try (TemplateStore store = new TemplateStore(new StoreLocation.Local(storeDir).open());
              MountManager manager = reopen(store)) {
-            assertThat(manager.listMounts()).extracting(MountInfo::mountPath).containsExactlyInAnyOrder(builtin, qemu);
+            assertThat(manager.listMounts()).extracting(MountInfo::mountPath)
+                    .containsExactlyInAnyOrder(builtin, qemu, userspace);
             assertThat(builtin.resolve("acknowledged.txt")).hasContent("written by builtin before the crash");
+            // the userspace mount's fuse2fs flushed and exited when recovery unmounted it, and a new one serves it
+            assertThat(userspace.resolve("acknowledged.txt")).hasContent("written through fuse2fs before the crash");
+            assertThat(manager.listMounts()).filteredOn(m -> m.mountPath().equals(userspace)).singleElement()
+                    .satisfies(m -> {
+                        assertThat(m.fs()).isEqualTo(FilesystemMode.USERSPACE);
+                        assertThat(m.problem()).isNull();
+                    });
+            assertThat(Trees.checksums(userspace)).containsAllEntriesOf(Trees.checksums(source));
             assertThat(qemu.resolve("acknowledged.txt")).hasContent("written by qemu-nbd before the crash");
             manager.unmountTemplate(builtin);
             manager.unmountTemplate(qemu);
+            manager.unmountTemplate(userspace);
         }
         assertThat(dir.resolve("mnt")).doesNotExist(); // the recreated folders are removed like the first ones
     }
@@ -144,8 +166,10 @@ class MountRecoveryTest {
 
         try (TemplateStore store = new TemplateStore(new StoreLocation.Local(storeDir).open());
              MountManager manager = reopen(store)) {
-            assertThat(manager.listMounts()).extracting(MountInfo::mountPath).containsExactly(qemu);
+            assertThat(manager.listMounts()).extracting(MountInfo::mountPath)
+                    .containsExactlyInAnyOrder(qemu, userspace);
             manager.unmountTemplate(qemu);
+            manager.unmountTemplate(userspace);
         }
         Path kept = state.resolve("orphans/" + overlayDir.getParent().getFileName() + "/overlay");
         assertThat(kept.resolve("overlay.data")).exists();
