@@ -62,8 +62,9 @@ final class VerifyCommand implements Callable<Integer> {
             String what = layer.object() == null ? "" : String.format(" %s (%s, %s stored, %s of data%s)",
                     layer.object(), layer.compression(), ByteSize.format(layer.storedBytes()),
                     ByteSize.format(layer.uncompressedBytes()), layer.frames() > 0 ? ", " + layer.frames() + " frames" : "");
-            String sha = layer.expectedSha256() == null ? "SHA-256 not recorded"
-                    : layer.intact() ? "SHA-256 matches" : "SHA-256 recorded";
+            String sha = (layer.expectedSha256() == null ? "SHA-256 not recorded"
+                    : layer.intact() ? "SHA-256 matches" : "SHA-256 recorded")
+                    + (layer.digestBlocks() > 0 ? ", " + layer.digestBlocks() + " block digests match" : "");
             out.printf("%s  build %s%s: %s%n", layer.intact() ? "ok " : "BAD", layer.build(), what,
                     layer.intact() ? sha : String.join("; ", layer.problems()));
         }

@@ -11,6 +11,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.HashMap;
 import java.util.Map;
+import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 
@@ -19,6 +20,8 @@ import java.util.concurrent.ConcurrentHashMap;
  * every mount and every chain that reads that object. Owns the caches; they stay open until this is closed.
  */
 public final class BuildImages implements AutoCloseable {
+
+    private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(BuildImages.class);
 
     private final TemplateStore store;
     private final Path cacheRoot;
@@ -59,9 +62,9 @@ public final class BuildImages implements AutoCloseable {
     private ChunkCache cache(LayerData layer) {
         ChunkCache cache = caches.computeIfAbsent(layer.key(), key -> {
             try {
-                ChunkSource source = layer.compressed()
+                ChunkSource source = verified(layer, layer.compressed()
                         ? new FramedObject(store.objects(), key, layer.object(), layer.size(), layer.frames())
-                        : new StoredObject(store.objects(), key, layer.object());
+                        : new StoredObject(store.objects(), key, layer.object()));
                 // a compressed object's cache sits beside the stored one: '@' is never part of a build id
                 String dir = layer.folder().value() + (layer.compressed() ? "@" + layer.compression().label() : "");
                 return ChunkCache.open(source, chunkSizeFor(layer), cacheRoot.resolve(dir), budget);
@@ -69,7 +72,8 @@ public final class BuildImages implements AutoCloseable {
                 throw TmountException.failed(e, "cannot open the chunk cache of build %s", layer.folder());
             }
         });
-        if (cache.source() instanceof FramedObject framed) {
+        ChunkSource source = cache.source() instanceof VerifiedSource verified ? verified.unverified() : cache.source();
+        if (source instanceof FramedObject framed) {
             try {
                 if (framed.size() != layer.size()) {
                     throw new IllegalArgumentException("headers disagree on its uncompressed size (" + framed.size()
@@ -82,6 +86,32 @@ public final class BuildImages implements AutoCloseable {
             }
         }
         return cache;
+    }
+
+    /**
+     * The source, checked against the build's digest list where tmount stored one (every build it writes) and the
+     * cache's chunks fall on its blocks; e2b's builds have none (their one SHA-256 covers the whole object, which
+     * {@code tmount verify} checks).
+     */
+    private ChunkSource verified(LayerData layer, ChunkSource source) {
+        Optional<byte[]> stored = store.digests(layer.folder());
+        if (stored.isEmpty()) {
+            return source;
+        }
+        ChunkDigests digests;
+        try {
+            digests = ChunkDigests.parse(stored.get());
+            if (!digests.fits(chunkSizeFor(layer))) {
+                log.warn("the digest blocks of build {} ({} bytes) do not divide its chunks ({} bytes): its data is "
+                        + "not checked as it is read", layer.folder(), digests.blockSize(), chunkSizeFor(layer));
+                return source;
+            }
+            return new VerifiedSource(source, digests);
+        } catch (IOException | IllegalArgumentException e) {
+            source.close();
+            throw TmountException.failed(e, "the digest list of build %s (%s) is damaged or does not fit its data",
+                    layer.folder(), TemplateStore.digestsKey(layer.folder()));
+        }
     }
 
     /**

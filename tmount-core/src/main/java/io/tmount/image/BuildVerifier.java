@@ -32,7 +32,7 @@ public final class BuildVerifier {
     /** What was checked of one build of the chain, and what is wrong with it (nothing: intact). */
     public record LayerCheck(BuildId build, String object, String compression, long storedBytes,
                              long uncompressedBytes, int frames, String expectedSha256, String actualSha256,
-                             List<String> problems) {
+                             long digestBlocks, List<String> problems) {
 
         public boolean intact() {
             return problems.isEmpty();
@@ -51,7 +51,7 @@ public final class BuildVerifier {
         try {
             layout = BuildLayout.read(store, build);
         } catch (TmountException e) {
-            return List.of(new LayerCheck(build, null, null, 0, 0, 0, null, null, List.of(e.getMessage())));
+            return List.of(new LayerCheck(build, null, null, 0, 0, 0, null, null, 0, List.of(e.getMessage())));
         }
         List<LayerCheck> checks = new ArrayList<>();
         layout.layers().values().stream().sorted(Comparator.comparing(l -> l.folder().value()))
@@ -68,14 +68,15 @@ public final class BuildVerifier {
         }
         String actual;
         FrameTable frames = layer.frames();
+        DigestRun digests = digests(layer, problems);
         try {
             if (layer.compressed()) {
                 if (self != null && self.compressed()) {
                     frames = self.frames(); // the whole table: a descendant's may be trimmed
                 }
-                actual = framed(layer, frames, problems);
+                actual = framed(layer, frames, digests, problems);
             } else {
-                actual = plain(layer, problems);
+                actual = plain(layer, digests, problems);
             }
         } catch (IOException e) {
             problems.add("cannot read " + layer.key() + ": " + e.getMessage());
@@ -84,8 +85,62 @@ public final class BuildVerifier {
         if (expected != null && actual != null && !expected.equals(actual)) {
             problems.add("SHA-256 mismatch: the header records " + expected + ", the data is " + actual);
         }
+        long digestBlocks = 0;
+        if (digests != null && digests.fed) {
+            digestBlocks = (layer.size() + digests.blockSize() - 1) / digests.blockSize();
+            if (digests.check().mismatches() > 0) {
+                problems.add(digests.check().mismatches() + " of " + digestBlocks + " blocks do not match tmount's "
+                        + "digest list (" + TemplateStore.DIGESTS + "), the first at offset "
+                        + digests.check().firstMismatch());
+            }
+        }
         return new LayerCheck(layer.folder(), layer.key(), layer.compression().label(), layer.object().size(),
-                layer.size(), frames.count(), expected, actual, problems);
+                layer.size(), frames.count(), expected, actual, digestBlocks, problems);
+    }
+
+    /** tmount's per-block digests of the build, where it stored some: checked as the data is read. */
+    private DigestRun digests(LayerData layer, List<String> problems) {
+        try {
+            Optional<byte[]> stored = store.digests(layer.folder());
+            if (stored.isEmpty()) {
+                return null;
+            }
+            ChunkDigests list = ChunkDigests.parse(stored.get());
+            if (list.dataSize() != layer.size()) {
+                problems.add("the digest list covers " + list.dataSize() + " bytes, the data has " + layer.size());
+                return null;
+            }
+            return new DigestRun(list.blockSize(), list.sequential());
+        } catch (IOException | TmountException e) {
+            problems.add("the digest list " + TemplateStore.digestsKey(layer.folder()) + " is damaged: "
+                    + e.getMessage());
+            return null;
+        }
+    }
+
+    /** A digest list being checked as the data streams by; unused when the data could not be read in order. */
+    private static final class DigestRun {
+        private final int blockSize;
+        private final ChunkDigests.Sequential check;
+        private boolean fed;
+
+        DigestRun(int blockSize, ChunkDigests.Sequential check) {
+            this.blockSize = blockSize;
+            this.check = check;
+        }
+
+        int blockSize() {
+            return blockSize;
+        }
+
+        ChunkDigests.Sequential check() {
+            return check;
+        }
+
+        void update(ByteBuffer bytes) {
+            fed = true;
+            check.update(bytes);
+        }
     }
 
     /** The build's own header's record of itself, when it has one. */
@@ -100,7 +155,7 @@ public final class BuildVerifier {
         }
     }
 
-    private String plain(LayerData layer, List<String> problems) throws IOException {
+    private String plain(LayerData layer, DigestRun digests, List<String> problems) throws IOException {
         long size = layer.object().size();
         if (layer.size() != size) {
             problems.add("a header records " + layer.size() + " bytes, but " + layer.key() + " has " + size);
@@ -112,13 +167,17 @@ public final class BuildVerifier {
             store.objects().readFully(layer.key(), position, buffer);
             buffer.flip();
             position += buffer.remaining();
+            if (digests != null) {
+                digests.update(buffer);
+            }
             sha.update(buffer);
         }
         return HexFormat.of().formatHex(sha.digest());
     }
 
     /** Decodes every frame in order; the hash is only known when the table covers the data from 0 without a gap. */
-    private String framed(LayerData layer, FrameTable frames, List<String> problems) throws IOException {
+    private String framed(LayerData layer, FrameTable frames, DigestRun digests, List<String> problems)
+            throws IOException {
         boolean whole = frames.count() > 0 && frames.startU(0) == 0 && frames.covers(0, frames.endU())
                 && frames.endU() == layer.size();
         if (!whole) {
@@ -132,12 +191,12 @@ public final class BuildVerifier {
             return null;
         }
         try (FrameCodec codec = FrameCodec.of(frames.compression(), 0)) {
-            return decodeAll(layer, frames, codec, whole, problems);
+            return decodeAll(layer, frames, codec, whole, whole ? digests : null, problems);
         }
     }
 
     private String decodeAll(LayerData layer, FrameTable frames, FrameCodec codec, boolean hashable,
-                             List<String> problems) throws IOException {
+                             DigestRun digests, List<String> problems) throws IOException {
         MessageDigest sha = sha256();
         ByteBuffer out = ByteBuffer.allocateDirect(maxSize(frames, true));
         ByteBuffer run = ByteBuffer.allocateDirect(Math.max(READ, maxSize(frames, false)));
@@ -155,7 +214,11 @@ public final class BuildVerifier {
                 out.clear();
                 try {
                     codec.decode(src, out, frames.sizeU(f));
-                    sha.update(out.flip());
+                    out.flip();
+                    if (digests != null && hashable) { // after a damaged frame the blocks no longer line up
+                        digests.update(out);
+                    }
+                    sha.update(out);
                 } catch (IOException e) {
                     problems.add("frame " + f + " (uncompressed offset " + frames.startU(f) + ", stored at "
                             + frames.startC(f) + ") is damaged: " + e.getMessage());

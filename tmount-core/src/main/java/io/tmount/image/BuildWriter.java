@@ -110,15 +110,16 @@ public final class BuildWriter {
             TemplateStore.StoredData stored = null;
             BuildData own = BuildData.UNKNOWN;
             if (data != null) {
+                byte[] digests = digests(data, dataBytes); // of the uncompressed bytes: what a chunk cache holds
                 if (format.compression() == Compression.NONE) {
                     String sha = version >= 4 ? sha256(data, dataBytes) : null;
-                    stored = new TemplateStore.StoredData(data, Compression.NONE, dataBytes);
+                    stored = new TemplateStore.StoredData(data, Compression.NONE, dataBytes, digests);
                     own = new BuildData(dataBytes, sha, FrameTable.NONE);
                 } else {
                     Files.createDirectories(scratch);
                     framed = Files.createTempFile(scratch, "framed-", format.compression().suffix());
                     FramedWriter.Result result = frame(data, dataBytes, framed, format);
-                    stored = new TemplateStore.StoredData(framed, format.compression(), dataBytes);
+                    stored = new TemplateStore.StoredData(framed, format.compression(), dataBytes, digests);
                     own = new BuildData(dataBytes, result.sha256(), result.table());
                 }
             }
@@ -144,6 +145,12 @@ public final class BuildWriter {
              FileChannel target = FileChannel.open(out, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING);
              FrameCodec codec = FrameCodec.of(format.compression(), format.level())) {
             return new FramedWriter(codec, format.frameSize()).write(in, length, target);
+        }
+    }
+
+    private static byte[] digests(Path data, long length) throws IOException {
+        try (FileChannel in = FileChannel.open(data)) {
+            return ChunkDigests.of(in, length, ChunkDigests.DEFAULT_BLOCK_SIZE).serialize();
         }
     }
 

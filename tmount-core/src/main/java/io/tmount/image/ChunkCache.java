@@ -58,6 +58,8 @@ public final class ChunkCache implements AutoCloseable {
     private final ChunkStates states;
     private final SavedChunks saved;
     private final ChunkFetcher fetcher;
+    /** Chunks kept from an earlier run, checked on first read (null: the build has no digests to check against). */
+    private final InheritedChunks inherited;
     private final AtomicLong hits = new AtomicLong();
     private boolean closed; // guarded by this
 
@@ -75,6 +77,8 @@ public final class ChunkCache implements AutoCloseable {
         this.saved = new SavedChunks(index, key, listed);
         this.fetcher = new ChunkFetcher(source, states, saved, budget, data, dataFile, chunkSize);
         listed.stream().forEach(states::markPresent);
+        this.inherited = source instanceof VerifiedSource verified ? new InheritedChunks(verified, data, chunkSize, listed)
+                : null;
     }
 
     /** Opens the cache of a stored (uncompressed) object; see {@link #open(ChunkSource, int, Path, CacheBudget)}. */
@@ -192,6 +196,9 @@ public final class ChunkCache implements AutoCloseable {
             boolean hit = true;
             for (int c = first; c <= last; c++) {
                 hit &= !fetcher.awaitPresent(c);
+                if (inherited != null) {
+                    inherited.check(c);
+                }
             }
             if (hit) {
                 hits.incrementAndGet();

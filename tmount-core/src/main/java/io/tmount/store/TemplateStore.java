@@ -25,6 +25,8 @@ public final class TemplateStore implements AutoCloseable {
     public static final String METADATA = "metadata.json";
     /** e2b's local-filesystem backend keeps the uncompressed size of a compressed object in this sidecar. */
     public static final String SIZE_SIDECAR = ".uncompressed-size";
+    /** tmount's per-block SHA-256 list of a build's (uncompressed) data: an object e2b never reads. */
+    public static final String DIGESTS = "rootfs.ext4.sha256";
 
     private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(TemplateStore.class);
 
@@ -78,6 +80,21 @@ public final class TemplateStore implements AutoCloseable {
     /** The data object: {@code rootfs.ext4} plus the compression's suffix, as e2b names it. */
     public static String dataKey(BuildId build, Compression compression) {
         return rootfsKey(build) + compression.suffix();
+    }
+
+    public static String digestsKey(BuildId build) {
+        return build.value() + "/" + DIGESTS;
+    }
+
+    /** tmount's per-block SHA-256 list of the build's data, if the build has one (e2b's builds have none). */
+    public Optional<byte[]> digests(BuildId build) {
+        try {
+            return Optional.of(objects.get(digestsKey(build)));
+        } catch (NoSuchObjectException e) {
+            return Optional.empty();
+        } catch (IOException e) {
+            throw TmountException.failed(e, "cannot read %s in store %s", digestsKey(build), url());
+        }
     }
 
     public static String headerKey(BuildId build) {
@@ -178,7 +195,12 @@ public final class TemplateStore implements AutoCloseable {
     }
 
     /** A build's data object as it is to be stored: the file, its compression and its uncompressed size. */
-    public record StoredData(Path file, Compression compression, long uncompressedBytes) {
+    /** {@code digests}: tmount's per-block SHA-256 list of the uncompressed data (null: none is stored). */
+    public record StoredData(Path file, Compression compression, long uncompressedBytes, byte[] digests) {
+
+        public StoredData(Path file, Compression compression, long uncompressedBytes) {
+            this(file, compression, uncompressedBytes, null);
+        }
     }
 
     /**
@@ -199,6 +221,9 @@ public final class TemplateStore implements AutoCloseable {
                 if (data.compression() != Compression.NONE && objects.localRoot().isPresent()) {
                     create(key + SIZE_SIDECAR, Long.toString(data.uncompressedBytes())
                             .getBytes(java.nio.charset.StandardCharsets.US_ASCII), written);
+                }
+                if (data.digests() != null) {
+                    create(digestsKey(build), data.digests(), written);
                 }
             }
             create(metadataKey(build), metadataJson.write(metadata), written);
@@ -271,6 +296,7 @@ public final class TemplateStore implements AutoCloseable {
                 removed |= deleteIfExists(dataKey(build, c));
                 removed |= deleteIfExists(dataKey(build, c) + SIZE_SIDECAR);
             }
+            removed |= deleteIfExists(digestsKey(build));
             removed |= deleteIfExists(headerKey(build));
             objects.removeUnfinishedWrites(build.value());
             if (removed) {
