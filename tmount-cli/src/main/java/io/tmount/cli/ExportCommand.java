@@ -59,6 +59,26 @@ final class ExportCommand implements Callable<Integer> {
             + "closed at once, and a client must finish its handshake within 10 s (default: 64).")
     int maxConnections;
 
+    @Option(names = "--tls-cert", paramLabel = "FILE", description = "Offer TLS (NBD's STARTTLS) with this X.509 "
+            + "certificate (PEM; the chain after it).")
+    String tlsCert;
+
+    @Option(names = "--tls-key", paramLabel = "FILE", description = "The certificate's private key (PEM, unencrypted: "
+            + "PKCS#8, or PKCS#1 RSA).")
+    String tlsKey;
+
+    @Option(names = "--tls", paramLabel = "MODE", description = "on (offered: clients choose; the default with "
+            + "--tls-cert) or require (a client that does not upgrade is refused).")
+    String tls;
+
+    @Option(names = "--tls-ca", paramLabel = "FILE", description = "The CA (PEM) whose certificates clients must show "
+            + "with --tls-verify-peer.")
+    String tlsCa;
+
+    @Option(names = "--tls-verify-peer", description = "Admit only clients with a certificate --tls-ca signed "
+            + "(negotiates TLS 1.2, which GnuTLS clients need for client certificates).")
+    boolean tlsVerifyPeer;
+
     @Option(names = "--foreground", description = "Serve from this process until interrupted, without a daemon "
             + "(the state dir must not be in use by one).")
     boolean foreground;
@@ -70,14 +90,26 @@ final class ExportCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         String imagePath = image == null ? null : java.nio.file.Path.of(image).toAbsolutePath().toString();
         String socketPath = socket == null ? null : java.nio.file.Path.of(socket).toAbsolutePath().toString();
+        tlsCert = absolute(tlsCert);
+        tlsKey = absolute(tlsKey);
+        tlsCa = absolute(tlsCa);
+        if (allowRemote && tlsCert == null) {
+            spec.commandLine().getErr().println("warning: --allow-remote without TLS: anyone who can reach the port "
+                    + "reads the image in the clear" + (readOnly ? "" : " and can write to it")
+                    + "; give --tls-cert and --tls-key (and --tls require)");
+        }
         if (foreground) {
             return serveHere(imagePath, socketPath);
         }
         try (DaemonClient client = DaemonClient.connect(main.settings().socket())) {
             print(client.export(new ExportRequest(template, build, imagePath, socketPath, tcp, readOnly, name,
-                    allowRemote, maxConnections)));
+                    allowRemote, maxConnections, tls, tlsCert, tlsKey, tlsCa, tlsVerifyPeer)));
         }
         return 0;
+    }
+
+    private static String absolute(String file) {
+        return file == null ? null : java.nio.file.Path.of(file).toAbsolutePath().toString();
     }
 
     private void print(ExportInfo info) {
@@ -95,7 +127,7 @@ final class ExportCommand implements Callable<Integer> {
         Settings settings = main.settings();
         var source = ExportRequests.source(template, build, imagePath);
         var options = new ExportOptions(ExportRequests.listen(socketPath, tcp, allowRemote), readOnly, name,
-                maxConnections);
+                maxConnections, ExportRequests.tls(tls, tlsCert, tlsKey, tlsCa, tlsVerifyPeer));
         TemplateStore store = settings.openStore();
         TmountHost host;
         try {

@@ -188,7 +188,8 @@ final class ApiHandler extends Handler.Abstract.NonBlocking {
         ExportRequest req = bodies.read(body, ExportRequest.class, "POST /v1/exports");
         return exports.export(ExportRequests.source(req.templateId(), req.buildId(), req.image()),
                 new ExportOptions(ExportRequests.listen(req.socket(), req.tcp(), req.allowRemote()), req.readOnly(),
-                        req.name(), req.maxConnections()));
+                        req.name(), req.maxConnections(), ExportRequests.tls(req.tls(), req.tlsCert(), req.tlsKey(),
+                        req.tlsCa(), req.tlsVerifyPeer())));
     }
 
     private CommitResult commit(String body) {

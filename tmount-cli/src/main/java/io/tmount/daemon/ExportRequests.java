@@ -3,6 +3,7 @@ package io.tmount.daemon;
 import io.tmount.TmountException;
 import io.tmount.export.ExportSource;
 import io.tmount.nbd.NbdListen;
+import io.tmount.nbd.NbdTls;
 import io.tmount.store.BuildId;
 import io.tmount.store.TemplateId;
 
@@ -32,6 +33,33 @@ public final class ExportRequests {
             throw TmountException.invalid("exporting a build needs both TEMPLATE and BUILD");
         }
         return new ExportSource.Build(TemplateId.of(template), BuildId.of(build));
+    }
+
+    /**
+     * The TLS an export offers: none without a certificate; {@code mode} "on" (the default: offered) or "require";
+     * a CA and peer verification to admit only clients with a certificate of that CA.
+     */
+    public static NbdTls tls(String mode, String cert, String key, String ca, boolean verifyPeer) {
+        if (cert == null && key == null) {
+            if (mode != null && !mode.equals("off") || ca != null || verifyPeer) {
+                throw TmountException.invalid("TLS needs a certificate and its key (--tls-cert FILE --tls-key FILE)");
+            }
+            return null;
+        }
+        if (cert == null || key == null) {
+            throw TmountException.invalid("TLS needs both --tls-cert and --tls-key");
+        }
+        boolean required = switch (mode == null ? "on" : mode) {
+            case "on" -> false;
+            case "require" -> true;
+            default -> throw TmountException.invalid("--tls takes on or require, not '%s'", mode);
+        };
+        for (String file : new String[]{cert, key, ca}) {
+            if (file != null && !Path.of(file).isAbsolute()) {
+                throw TmountException.invalid("TLS file path '%s' must be absolute", file);
+            }
+        }
+        return NbdTls.fromPem(Path.of(cert), Path.of(key), ca == null ? null : Path.of(ca), verifyPeer, required);
     }
 
     /** A unix socket (absolute path) or a TCP address HOST:PORT ([v6]:PORT): exactly one of the two. */

@@ -72,6 +72,22 @@ class CliExportTest {
             assertThat(remote.err()).contains("refusing to serve NBD on 0.0.0.0: only loopback addresses");
             assertThat(tmount("export", "base", build).err()).contains("--socket PATH").contains("--tcp HOST:PORT");
 
+            // TLS required, through the API: TLS clients of the CA read it, a plain client is refused
+            io.tmount.testing.TestPki pki = io.tmount.testing.TestPki.create(dir.resolve("pki"));
+            Result secure = tmount("export", "base", build, "--tcp", "127.0.0.1:0", "--read-only", "--name", "tls",
+                    "--tls-cert", pki.cert("server").toString(), "--tls-key", pki.key("server").toString(),
+                    "--tls", "require", "--json");
+            assertThat(secure.status()).as(secure.err()).isZero();
+            String secureUri = new ObjectMapper().readTree(secure.out()).path("uri").asText();
+            assertThat(secureUri).startsWith("nbds://127.0.0.1:");
+            String withCa = secureUri.replace("nbds://127.0.0.1:", "nbds://localhost:") + "?tls-certificates="
+                    + pki.clientDir(dir.resolve("client"), "ca", false);
+            assertThat(Run.ok("nbdinfo", "--size", withCa).stdout().strip()).isNotEmpty();
+            assertThat(Run.any("nbdinfo", "--size", secureUri.replace("nbds://", "nbd://")).succeeded()).isFalse();
+            assertThat(tmount("export", "base", build, "--tcp", "127.0.0.1:0", "--tls", "require").err())
+                    .contains("TLS needs a certificate and its key");
+            assertThat(tmount("unexport", "tls").status()).isZero();
+
             assertThat(tmount("unexport", "app").out()).isEqualTo("stopped export app\n");
             assertThat(dir.resolve("e.sock")).doesNotExist();
             assertThat(tmount("unexport", "app").err()).contains("no export named 'app'");

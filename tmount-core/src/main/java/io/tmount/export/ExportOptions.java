@@ -3,13 +3,15 @@ package io.tmount.export;
 import io.tmount.TmountException;
 import io.tmount.nbd.NbdListen;
 import io.tmount.nbd.NbdServer;
+import io.tmount.nbd.NbdTls;
 
 /**
  * How to export: where the NBD server listens (a unix socket, or loopback TCP unless forced), whether clients may
  * write (into a copy-on-write overlay: the build or file never changes), the export name (null: the build id, or
- * the file's name), and how many clients may be connected at once (0: the server's default).
+ * the file's name), how many clients may be connected at once (0: the server's default), and the TLS the server
+ * offers or requires (null: none).
  */
-public record ExportOptions(NbdListen listen, boolean readOnly, String name, int maxConnections) {
+public record ExportOptions(NbdListen listen, boolean readOnly, String name, int maxConnections, NbdTls tls) {
 
     /** The most connections an operator may allow one export: each costs a descriptor and a thread. */
     public static final int MAX_CONNECTIONS_LIMIT = 4096;
@@ -22,7 +24,11 @@ public record ExportOptions(NbdListen listen, boolean readOnly, String name, int
     }
 
     public ExportOptions(NbdListen listen, boolean readOnly, String name) {
-        this(listen, readOnly, name, 0);
+        this(listen, readOnly, name, 0, null);
+    }
+
+    public ExportOptions(NbdListen listen, boolean readOnly, String name, int maxConnections) {
+        this(listen, readOnly, name, maxConnections, null);
     }
 
     NbdServer.Limits limits() {

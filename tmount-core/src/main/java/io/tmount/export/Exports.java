@@ -107,9 +107,14 @@ public final class Exports implements AutoCloseable {
                 case ExportSource.Build build -> "template " + build.template() + " build " + build.build();
                 case ExportSource.RawFile raw -> "image " + raw.image();
             };
-            Serving serving = options.readOnly()
+            Serving serving = (options.readOnly()
                     ? Serving.readOnly(name, description, listen, options.limits())
-                    : Serving.writable(name, description, listen, options.limits(), overlayDir);
+                    : Serving.writable(name, description, listen, options.limits(), overlayDir)).withTls(options.tls());
+            if (listen instanceof NbdListen.Tcp tcp && !tcp.address().getAddress().isLoopbackAddress()
+                    && options.tls() == null) {
+                log.warn("export '{}' listens on {} without TLS: anyone who can reach it reads (and may write) the "
+                        + "image in the clear; give it --tls-cert and --tls-key", name, tcp);
+            }
             server = switch (source) {
                 case ExportSource.Build build -> {
                     BuildImages images = served.images();
@@ -127,10 +132,12 @@ public final class Exports implements AutoCloseable {
                     source instanceof ExportSource.Build b ? b.template() : null,
                     source instanceof ExportSource.Build b ? b.build() : null,
                     source instanceof ExportSource.RawFile r ? r.image().toAbsolutePath() : null,
-                    server.endpoint().uri(), options.readOnly(), options.readOnly() ? null : overlayDir, Instant.now());
+                    options.tls() == null ? server.endpoint().uri() : server.endpoint().uri().replaceFirst("^nbd", "nbds"),
+                    options.readOnly(), options.readOnly() ? null : overlayDir, Instant.now());
             byName.put(name, new Active(info, server, stateDir, socket, madeFolders));
-            log.info("exporting {} as '{}' at {} ({})", description, name, info.uri(),
-                    options.readOnly() ? "read-only" : "writable, into an overlay");
+            log.info("exporting {} as '{}' at {} ({}{})", description, name, info.uri(),
+                    options.readOnly() ? "read-only" : "writable, into an overlay",
+                    options.tls() == null ? "" : options.tls().required() ? ", TLS required" : ", TLS offered");
             return info;
         } catch (IOException | RuntimeException e) {
             release(new Active(null, server, stateDir, socket, madeFolders), e);

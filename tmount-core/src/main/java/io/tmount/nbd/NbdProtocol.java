@@ -20,6 +20,7 @@ final class NbdProtocol {
     static final int OPT_EXPORT_NAME = 1;
     static final int OPT_ABORT = 2;
     static final int OPT_LIST = 3;
+    static final int OPT_STARTTLS = 5;
     static final int OPT_INFO = 6;
     static final int OPT_GO = 7;
     static final int OPT_STRUCTURED_REPLY = 8;
@@ -33,6 +34,7 @@ final class NbdProtocol {
     static final int REP_META_CONTEXT = 4;
     static final int REP_ERR_UNSUP = 0x80000000 | 1;
     static final int REP_ERR_INVALID = 0x80000000 | 3;
+    static final int REP_ERR_TLS_REQD = 0x80000000 | 5;
     static final int REP_ERR_UNKNOWN = 0x80000000 | 6;
     static final int REP_ERR_TOO_BIG = 0x80000000 | 9;
 

@@ -87,6 +87,7 @@ public final class NbdServer implements AutoCloseable {
     private final NbdListen listen;
     private final Map<String, NbdExport> exports;
     private final Limits limits;
+    private final NbdTls tls;
     private final BufferPool buffers;
     private final Allowance allowance;
     private final Set<SocketChannel> connections = ConcurrentHashMap.newKeySet();
@@ -98,8 +99,9 @@ public final class NbdServer implements AutoCloseable {
     private boolean overCap; // the acceptor's: warn once per run of refused connections
 
     private NbdServer(ServerSocketChannel listener, NbdListen listen, Map<String, NbdExport> exports, Limits limits,
-                      PayloadBudget shared) {
+                      PayloadBudget shared, NbdTls tls) {
         this.listener = listener;
+        this.tls = tls;
         this.listen = listen;
         this.exports = exports;
         this.limits = limits;
@@ -120,6 +122,12 @@ public final class NbdServer implements AutoCloseable {
      */
     public static NbdServer start(NbdListen listen, List<NbdExport> exports, Limits limits, PayloadBudget shared)
             throws IOException {
+        return start(listen, exports, limits, shared, null);
+    }
+
+    /** As {@link #start(NbdListen, List, Limits, PayloadBudget)}, offering TLS ({@code tls}; null: none). */
+    public static NbdServer start(NbdListen listen, List<NbdExport> exports, Limits limits, PayloadBudget shared,
+                                  NbdTls tls) throws IOException {
         if (exports.isEmpty()) {
             throw new IllegalArgumentException("an NBD server needs at least one export");
         }
@@ -138,7 +146,7 @@ public final class NbdServer implements AutoCloseable {
                 yield channel;
             }
         };
-        NbdServer server = new NbdServer(listener, listen, Collections.unmodifiableMap(byName), limits, shared);
+        NbdServer server = new NbdServer(listener, listen, Collections.unmodifiableMap(byName), limits, shared, tls);
         server.acceptor.start();
         server.payloadWatch.start();
         return server;
@@ -232,7 +240,8 @@ public final class NbdServer implements AutoCloseable {
             }
             var chosen = negotiateInTime(channel);
             if (chosen.isPresent()) {
-                log.debug("NBD client attached to export '{}'", chosen.get().export().name());
+                log.info("NBD client {} attached to export '{}'{}", peer(channel), chosen.get().export().name(),
+                        chosen.get().tls() ? " over TLS" : "");
                 Transmission transmission = new Transmission(channel, chosen.get(), buffers, allowance,
                         limits.maxPayload());
                 transmitting.put(channel, transmission);
@@ -268,7 +277,7 @@ public final class NbdServer implements AutoCloseable {
             }
         });
         try {
-            var chosen = new Negotiation(channel, exports, limits.maxPayload()).run();
+            var chosen = new Negotiation(channel, tls, exports, limits.maxPayload()).run();
             if (!decided.compareAndSet(false, true)) {
                 throw new IOException("handshake deadline passed");
             }
@@ -300,6 +309,17 @@ public final class NbdServer implements AutoCloseable {
                     closeQuietly(channel);
                 }
             });
+        }
+    }
+
+    /** The client's address for the log: TCP's peer, or the unix socket (its peers have no address). */
+    private String peer(SocketChannel channel) {
+        try {
+            java.net.SocketAddress remote = channel.getRemoteAddress();
+            return remote instanceof java.net.InetSocketAddress inet ? inet.getAddress().getHostAddress() + ":"
+                    + inet.getPort() : "on " + listen;
+        } catch (IOException e) {
+            return "(gone)";
         }
     }
 

@@ -5,6 +5,8 @@ import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.channels.GatheringByteChannel;
+import java.nio.channels.ReadableByteChannel;
 import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.util.Map;
@@ -24,15 +26,22 @@ final class Negotiation {
     /** Options carry names and small lists; anything larger is abuse and ends the connection. */
     static final int MAX_OPTION_BYTES = 64 * 1024;
 
-    private final SocketChannel channel;
+    private final SocketChannel socket;
+    private final NbdTls tls;
+    private ReadableByteChannel in;
+    private GatheringByteChannel channel; // what replies go to: the socket, or TLS over it after STARTTLS
     private final Map<String, NbdExport> exports;
     private final int maxPayload;
     private boolean noZeroes;
     private boolean structured;
     private String allocationExport; // the export SET_META_CONTEXT selected base:allocation for, or null
 
-    Negotiation(SocketChannel channel, Map<String, NbdExport> exports, int maxPayload) {
-        this.channel = channel;
+    /** {@code tls}: the server's TLS settings, or null when it offers none. */
+    Negotiation(SocketChannel socket, NbdTls tls, Map<String, NbdExport> exports, int maxPayload) {
+        this.socket = socket;
+        this.tls = tls;
+        this.in = socket;
+        this.channel = socket;
         this.exports = exports;
         this.maxPayload = maxPayload;
     }
@@ -41,7 +50,7 @@ final class Negotiation {
     Optional<Session> run() throws IOException {
         return chooseExport().map(export -> new Session(export, structured,
                 // contexts set for another export than the one chosen do not apply (the client must not use them)
-                export.name().equals(allocationExport)));
+                export.name().equals(allocationExport), in, channel));
     }
 
     private Optional<NbdExport> chooseExport() throws IOException {
@@ -50,7 +59,7 @@ final class Negotiation {
         Wire.writeFully(channel, greeting);
 
         ByteBuffer clientFlags = ByteBuffer.allocate(4);
-        if (!Wire.readFully(channel, clientFlags)) {
+        if (!Wire.readFully(in, clientFlags)) {
             return Optional.empty();
         }
         int flags = clientFlags.flip().getInt();
@@ -63,7 +72,7 @@ final class Negotiation {
         ByteBuffer header = ByteBuffer.allocate(16);
         while (true) {
             header.clear();
-            if (!Wire.readFully(channel, header)) {
+            if (!Wire.readFully(in, header)) {
                 return Optional.empty();
             }
             header.flip();
@@ -80,10 +89,24 @@ final class Negotiation {
                 return Optional.empty();
             }
             ByteBuffer data = ByteBuffer.allocate((int) length);
-            Wire.readExactly(channel, data);
+            Wire.readExactly(in, data);
             data.flip();
 
+            if (tls != null && tls.required() && !(in instanceof TlsChannel)
+                    && option != OPT_STARTTLS && option != OPT_ABORT) {
+                if (option == OPT_EXPORT_NAME) {
+                    log.debug("EXPORT_NAME before STARTTLS on a server that requires TLS; closing");
+                    return Optional.empty(); // this option has no error reply
+                }
+                error(option, REP_ERR_TLS_REQD, "this server requires TLS: send STARTTLS first");
+                continue;
+            }
             switch (option) {
+                case OPT_STARTTLS -> {
+                    if (!startTls(data)) {
+                        return Optional.empty();
+                    }
+                }
                 case OPT_EXPORT_NAME -> {
                     return exportName(data);
                 }
@@ -113,6 +136,44 @@ final class Negotiation {
                 }
                 default -> error(option, REP_ERR_UNSUP, "option " + option + " is not supported");
             }
+        }
+    }
+
+    /** STARTTLS: upgrades the connection; false when the TLS handshake failed (the connection is done). */
+    private boolean startTls(ByteBuffer data) throws IOException {
+        if (tls == null) {
+            error(OPT_STARTTLS, REP_ERR_UNSUP, "this server offers no TLS");
+            return true;
+        }
+        if (in instanceof TlsChannel) {
+            error(OPT_STARTTLS, REP_ERR_INVALID, "TLS is already on");
+            return true;
+        }
+        if (data.hasRemaining()) {
+            error(OPT_STARTTLS, REP_ERR_INVALID, "STARTTLS takes no data");
+            return true;
+        }
+        reply(OPT_STARTTLS, REP_ACK, new byte[0]);
+        TlsChannel secure;
+        try {
+            secure = TlsChannel.accept(socket, tls.serverEngine());
+        } catch (IOException e) {
+            log.warn("NBD client {} failed the TLS handshake: {}", peer(), e.getMessage());
+            return false;
+        }
+        in = secure;
+        channel = secure;
+        // what was agreed in the clear could have been forged: it counts for nothing now (as the spec advises)
+        structured = false;
+        allocationExport = null;
+        return true;
+    }
+
+    private String peer() {
+        try {
+            return String.valueOf(socket.getRemoteAddress());
+        } catch (IOException e) {
+            return "(gone)";
         }
     }
 

@@ -61,8 +61,8 @@ final class Transmission {
         this.buffers = buffers;
         this.allowance = allowance;
         this.maxPayload = maxPayload;
-        this.replies = new Replies(channel, session.structuredReplies());
-        this.reader = new RequestReader(channel);
+        this.replies = new Replies(session.out(), session.structuredReplies());
+        this.reader = new RequestReader(session.in());
     }
 
     /** How long the write payload being read has gone without a byte arriving (0: none is being read). */

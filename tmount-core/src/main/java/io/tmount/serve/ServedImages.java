@@ -56,7 +56,7 @@ public final class ServedImages {
                 image = overlay;
             }
             NbdServer server = NbdServer.start(serving.listen(), List.of(new NbdExport(serving.name(),
-                    serving.description(), image, serving.readOnly())), serving.limits(), payloads);
+                    serving.description(), image, serving.readOnly())), serving.limits(), payloads, serving.tls());
             return new Served(server, overlay, below);
         } catch (IOException | RuntimeException e) {
             try {
