@@ -53,7 +53,8 @@ final class ServeCommand implements Callable<Integer> {
 
     @Option(names = "--api-group", paramLabel = "GROUP", description = "Let the members of GROUP use the API besides "
             + "root (the socket becomes mode 0660 and its folder 0750, that group's). Each request's peer credentials "
-            + "(SO_PEERCRED) are checked either way: anyone else gets 403.")
+            + "(SO_PEERCRED) are checked either way: anyone else gets 403. The group is as good as root (it can "
+            + "export any file and run builds): see docs/security.md.")
     String apiGroup;
 
     TrustPolicy trustPolicy() {

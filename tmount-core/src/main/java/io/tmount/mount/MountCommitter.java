@@ -74,15 +74,32 @@ final class MountCommitter {
             // aborted without the filesystem showing it as read-only), so the device's blocks are all there are
             return commitBroken(mount, newBuild, template, evenWithoutChanges, workDir, format, start);
         }
+        CommitResult result;
         try {
             if (!mount.changedSinceCommit() && !evenWithoutChanges) {
-                return CommitResult.unchanged(info.buildId(), template, millisSince(start)); // fuse2fs had nothing
+                result = CommitResult.unchanged(info.buildId(), template, millisSince(start)); // fuse2fs had nothing
+            } else {
+                // nothing writes while frozen: what is written from here on is not in this commit
+                result = store(mount, newBuild, template, workDir, format, start);
             }
-            // nothing writes while frozen: what is written from here on is not in this commit
-            return store(mount, newBuild, template, workDir, format, start);
-        } finally {
-            hold.release(); // a frozen filesystem hangs every writer
+        } catch (IOException | RuntimeException e) {
+            try {
+                hold.release(); // a frozen filesystem hangs every writer
+            } catch (IOException | RuntimeException release) {
+                e.addSuppressed(release);
+            }
+            throw e;
         }
+        try {
+            hold.release();
+        } catch (IOException | RuntimeException e) {
+            // the build is stored: say so, and that the mount needs attention, rather than lose the result
+            log.error("{} committed as build {}, but its filesystem could not be put back: {}", info.mountPath(),
+                    result.build(), e.getMessage());
+            return result.withWarning("the build is stored, but the filesystem could not be put back on "
+                    + info.mountPath() + " (" + e.getMessage() + "); unmount it");
+        }
+        return result;
     }
 
     /**

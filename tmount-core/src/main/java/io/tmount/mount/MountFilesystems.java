@@ -1,7 +1,9 @@
 package io.tmount.mount;
 
 import io.tmount.TmountException;
+import io.tmount.os.Commands;
 import io.tmount.os.FilesystemMounter;
+import io.tmount.os.HostTools;
 import io.tmount.os.UserspaceExt4;
 
 import java.io.IOException;
@@ -16,6 +18,11 @@ import java.util.Optional;
  * unmounted (it flushes and exits) and mounted again afterwards.
  */
 final class MountFilesystems {
+
+    private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(MountFilesystems.class);
+    /** What covers a userspace mount's path while a commit stores its build. */
+    private static final Path COMMIT_COVER = Path.of("tmount-committing");
+    private static final Duration COVER_TIMEOUT = Duration.ofSeconds(30);
 
     /** How long a fuse2fs gets to flush and exit after its unmount. */
     private static final Duration FUSE2FS_EXIT = Duration.ofSeconds(60);
@@ -114,16 +121,36 @@ final class MountFilesystems {
                             + "off " + path + " while the build is stored (fuse2fs cannot be frozen), and " + path
                             + " is in use: " + busy.getMessage());
                 }
-                Hold remount = () -> userspace.mount(info.devicePath(), path, false, workDir(info));
+                // while the build is stored the path would be a plain folder of the host: writes there would land
+                // on the host's disk and vanish under the remount; an empty read-only tmpfs refuses them (EROFS)
+                cover(path);
+                Hold remount = () -> {
+                    kernel.unmountIfFrom(path, COMMIT_COVER);
+                    userspace.mount(info.devicePath(), path, false, workDir(info));
+                };
                 try {
                     awaitFuse2fs(info);
                 } catch (IOException e) {
-                    remount.release(); // back in service; the commit goes on with what reached the device
-                    throw e;
+                    remount.release(); // back in service, and nothing stored: the blocks may be half flushed
+                    throw TmountException.failed(e, "cannot commit %s: fuse2fs did not flush and exit", path);
                 }
                 yield remount;
             }
         };
+    }
+
+    private void cover(Path path) {
+        try {
+            Commands.check(COVER_TIMEOUT, HostTools.require("mount", "mount", "commit").toString(), "-t", "tmpfs", "-o",
+                    "ro,nosuid,nodev,noexec,mode=0555,size=4k", COMMIT_COVER.toString(), path.toString());
+        } catch (IOException e) {
+            log.warn("cannot cover {} while its build is stored: {}", path, e.getMessage());
+        }
+    }
+
+    /** Removes a cover a commit cut short by a crash left on the mount's path. */
+    void removeCommitCover(MountInfo info) throws IOException {
+        kernel.unmountIfFrom(info.mountPath(), COMMIT_COVER);
     }
 
     void thawIfFrozen(MountInfo info) {

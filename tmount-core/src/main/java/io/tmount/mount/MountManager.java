@@ -171,6 +171,24 @@ public final class MountManager implements AutoCloseable {
         return images;
     }
 
+    /**
+     * The options under the trust policy: by the template asked for and every template whose data the build's chain
+     * holds (read from each layer's metadata; a layer without one counts as the policy's default).
+     */
+    private MountOptions trusted(TemplateId template, BuildId build, MountOptions options) {
+        TrustPolicy policy = config.trust();
+        if (policy.trustsAll()) {
+            return policy.apply(template, options);
+        }
+        java.util.Set<TemplateId> chain = new java.util.HashSet<>();
+        chain.add(template);
+        config.store().resolve(template, build);
+        for (BuildId layer : images.layout(build).folders().values()) {
+            chain.add(config.store().metadata(layer).map(io.tmount.store.BuildMetadata::templateId).orElse(null));
+        }
+        return policy.apply(template, chain, options);
+    }
+
     /** Mounts a template build, as the seed's {@code MountTemplate(ctx, templateID, buildID, mountPath)}. */
     public MountInfo mountTemplate(String templateId, String buildId, String mountPath, MountOptions options) {
         return mountTemplate(TemplateId.of(templateId), BuildId.of(buildId), paths.validate(mountPath), options);
@@ -182,7 +200,7 @@ public final class MountManager implements AutoCloseable {
             checkOpen();
             Path path = paths.validate(mountPath.toString());
             descriptors.require(MOUNT_DESCRIPTORS, "mount template " + template + " build " + build + " at " + path);
-            MountOptions opts = config.trust().apply(template, options == null ? MountOptions.defaults() : options);
+            MountOptions opts = trusted(template, build, options == null ? MountOptions.defaults() : options);
             Attacher attacher = config.attachers().select(opts.attach());
             return mount(newId(), template, build, path, opts, attacher, new MountOrigin.Fresh());
         } finally {
@@ -234,7 +252,10 @@ public final class MountManager implements AutoCloseable {
     /** Brings back a mount from the journal of an earlier run (its overlay or local copy is reused). */
     private MountInfo restore(JournalEntry entry) {
         MountInfo info = entry.info();
-        MountOptions options = new MountOptions(info.readOnly(), info.attach(), info.engine()).withFs(info.fs());
+        MountOptions journaled = new MountOptions(info.readOnly(), info.attach(), info.engine()).withFs(info.fs());
+        // the policy may have changed since (an operator restarted with a template untrusted): the stricter mode wins
+        MountOptions options = info.fs() == FilesystemMode.USERSPACE ? journaled
+                : trusted(info.templateId(), info.buildId(), journaled.withFs(null)).withFsck(false);
         Attacher attacher = config.attachers().forRestore(info.attach(), info.id() + " at " + info.mountPath());
         return mount(info.id(), info.templateId(), info.buildId(), info.mountPath(), options, attacher,
                 new MountOrigin.Restored(entry.createdDirs()));

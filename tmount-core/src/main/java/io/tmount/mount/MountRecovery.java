@@ -117,6 +117,11 @@ final class MountRecovery {
         log.warn("reclaiming mount {} of template {} build {} at {}, left by an earlier run",
                 info.id(), info.templateId(), info.buildId(), info.mountPath());
         DeviceRecord device = entry.device();
+        try {
+            filesystems.removeCommitCover(info); // a userspace mount's commit cut short
+        } catch (IOException e) {
+            log.warn("cannot remove the commit cover at {}: {}", info.mountPath(), e.getMessage());
+        }
         boolean ours = device != null && device.devicePath() != null && mountTable.mountAt(info.mountPath())
                 .filter(m -> m.source().equals(device.devicePath().toString())).isPresent();
         if (ours) {

@@ -26,6 +26,7 @@ final class TlsChannel implements ByteChannel, GatheringByteChannel {
     private ByteBuffer netIn;  // ciphertext received, not yet unwrapped (write mode); guarded by readLock
     private ByteBuffer appIn;  // plaintext unwrapped, not yet read (write mode); guarded by readLock
     private ByteBuffer netOut; // guarded by writeLock
+    private volatile boolean established;
 
     private TlsChannel(SocketChannel socket, SSLEngine engine) {
         this.socket = socket;
@@ -40,6 +41,7 @@ final class TlsChannel implements ByteChannel, GatheringByteChannel {
         TlsChannel channel = new TlsChannel(socket, engine);
         engine.beginHandshake();
         channel.handshake();
+        channel.established = true;
         return channel;
     }
 
@@ -83,6 +85,12 @@ final class TlsChannel implements ByteChannel, GatheringByteChannel {
             }
             switch (result.getStatus()) {
                 case OK -> {
+                    if (established && "TLSv1.2".equals(engine.getSession().getProtocol())
+                            && result.getHandshakeStatus() != SSLEngineResult.HandshakeStatus.NOT_HANDSHAKING
+                            && result.getHandshakeStatus() != SSLEngineResult.HandshakeStatus.FINISHED) {
+                        // a renegotiation: nothing an NBD client needs, and a way to make the reader write
+                        throw new SSLException("the client started a TLS renegotiation; refused");
+                    }
                     if (result.getHandshakeStatus() == SSLEngineResult.HandshakeStatus.NEED_TASK) {
                         runTasks();
                     }
@@ -162,6 +170,10 @@ final class TlsChannel implements ByteChannel, GatheringByteChannel {
                             runTasks();
                         }
                         if (result.bytesConsumed() == 0 && result.bytesProduced() == 0) {
+                            if (remaining(srcs, offset, length)) {
+                                throw new SSLException("TLS made no progress sending (" + engine.getHandshakeStatus()
+                                        + ")"); // rather than let a caller loop on it
+                            }
                             return consumed;
                         }
                     }

@@ -39,6 +39,11 @@ final class Transmission {
      * copy (about 0.5 ns a byte, allowed for): the page cache answers in microseconds, a disk in a hundred or more.
      */
     private static final long INLINE_MAX_NANOS = 40_000;
+    /**
+     * Requests of one connection running at once (beyond those the reader answers itself). The kernel's client queues
+     * up to 128 per connection and nbdcopy 64; what their payloads hold is bounded by the payload budgets besides.
+     */
+    static final int MAX_REQUESTS_IN_FLIGHT = 256;
 
     private final SocketChannel channel;
     private final NbdExport export;
@@ -49,7 +54,7 @@ final class Transmission {
     private final int maxPayload;
     private final Replies replies;
     private final RequestReader reader;
-    private final Inflight inflight = new Inflight();
+    private final Inflight inflight;
     private volatile long readNanos; // moving averages of how much longer reads and writes take than copying
     private volatile long writeNanos;
 
@@ -63,6 +68,7 @@ final class Transmission {
         this.maxPayload = maxPayload;
         this.replies = new Replies(session.out(), session.structuredReplies());
         this.reader = new RequestReader(session.in());
+        this.inflight = new Inflight(MAX_REQUESTS_IN_FLIGHT, replies::flushBatch);
     }
 
     /** How long the write payload being read has gone without a byte arriving (0: none is being read). */

@@ -6,43 +6,53 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashSet;
+import java.util.Optional;
 import java.util.Set;
 import java.util.stream.Stream;
 
 /**
  * Hands out user ids for sandboxed helpers, one per process, so that one compromised helper cannot signal, trace or
- * read another: ids of a range no account of the host uses (by default the upper half of the range systemd keeps for
- * dynamic users) that no running process has, like systemd's DynamicUser.
+ * read another: ids of a range (by default the upper half of the range systemd keeps for dynamic users) that no
+ * account or group of the host has (the passwd and group files, and NSS through getent: LDAP or sssd users too), no
+ * running process has, and systemd has not handed to a service of its own (/run/systemd/dynamic-uid). The helper's
+ * group id is the same number, so it is checked as a group too.
  */
 public final class SandboxUsers {
 
     private final int first;
     private final int last;
     private final Path passwd;
+    private final Path group;
     private final Path proc;
+    private final Path systemdDynamic;
     private final Set<Integer> handedOut = new HashSet<>();
 
-    public SandboxUsers(int first, int last, Path passwd, Path proc) {
+    public SandboxUsers(int first, int last, Path passwd, Path group, Path proc, Path systemdDynamic) {
         if (first <= 0 || last < first) {
             throw new IllegalArgumentException("bad sandbox uid range " + first + "-" + last);
         }
         this.first = first;
         this.last = last;
         this.passwd = passwd;
+        this.group = group;
         this.proc = proc;
+        this.systemdDynamic = systemdDynamic;
     }
 
     public static SandboxUsers ofThisHost() {
-        return new SandboxUsers(63_488, 65_519, Path.of("/etc/passwd"), Path.of("/proc"));
+        return new SandboxUsers(63_488, 65_519, Path.of("/etc/passwd"), Path.of("/etc/group"), Path.of("/proc"),
+                Path.of("/run/systemd/dynamic-uid"));
     }
 
     /** An id no account, no running process and no earlier allocation still held uses. */
     public synchronized int allocate() {
         Set<Integer> taken = new HashSet<>(handedOut);
-        taken.addAll(accounts());
+        taken.addAll(ids(passwd, 2, 3));
+        taken.addAll(ids(group, 2, 2));
         taken.addAll(runningUsers());
         for (int uid = last; uid >= first; uid--) {
-            if (!taken.contains(uid)) {
+            if (!taken.contains(uid) && !Files.exists(systemdDynamic.resolve(Integer.toString(uid)))
+                    && !knownToNss(uid)) {
                 handedOut.add(uid);
                 return uid;
             }
@@ -55,17 +65,38 @@ public final class SandboxUsers {
         handedOut.remove(uid);
     }
 
-    private Set<Integer> accounts() {
+    /** The numeric fields {@code from}..{@code to} of a passwd- or group-style file. */
+    private static Set<Integer> ids(Path file, int from, int to) {
         Set<Integer> ids = new HashSet<>();
-        try (Stream<String> lines = Files.lines(passwd)) {
-            lines.map(l -> l.split(":")).filter(f -> f.length > 3).forEach(f -> {
-                parse(f[2], ids);
-                parse(f[3], ids);
+        try (Stream<String> lines = Files.lines(file)) {
+            lines.map(l -> l.split(":")).filter(f -> f.length > to).forEach(f -> {
+                for (int i = from; i <= to; i++) {
+                    parse(f[i], ids);
+                }
             });
         } catch (IOException | java.io.UncheckedIOException e) {
-            // no passwd file: only running processes and our own allocations count
+            // no such file: the other sources still count
         }
         return ids;
+    }
+
+    /** Whether NSS knows the id as a user or a group (getent exits 2 for "not found"). */
+    private static boolean knownToNss(int id) {
+        Optional<Path> getent = HostTools.find("getent");
+        if (getent.isEmpty()) {
+            return false;
+        }
+        for (String database : new String[]{"passwd", "group"}) {
+            try {
+                if (Commands.run(java.time.Duration.ofSeconds(10), java.util.List.of(getent.get().toString(),
+                        database, Integer.toString(id))).exitCode() != 2) {
+                    return true; // found, or NSS failed: not safe to use
+                }
+            } catch (IOException e) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private Set<Integer> runningUsers() {

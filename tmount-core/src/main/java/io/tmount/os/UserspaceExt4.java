@@ -13,8 +13,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.ExecutionException;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 
@@ -42,7 +40,12 @@ public final class UserspaceExt4 {
     /** The largest file fuse2fs may write: its log (a device is not a file), so a hostile image cannot fill a disk. */
     private static final long LOG_LIMIT = 1 << 20;
 
-    /** Runs as root in fresh namespaces: mounts the connection on the host, builds the jail, drops to the user. */
+    /**
+     * Runs as root, first process of fresh pid, mount, network, IPC and UTS namespaces: mounts the connection on the
+     * host (through the host's mount namespace, fd 5), builds a root of its own (read-only /usr and the top-level
+     * links or folders into it, a /dev of five nodes, a /proc of its own pid namespace, nothing writable), and
+     * becomes fuse2fs there as the sandbox user.
+     */
     private static final String SANDBOX = """
             set -eu
             device=$1 target=$2 uid=$3 mode=$4 fake=$5 limits=$6
@@ -52,25 +55,37 @@ public final class UserspaceExt4 {
             nsenter --mount=/proc/self/fd/5 mount -i -t fuse.fuse2fs -o "$options" "$device" "$target"
             exec 5<&-
             set -- $(stat -L -c '%t %T' "$device")
-            mount -t tmpfs -o mode=0755,size=1m,nosuid tmpfs /dev
-            mknod -m 666 /dev/null c 1 3
-            mknod -m 666 /dev/zero c 1 5
-            mknod -m 444 /dev/urandom c 1 9
-            mknod -m 666 /dev/fuse c 10 229
-            mknod -m 600 /dev/image b "0x$1" "0x$2"
-            chown "$uid:$uid" /dev/image
-            mount -t tmpfs -o mode=0755,size=1m,nosuid,nodev tmpfs /tmp
-            mkdir -m 0700 /tmp/mnt
-            chown "$uid:$uid" /tmp/mnt
-            printf '%s\\n' "$fake" > /tmp/fusermount
-            chmod 0755 /tmp/fusermount
-            # libfuse runs /bin/fusermount before it looks on PATH: the real one must not answer
-            for real in /bin/fusermount /usr/bin/fusermount; do
-                if [ -e "$real" ]; then mount --bind /tmp/fusermount "$real"; fi
+            r=/tmp
+            mount -t tmpfs -o mode=0755,size=4m tmpfs "$r"
+            mkdir "$r/usr" "$r/dev" "$r/proc" "$r/etc" "$r/fake" "$r/mnt"
+            mount --bind /usr "$r/usr"
+            mount -o remount,bind,ro,nosuid,nodev "$r/usr"
+            for d in bin sbin lib lib32 lib64 libx32; do
+                if [ -L "/$d" ]; then ln -s "$(readlink "/$d")" "$r/$d"
+                elif [ -d "/$d" ]; then
+                    mkdir "$r/$d"; mount --bind "/$d" "$r/$d"; mount -o remount,bind,ro,nosuid,nodev "$r/$d"
+                fi
             done
-            exec prlimit $limits -- setpriv --reuid="$uid" --regid="$uid" --clear-groups --no-new-privs \\
-                --inh-caps=-all --bounding-set=-all -- \\
-                env -i PATH=/tmp:/usr/sbin:/usr/bin:/sbin:/bin fuse2fs /dev/image /tmp/mnt -f -o "$fuse_options"
+            if [ -e /etc/ld.so.cache ]; then touch "$r/etc/ld.so.cache"; mount --bind /etc/ld.so.cache "$r/etc/ld.so.cache"; fi
+            ln -s /proc/self/mounts "$r/etc/mtab"
+            mount -t tmpfs -o mode=0755,size=64k,nosuid,noexec tmpfs "$r/dev"
+            mknod -m 666 "$r/dev/null" c 1 3
+            mknod -m 666 "$r/dev/zero" c 1 5
+            mknod -m 444 "$r/dev/urandom" c 1 9
+            mknod -m 666 "$r/dev/fuse" c 10 229
+            mknod -m 600 "$r/dev/image" b "0x$1" "0x$2"
+            chown "$uid:$uid" "$r/dev/image" "$r/mnt"
+            mount -t proc -o nosuid,nodev,noexec proc "$r/proc"
+            printf '%s\\n' "$fake" > "$r/fake/fusermount"
+            chmod 0755 "$r/fake/fusermount"
+            # libfuse runs /bin/fusermount before it looks on PATH: the real one must not answer
+            for real in "$r/usr/bin/fusermount" "$r/usr/bin/fusermount3"; do
+                if [ -e "$real" ]; then mount --bind "$r/fake/fusermount" "$real"; fi
+            done
+            mount -o remount,ro "$r"
+            exec chroot "$r" prlimit $limits -- setpriv --reuid="$uid" --regid="$uid" --clear-groups \\
+                --no-new-privs --inh-caps=-all --bounding-set=-all -- \\
+                env -i PATH=/fake:/usr/sbin:/usr/bin fuse2fs /dev/image /mnt -f -o "$fuse_options"
             """;
 
     /** libfuse runs this as {@code fusermount}: it hands over the connection mounted on fd 3; unmounting is ours. */
@@ -130,8 +145,8 @@ public final class UserspaceExt4 {
         Path logFile = workDir.resolve(LOG_FILE);
         int uid = users.allocate();
         List<String> command = new ArrayList<>(List.of("sh", "-c",
-                "exec 3<>/dev/fuse 5</proc/self/ns/mnt; exec unshare --mount --net --ipc --uts -- sh -c \"$0\" "
-                        + "tmount-fuse2fs \"$@\"",
+                "exec 3<>/dev/fuse 5</proc/self/ns/mnt; exec unshare --mount --net --ipc --uts --pid --fork "
+                        + "--kill-child -- sh -c \"$0\" tmount-fuse2fs \"$@\"",
                 SANDBOX, device.toString(), target.toString(), Integer.toString(uid), readOnly ? "ro" : "rw",
                 FAKE_FUSERMOUNT, limits.prlimitArguments()));
         Process process;
@@ -170,27 +185,33 @@ public final class UserspaceExt4 {
             pause(20);
         }
         // the root's attributes come from fuse2fs itself: it answers once it has opened the filesystem, and the
-        // request fails at once if it died first (its descriptor of the connection closes)
-        try (var probe = Executors.newVirtualThreadPerTaskExecutor()) {
-            Future<?> stat = probe.submit(() -> {
-                Files.readAttributes(target, java.nio.file.attribute.BasicFileAttributes.class);
-                return null;
-            });
+        // request fails at once if it died first (its descriptor of the connection closes). Asked from a platform
+        // thread: the request goes through the loop device to this process's NBD server, whose virtual threads a
+        // virtual thread blocked in the kernel would keep from their carrier.
+        java.util.concurrent.CompletableFuture<Void> stat = new java.util.concurrent.CompletableFuture<>();
+        Thread.ofPlatform().daemon().name("fuse2fs-ready").start(() -> {
             try {
-                stat.get(Math.max(1, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
-            } catch (ExecutionException e) {
-                pause(200); // let fuse2fs finish saying why
-                IOException failed = failure("fuse2fs could not open the filesystem for " + target, process, logFile);
-                failed.addSuppressed(e.getCause());
-                throw failed;
-            } catch (TimeoutException e) {
-                process.destroyForcibly(); // its connection closes, and the stat returns
-                throw failure("fuse2fs did not answer for " + target + " within " + readyTimeout.toSeconds() + " s",
-                        process, logFile);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new IOException("interrupted while mounting " + target, e);
+                Files.readAttributes(target, java.nio.file.attribute.BasicFileAttributes.class);
+                stat.complete(null);
+            } catch (IOException | RuntimeException e) {
+                stat.completeExceptionally(e);
             }
+        });
+        try {
+            stat.get(Math.max(1, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+        } catch (ExecutionException e) {
+            pause(200); // let fuse2fs finish saying why
+            IOException failed = failure("fuse2fs could not open the filesystem for " + target, process, logFile);
+            failed.initCause(e.getCause()); // (suppressed ones are taken for failed clean-ups)
+            throw failed;
+        } catch (TimeoutException e) {
+            process.destroyForcibly(); // its connection closes, and the stat returns
+            throw failure("fuse2fs did not answer for " + target + " within " + readyTimeout.toSeconds() + " s",
+                    process, logFile);
+        } catch (InterruptedException e) {
+            process.destroyForcibly();
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted while mounting " + target, e);
         }
     }
 
@@ -205,7 +226,9 @@ public final class UserspaceExt4 {
         try {
             List<String> lines = Files.readAllLines(logFile, StandardCharsets.UTF_8).stream()
                     .filter(l -> !l.isBlank() && !l.contains("Writing to the journal is not supported")).toList();
-            String text = String.join("; ", lines.subList(Math.max(0, lines.size() - 5), lines.size()));
+            // printable characters only: what a hostile fuse2fs says reaches API clients and terminals
+            String text = String.join("; ", lines.subList(Math.max(0, lines.size() - 5), lines.size()))
+                    .replaceAll("[\\p{Cntrl}&&[^\\t]]", "?");
             return text.length() > 2000 ? text.substring(text.length() - 2000) : text;
         } catch (IOException | java.io.UncheckedIOException e) {
             return "";

@@ -35,7 +35,7 @@ import java.util.stream.Stream;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * Builds whose ext4 was damaged in the store after it was written (a bucket others can write): the superblock, the
+ * Builds whose ext4 was damaged before it was stored (a tenant's filesystem committed back): the superblock, the
  * group descriptors, the root's inode and directory block, the journal, random metadata blocks. Each is mounted
  * read-only and writable, and read through: the mount or the reads fail, never the manager; nothing of a failed
  * mount is left, every mount that was made unmounts, and a sound build mounts and reads exactly afterwards.
@@ -63,9 +63,16 @@ class CorruptImagesTest {
         TemplateCatalog catalog = new TemplateCatalog(store, dir.resolve("scratch"));
         BuildId sound = catalog.importImage(TEMPLATE, null, image);
         Map<String, BuildId> builds = new LinkedHashMap<>();
+        // damaged before it is imported, as a tenant's committed filesystem would be: the build's digest list matches
+        // its hostile bytes (damage done in the store after the fact is caught on read: IntegrityTest)
+        Path damagedImage = dir.resolve("damaged.ext4");
         for (var damage : damages(image, randomSeeds).entrySet()) {
-            BuildId build = catalog.importImage(TEMPLATE, null, image);
-            damage.getValue().apply(storeDir.resolve(build.value()).resolve("rootfs.ext4"));
+            Files.copy(image, damagedImage, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+            damage.getValue().apply(damagedImage);
+            BuildId build = BuildId.random(); // stored as a commit would store it: import refuses what is not ext4
+            new io.tmount.image.BuildWriter(store, dir.resolve("scratch")).writeBase(
+                    io.tmount.store.BuildMetadata.forNewBuild(build, TEMPLATE, null, Files.size(damagedImage),
+                            java.time.Instant.now()), damagedImage, io.tmount.image.WriteFormat.DEFAULT);
             builds.put(damage.getKey(), build);
         }
         return new Damaged(source, sound, builds);

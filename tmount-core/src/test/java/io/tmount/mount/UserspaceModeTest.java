@@ -80,6 +80,23 @@ class UserspaceModeTest {
                     .isNotEqualTo(Files.readSymbolicLink(Path.of("/proc/self/ns/net")));
             assertThat(Files.readSymbolicLink(Path.of("/proc/" + fuse2fs.pid() + "/ns/mnt")))
                     .isNotEqualTo(Files.readSymbolicLink(Path.of("/proc/self/ns/mnt")));
+            assertThat(Files.readSymbolicLink(Path.of("/proc/" + fuse2fs.pid() + "/ns/pid")))
+                    .isNotEqualTo(Files.readSymbolicLink(Path.of("/proc/self/ns/pid")));
+            // its root holds /usr (read-only) and nothing of the host's files or processes
+            Path root = Path.of("/proc/" + fuse2fs.pid() + "/root");
+            try (var etc = Files.list(root.resolve("etc"))) {
+                assertThat(etc.map(p -> p.getFileName().toString())).isSubsetOf("ld.so.cache", "mtab");
+            }
+            assertThat(root.resolve("var")).doesNotExist();
+            assertThat(root.resolve("home")).doesNotExist();
+            try (var dev = Files.list(root.resolve("dev"))) {
+                assertThat(dev.map(p -> p.getFileName().toString()))
+                        .containsExactlyInAnyOrder("null", "zero", "urandom", "fuse", "image");
+            }
+            try (var processes = Files.list(root.resolve("proc"))) {
+                assertThat(processes.filter(p -> p.getFileName().toString().matches("\\d+")).count())
+                        .as("processes its /proc shows").isEqualTo(1);
+            }
 
             Files.writeString(rw.resolve("added.txt"), "written through fuse2fs\n");
             Files.createDirectories(rw.resolve("new/dir"));
@@ -122,6 +139,26 @@ class UserspaceModeTest {
                 assertThat(info.fs()).isEqualTo(FilesystemMode.USERSPACE);
                 assertThat(manager.listMounts()).singleElement()
                         .satisfies(m -> assertThat(m.fs()).isEqualTo(FilesystemMode.USERSPACE));
+                manager.unmountTemplate(mnt);
+            }
+            // a trusted template's build made from an untrusted one holds the untrusted one's metadata: as untrusted
+            TemplateId good = TemplateId.of("good");
+            TrustPolicy onlyTIsUntrusted = new TrustPolicy(TrustPolicy.Trust.TRUSTED,
+                    Map.of(TEMPLATE, TrustPolicy.Trust.UNTRUSTED));
+            try (MountManager manager = open(store, onlyTIsUntrusted)) {
+                Path rw = dir.resolve("mnt/rw");
+                manager.mountTemplate(TEMPLATE, build, rw, MountOptions.defaults());
+                Files.writeString(rw.resolve("laundered.txt"), "x");
+                BuildId goodBuild = BuildId.of(java.util.UUID.randomUUID().toString());
+                manager.commit(rw, goodBuild, good, false);
+                manager.unmountTemplate(rw);
+                Path mnt = dir.resolve("mnt/good");
+                assertThatThrownBy(() -> manager.mountTemplate(good, goodBuild, mnt,
+                        MountOptions.defaults().withReadOnly(true).withFs(FilesystemMode.KERNEL)))
+                        .isInstanceOf(TmountException.class).hasMessageContaining("not trusted");
+                assertThat(manager.mountTemplate(good, goodBuild, mnt, MountOptions.defaults().withReadOnly(true)).fs())
+                        .isEqualTo(FilesystemMode.USERSPACE);
+                assertThat(mnt.resolve("laundered.txt")).exists();
                 manager.unmountTemplate(mnt);
             }
             TrustPolicy checked = new TrustPolicy(TrustPolicy.Trust.TRUSTED, Map.of(TEMPLATE, TrustPolicy.Trust.CHECKED));

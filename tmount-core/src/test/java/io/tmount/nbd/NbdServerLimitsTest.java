@@ -77,6 +77,56 @@ class NbdServerLimitsTest {
     }
 
     @Test
+    void requestsInFlight_areCappedPerConnection_andAllAreAnsweredOnceTheyMayRun() throws Exception {
+        // flushes that block until released: how many run at once is what the cap allows
+        java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.atomic.AtomicInteger running = new java.util.concurrent.atomic.AtomicInteger();
+        java.util.concurrent.atomic.AtomicInteger most = new java.util.concurrent.atomic.AtomicInteger();
+        io.tmount.image.BlockImage blocking = new io.tmount.image.BlockImage() {
+            public long size() { return 1 << 20; }
+            public void read(java.nio.ByteBuffer dst, long offset) { dst.position(dst.limit()); }
+            public void write(java.nio.ByteBuffer src, long offset) { src.position(src.limit()); }
+            public void trim(long offset, long length) { }
+            public void writeZeroes(long offset, long length, boolean allocate) { }
+            public void flush() throws java.io.IOException {
+                most.accumulateAndGet(running.incrementAndGet(), Math::max);
+                try {
+                    release.await();
+                } catch (InterruptedException e) {
+                    throw new java.io.InterruptedIOException();
+                } finally {
+                    running.decrementAndGet();
+                }
+            }
+            public void close() { }
+        };
+        Path other = dir.resolve("blocking.sock");
+        int requests = Transmission.MAX_REQUESTS_IN_FLIGHT + 50;
+        try (NbdServer blockingServer = NbdServer.start(NbdListen.unix(other),
+                List.of(new NbdExport("disk", "", blocking, false)), NbdServer.Limits.DEFAULT);
+             RawNbdClient client = RawNbdClient.connect(other, BOTH_FLAGS)) {
+            client.go("disk");
+            for (int i = 0; i < requests; i++) {
+                client.request(0, NbdProtocol.CMD_FLUSH, i, 0, 0, null);
+            }
+            long deadline = System.nanoTime() + java.time.Duration.ofSeconds(10).toNanos();
+            while (running.get() < Transmission.MAX_REQUESTS_IN_FLIGHT && System.nanoTime() < deadline) {
+                Thread.sleep(10);
+            }
+            Thread.sleep(300); // room for any request past the cap to start, if the cap did not hold
+            assertThat(most.get()).isEqualTo(Transmission.MAX_REQUESTS_IN_FLIGHT);
+            release.countDown();
+            java.util.Set<Long> answered = new java.util.HashSet<>();
+            for (int i = 0; i < requests; i++) {
+                RawNbdClient.SimpleReply reply = client.readReply();
+                assertThat(reply.error()).isZero();
+                answered.add(reply.cookie());
+            }
+            assertThat(answered).hasSize(requests);
+        }
+    }
+
+    @Test
     void aNegotiatedSession_outlivesTheDeadline() throws Exception {
         try (RawNbdClient client = RawNbdClient.connect(socket, BOTH_FLAGS)) {
             assertThat(client.go("disk")).isEqualTo(1 << 20);
