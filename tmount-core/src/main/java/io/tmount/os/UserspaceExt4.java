@@ -42,7 +42,7 @@ public final class UserspaceExt4 {
 
     /**
      * Runs as root, first process of fresh pid, mount, network, IPC and UTS namespaces: mounts the connection on the
-     * host (through the host's mount namespace, fd 5), builds a root of its own (read-only /usr and the top-level
+     * host (through the daemon's mount namespace, fd 5, and root, fd 6), builds a root of its own (read-only /usr and the top-level
      * links or folders into it, a /dev of five nodes, a /proc of its own pid namespace, nothing writable), and
      * becomes fuse2fs there as the sandbox user.
      */
@@ -52,8 +52,11 @@ public final class UserspaceExt4 {
             options=fd=3,rootmode=40000,user_id=0,group_id=0,allow_other,default_permissions,nosuid,nodev
             fuse_options=fakeroot
             if [ "$mode" = ro ]; then options=$options,ro; fuse_options=$fuse_options,ro; fi
-            nsenter --mount=/proc/self/fd/5 mount -i -t fuse.fuse2fs -o "$options" "$device" "$target"
-            exec 5<&-
+            # into the daemon's mount namespace, and its root (entering a mount namespace resets the root to the
+            # namespace's: a daemon that runs chrooted would find no $target there)
+            nsenter --mount=/proc/self/fd/5 --root=/proc/self/fd/6 mount -i -t fuse.fuse2fs -o "$options" \\
+                "$device" "$target"
+            exec 5<&- 6<&-
             set -- $(stat -L -c '%t %T' "$device")
             r=/tmp
             mount -t tmpfs -o mode=0755,size=4m tmpfs "$r"
@@ -145,7 +148,7 @@ public final class UserspaceExt4 {
         Path logFile = workDir.resolve(LOG_FILE);
         int uid = users.allocate();
         List<String> command = new ArrayList<>(List.of("sh", "-c",
-                "exec 3<>/dev/fuse 5</proc/self/ns/mnt; exec unshare --mount --net --ipc --uts --pid --fork "
+                "exec 3<>/dev/fuse 5</proc/self/ns/mnt 6</; exec unshare --mount --net --ipc --uts --pid --fork "
                         + "--kill-child -- sh -c \"$0\" tmount-fuse2fs \"$@\"",
                 SANDBOX, device.toString(), target.toString(), Integer.toString(uid), readOnly ? "ro" : "rw",
                 FAKE_FUSERMOUNT, limits.prlimitArguments()));

@@ -111,6 +111,8 @@ public final class GuestKernelNbdChecks {
         check("pool sees the module's devices", () -> require(pool.moduleLoaded() && pool.kernelFree(0)
                 && pool.kernelFree(1), "nbd0 and nbd1 should exist and be free"));
         check("mount on /dev/nbdN, read every file, write, commit, unmount", () -> mountReadWriteCommit(manager));
+        check("userspace mode (fuse2fs) on /dev/nbdN: read every file, write, commit, unmount",
+                () -> userspaceMode(manager));
         check("pool exhaustion with nbds_max=2 is the clear error", () -> exhaustion(manager));
         check("server death: reads fail with EIO at once, the device is reclaimed", () -> serverDeath(manager));
         check("an export (no mount) attached by nbd-client reads as the build, byte for byte", () -> exportToKernel(host));
@@ -143,6 +145,27 @@ public final class GuestKernelNbdChecks {
         require(commit.changed(), "nothing committed");
         manager.unmountTemplate(mnt);
         require(pool.kernelFree(info.deviceSlot()), info.devicePath() + " should be free after the unmount");
+    }
+
+    private void userspaceMode(MountManager manager) throws IOException {
+        Path mnt = Path.of("/mnt/vm/userspace");
+        MountInfo info = manager.mountTemplate(template, build, mnt,
+                MountOptions.defaults().withFs(FilesystemMode.USERSPACE));
+        require(info.attach() == AttachBackend.KERNEL_NBD && info.fs() == FilesystemMode.USERSPACE,
+                "mounted " + info.attach() + " " + info.fs());
+        require(Files.readString(Path.of("/proc/self/mountinfo")).contains(" fuse.fuse2fs "), "no fuse2fs mount");
+        Map<String, String> read = Trees.checksums(mnt);
+        require(read.equals(expected), "files differ: read " + read.keySet() + " expected " + expected.keySet());
+        Files.writeString(mnt.resolve("written-by-fuse2fs.txt"), "written through fuse2fs on /dev/nbd\n");
+        CommitResult commit = manager.commit(mnt, BuildId.of("committed-by-fuse2fs"), null, false);
+        require(commit.changed(), "nothing committed");
+        manager.unmountTemplate(mnt);
+        require(pool.kernelFree(info.deviceSlot()), info.devicePath() + " should be free after the unmount");
+        Path check = Path.of("/mnt/vm/userspace-check");
+        manager.mountTemplate(template, commit.build(), check, MountOptions.defaults().withReadOnly(true));
+        require(Files.readString(check.resolve("written-by-fuse2fs.txt")).equals(
+                "written through fuse2fs on /dev/nbd\n"), "the commit lost the write");
+        manager.unmountTemplate(check);
     }
 
     private void exhaustion(MountManager manager) {

@@ -82,7 +82,7 @@ class KernelNbdVmTest {
         System.out.println("kernel-nbd VM checks (" + Duration.ofNanos(System.nanoTime() - start).toSeconds() + " s):");
         console.lines().filter(l -> l.startsWith("CHECK ") || l.startsWith("GUEST "))
                 .forEach(c -> System.out.println("  " + c));
-        boolean passed = finished && vm.exitValue() == 0 && checks.size() == 8
+        boolean passed = finished && vm.exitValue() == 0 && checks.size() == 9
                 && checks.stream().allMatch(c -> c.contains(": PASS"));
         Path kept = Path.of("target/vm-console.log").toAbsolutePath();
         if (Files.exists(dir.resolve("console.log"))) {
