@@ -129,8 +129,12 @@ public final class UserspaceExt4 {
     }
 
     public static List<String> missingTools() {
-        return HostTools.missing("fuse2fs", "fuse2fs", "nsenter", "util-linux", "unshare", "util-linux",
-                "prlimit", "util-linux", "setpriv", "util-linux", "python3", "python3-minimal");
+        List<String> missing = new ArrayList<>(HostTools.missing("fuse2fs", "fuse2fs", "nsenter", "util-linux",
+                "unshare", "util-linux", "prlimit", "util-linux", "setpriv", "util-linux", "chroot", "coreutils"));
+        if (!Files.isExecutable(Path.of("/usr/bin/python3"))) { // the stand-in fusermount runs in a root of /usr only
+            missing.add("/usr/bin/python3 (python3-minimal)");
+        }
+        return missing;
     }
 
     /**
