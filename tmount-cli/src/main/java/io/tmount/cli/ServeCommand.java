@@ -57,6 +57,11 @@ final class ServeCommand implements Callable<Integer> {
             + "export any file and run builds): see docs/security.md.")
     String apiGroup;
 
+    @Option(names = "--log-format", paramLabel = "FORMAT", defaultValue = "text", description = "text (the "
+            + "default) or json: one JSON object per line on stderr (timestamp, level, thread, logger, message, "
+            + "exception), for log collectors.")
+    String logFormat;
+
     TrustPolicy trustPolicy() {
         java.util.Map<TemplateId, TrustPolicy.Trust> templates = new java.util.LinkedHashMap<>();
         trust.forEach((template, level) -> templates.put(TemplateId.of(template), TrustPolicy.Trust.parse(level)));
@@ -65,6 +70,11 @@ final class ServeCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        switch (logFormat) {
+            case "text" -> { }
+            case "json" -> Logging.format(true);
+            default -> throw io.tmount.TmountException.invalid("--log-format takes text or json, not '%s'", logFormat);
+        }
         Settings settings = main.settings();
         int poolSize = nbdPoolSize != null ? nbdPoolSize : settings.nbdPoolSize();
         ByteSize max = cacheMax != null ? ByteSize.parse(cacheMax) : settings.cacheMax();
