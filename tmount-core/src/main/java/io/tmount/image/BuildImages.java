@@ -3,6 +3,7 @@ package io.tmount.image;
 import io.tmount.header.BuildMapping;
 import io.tmount.TmountException;
 import io.tmount.store.BuildId;
+import io.tmount.store.BuildMetadata;
 import io.tmount.store.TemplateStore;
 
 import java.io.IOException;
@@ -96,6 +97,12 @@ public final class BuildImages implements AutoCloseable {
     private ChunkSource verified(LayerData layer, ChunkSource source) {
         Optional<byte[]> stored = store.digests(layer.folder());
         if (stored.isEmpty()) {
+            if (store.metadata(layer.folder()).map(BuildMetadata::digestBlockSize).isPresent()) {
+                source.close();
+                throw TmountException.failed(null, "build %s was stored with a digest list (%s), which is missing: "
+                        + "its data cannot be checked as it is read; restore the object, or check the build with "
+                        + "`tmount verify`", layer.folder(), TemplateStore.digestsKey(layer.folder()));
+            }
             return source;
         }
         ChunkDigests digests;

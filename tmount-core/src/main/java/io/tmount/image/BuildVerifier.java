@@ -103,6 +103,10 @@ public final class BuildVerifier {
         try {
             Optional<byte[]> stored = store.digests(layer.folder());
             if (stored.isEmpty()) {
+                if (store.metadata(layer.folder()).map(m -> m.digestBlockSize()).isPresent()) {
+                    problems.add("its metadata says it was stored with a digest list, but "
+                            + TemplateStore.digestsKey(layer.folder()) + " is missing");
+                }
                 return null;
             }
             ChunkDigests list = ChunkDigests.parse(stored.get());

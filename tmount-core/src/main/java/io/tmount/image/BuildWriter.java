@@ -129,7 +129,9 @@ public final class BuildWriter {
             }
             Header header = new Header(version, BuildLayout.BLOCK_SIZE, size, generation, self, base, mappings,
                     version >= 4 ? builds : Map.of());
-            store.publishBuild(metadata, HeaderCodec.write(header), stored);
+            // the metadata says a digest list was stored, so that losing it is noticed
+            store.publishBuild(stored == null ? metadata : metadata.withDigests(ChunkDigests.DEFAULT_BLOCK_SIZE),
+                    HeaderCodec.write(header), stored);
             long storedBytes = stored == null ? 0 : Files.size(stored.file());
             return new Written(version, stored == null ? Compression.NONE : stored.compression(), dataBytes, storedBytes,
                     own.sha256(), own.frames().count());

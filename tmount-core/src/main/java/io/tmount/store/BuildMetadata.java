@@ -12,7 +12,9 @@ import java.util.UUID;
  * "template":{"build_id",...},"context":...,"start":...}}; tmount adds the template id (where older e2b versions kept
  * it, in {@code template}) and a {@code tmount} section. Fields tmount did not find are null: e2b's own form has no
  * template id. {@code e2b} is the document as read, less tmount's section: a new layer starts from its parent's, so
- * what e2b recorded of the template (user, workdir, start command, kernel ...) carries over.
+ * what e2b recorded of the template (user, workdir, start command, kernel ...) carries over. {@code digestBlockSize}
+ * says that the build was stored with tmount's per-block SHA-256 list (of blocks of that size), so a missing list
+ * is noticed instead of silently read as "nothing to check" (null: stored without one, as e2b's builds are).
  */
 public record BuildMetadata(
         BuildId buildId,
@@ -23,7 +25,8 @@ public record BuildMetadata(
         String kernelVersion,
         String firecrackerVersion,
         Map<UUID, BuildId> buildAliases,
-        ObjectNode e2b) {
+        ObjectNode e2b,
+        Integer digestBlockSize) {
 
     public BuildMetadata {
         buildAliases = buildAliases == null ? Map.of() : Map.copyOf(buildAliases);
@@ -34,18 +37,24 @@ public record BuildMetadata(
                          Long sizeBytes, String kernelVersion, String firecrackerVersion,
                          Map<UUID, BuildId> buildAliases) {
         this(buildId, templateId, parentBuildId, createdAt, sizeBytes, kernelVersion, firecrackerVersion,
-                buildAliases, null);
+                buildAliases, null, null);
+    }
+
+    /** The same, marked as stored with a digest list of {@code blockSize} blocks. */
+    public BuildMetadata withDigests(int blockSize) {
+        return new BuildMetadata(buildId, templateId, parentBuildId, createdAt, sizeBytes, kernelVersion,
+                firecrackerVersion, buildAliases, e2b, blockSize);
     }
 
     public static BuildMetadata forNewBuild(BuildId buildId, TemplateId templateId, BuildId parent, long sizeBytes,
                                             Instant createdAt) {
-        return new BuildMetadata(buildId, templateId, parent, createdAt, sizeBytes, "", "", Map.of(), null);
+        return new BuildMetadata(buildId, templateId, parent, createdAt, sizeBytes, "", "", Map.of(), null, null);
     }
 
     /** The same, for a layer whose chain includes builds with non-UUID ids (see {@link BuildId#uuid()}). */
     public BuildMetadata withBuildAliases(Map<UUID, BuildId> aliases) {
         return new BuildMetadata(buildId, templateId, parentBuildId, createdAt, sizeBytes, kernelVersion,
-                firecrackerVersion, aliases, e2b);
+                firecrackerVersion, aliases, e2b, digestBlockSize);
     }
 
     /** The same, keeping what e2b recorded of the parent build (its document, kernel and Firecracker versions). */
@@ -56,6 +65,6 @@ public record BuildMetadata(
         return new BuildMetadata(buildId, templateId, parentBuildId, createdAt, sizeBytes,
                 parent.kernelVersion() == null ? kernelVersion : parent.kernelVersion(),
                 parent.firecrackerVersion() == null ? firecrackerVersion : parent.firecrackerVersion(),
-                buildAliases, parent.e2b());
+                buildAliases, parent.e2b(), digestBlockSize);
     }
 }

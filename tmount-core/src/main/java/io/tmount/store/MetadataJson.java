@@ -51,6 +51,9 @@ final class MetadataJson {
         if (metadata.sizeBytes() != null) {
             tmount.put("size_bytes", metadata.sizeBytes());
         }
+        if (metadata.digestBlockSize() != null) {
+            tmount.put("digest_block_size", metadata.digestBlockSize());
+        }
         if (!metadata.buildAliases().isEmpty()) {
             ObjectNode aliases = tmount.putObject("build_ids");
             metadata.buildAliases().entrySet().stream().sorted(Map.Entry.comparingByKey())
@@ -75,6 +78,7 @@ final class MetadataJson {
         String parent = text(tmount, "parent_build_id");
         String created = text(tmount, "created_at");
         JsonNode size = tmount.path("size_bytes");
+        JsonNode digests = tmount.path("digest_block_size");
         try {
             Map<UUID, BuildId> aliases = new HashMap<>();
             tmount.path("build_ids").properties().forEach(e ->
@@ -90,7 +94,8 @@ final class MetadataJson {
                     text(template, "kernel_version"),
                     text(template, "firecracker_version"),
                     aliases,
-                    e2b);
+                    e2b,
+                    digests.isInt() ? digests.asInt() : null);
         } catch (RuntimeException e) {
             throw new IOException("metadata.json has an invalid field: " + e.getMessage(), e);
         }

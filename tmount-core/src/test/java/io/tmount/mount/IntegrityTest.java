@@ -139,6 +139,25 @@ class IntegrityTest {
     }
 
     @Test
+    void aLostDigestList_isNoticed_notReadAsNothingToCheck() throws Exception {
+        Path storeDir = dir.resolve("store");
+        try (TemplateStore store = new TemplateStore(new StoreLocation.Local(storeDir).open());
+             MountManager manager = open(store)) {
+            BuildId build = importBuild(store);
+            assertThat(store.metadata(build).orElseThrow().digestBlockSize())
+                    .isEqualTo(io.tmount.image.ChunkDigests.DEFAULT_BLOCK_SIZE);
+            Files.delete(storeDir.resolve(build.value()).resolve(TemplateStore.DIGESTS));
+            Path mnt = dir.resolve("mnt");
+            assertThatThrownBy(() -> manager.mountTemplate(TEMPLATE, build, mnt,
+                    MountOptions.defaults().withReadOnly(true)))
+                    .hasMessageContaining("was stored with a digest list").hasMessageContaining("missing");
+            assertThat(io.tmount.os.MountTable.ofThisProcess().isMountPoint(mnt)).isFalse();
+            assertThat(new io.tmount.image.BuildVerifier(store).verify(build)).singleElement()
+                    .satisfies(check -> assertThat(check.problems()).anyMatch(p -> p.contains("is missing")));
+        }
+    }
+
+    @Test
     void aChunkThatRottedInTheCache_isFetchedAgainOnItsFirstRead() throws Exception {
         Path storeDir = dir.resolve("store");
         BuildId build;
