@@ -40,7 +40,8 @@ final class ManPages {
         roff.append(".SH NAME\n").append(escape(name)).append(" \\- ")
                 .append(escape(first(spec.usageMessage().description()))).append('\n');
         roff.append(".SH SYNOPSIS\n.nf\n")
-                .append(escape(command.getHelp().synopsis(0).strip().replaceFirst("^Usage: ", ""))).append("\n.fi\n");
+                .append(escape(new CommandLine.Help(spec, CommandLine.Help.defaultColorScheme(CommandLine.Help.Ansi.OFF))
+                        .synopsis(0).strip().replaceFirst("^Usage: ", ""))).append("\n.fi\n");
         roff.append(".SH DESCRIPTION\n");
         for (String line : spec.usageMessage().description()) {
             roff.append(escape(line)).append('\n');

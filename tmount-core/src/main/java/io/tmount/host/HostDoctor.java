@@ -38,27 +38,31 @@ public final class HostDoctor {
         }
     }
 
-    /** A helper program: its Debian package, how to ask its version, what needs it, and whether mounting does. */
-    private record Tool(String program, String debianPackage, String versionFlag, String neededFor, boolean core) {
+    /** What needs a helper program: mounting on any host, mounting where there is no nbd module, or a feature. */
+    private enum Need { CORE, FUSE_LOOP, FEATURE }
+
+    /** A helper program: its Debian package, how to ask its version, what needs it, and how much. */
+    private record Tool(String program, String debianPackage, String versionFlag, String neededFor, Need need) {
     }
 
     private static final List<Tool> TOOLS = List.of(
-            new Tool("mount", "mount", "--version", "every mount", true),
-            new Tool("losetup", "util-linux", "--version", "the fuse-loop attach", true),
-            new Tool("nbdfuse", "libnbd-bin", "--version", "the fuse-loop attach", true),
-            new Tool("fusermount3", "fuse3", "--version", "the fuse-loop attach", true),
-            new Tool("mkfs.ext4", "e2fsprogs", "-V", "creating templates and empty build roots", true),
-            new Tool("e2fsck", "e2fsprogs", "-V", "mount --fsck and verify --fsck", true),
-            new Tool("fsfreeze", "util-linux", "--version", "consistent commits", true),
-            new Tool("nbd-client", "nbd-client", "--version", "the kernel-nbd attach (hosts with the nbd module)", false),
-            new Tool("qemu-nbd", "qemu-utils", "--version", "the qemu-nbd engine", false),
-            new Tool("fuse2fs", "fuse2fs", "-V", "the userspace filesystem mode (--fs userspace)", false),
-            new Tool("/usr/bin/python3", "python3-minimal", "--version", "the userspace filesystem mode", false),
-            new Tool("nsenter", "util-linux", "--version", "the userspace filesystem mode", false),
-            new Tool("prlimit", "util-linux", "--version", "the userspace filesystem mode", false),
-            new Tool("unshare", "util-linux", "--version", "RUN steps and the userspace mode", false),
-            new Tool("setpriv", "util-linux", "--version", "RUN steps and the userspace mode", false),
-            new Tool("capsh", "libcap2-bin", null, "RUN steps of template builds", false));
+            new Tool("mount", "mount", "--version", "every mount", Need.CORE),
+            new Tool("losetup", "util-linux", "--version", "the fuse-loop attach", Need.FUSE_LOOP),
+            new Tool("nbdfuse", "libnbd-bin", "--version", "the fuse-loop attach", Need.FUSE_LOOP),
+            new Tool("fusermount3", "fuse3", "--version", "the fuse-loop attach", Need.FUSE_LOOP),
+            new Tool("mkfs.ext4", "e2fsprogs", "-V", "creating templates and empty build roots", Need.CORE),
+            new Tool("e2fsck", "e2fsprogs", "-V", "mount --fsck and verify --fsck", Need.CORE),
+            new Tool("fsfreeze", "util-linux", "--version", "consistent commits", Need.CORE),
+            new Tool("nbd-client", "nbd-client", "--version", "the kernel-nbd attach (hosts with the nbd module)",
+                    Need.FEATURE),
+            new Tool("qemu-nbd", "qemu-utils", "--version", "the qemu-nbd engine", Need.FEATURE),
+            new Tool("fuse2fs", "fuse2fs", "-V", "the userspace filesystem mode (--fs userspace)", Need.FEATURE),
+            new Tool("/usr/bin/python3", "python3-minimal", "--version", "the userspace filesystem mode", Need.FEATURE),
+            new Tool("nsenter", "util-linux", "--version", "the userspace filesystem mode", Need.FEATURE),
+            new Tool("prlimit", "util-linux", "--version", "the userspace filesystem mode", Need.FEATURE),
+            new Tool("unshare", "util-linux", "--version", "RUN steps and the userspace mode", Need.FEATURE),
+            new Tool("setpriv", "util-linux", "--version", "RUN steps and the userspace mode", Need.FEATURE),
+            new Tool("capsh", "libcap2-bin", null, "RUN steps of template builds", Need.FEATURE));
 
     private static final Duration TOOL_TIMEOUT = Duration.ofSeconds(10);
     private static final long LOW_SPACE_BYTES = 2L << 30;
@@ -81,11 +85,18 @@ public final class HostDoctor {
     public List<Finding> check(Path stateDir, Path runtimeDir, Supplier<TemplateStore> store) {
         List<Finding> findings = new ArrayList<>();
         findings.add(root());
-        findings.add(nbd());
-        findings.add(fuse());
-        findings.add(loop());
+        Finding nbd = nbd();
+        findings.add(nbd);
+        // with the nbd module, mounts attach through it: what only fuse-loop needs is then a feature's
+        Status fuseLoopMissing = nbd.status() == Status.OK ? Status.WARN : Status.FAIL;
+        findings.add(fuse(fuseLoopMissing));
+        findings.add(loop(fuseLoopMissing));
         for (Tool tool : TOOLS) {
-            findings.add(tool(tool));
+            findings.add(tool(tool, switch (tool.need()) {
+                case CORE -> Status.FAIL;
+                case FUSE_LOOP -> fuseLoopMissing;
+                case FEATURE -> Status.WARN;
+            }));
         }
         findings.add(dir("state dir", stateDir, true));
         findings.add(dir("runtime dir", runtimeDir, false));
@@ -120,33 +131,33 @@ public final class HostDoctor {
                 : Finding.ok("kernel nbd module", "loaded, " + devices + " devices");
     }
 
-    private Finding fuse() {
+    private Finding fuse(Status missing) {
         Path node = dev.resolve("fuse");
         if (!Files.exists(node)) {
-            return new Finding("FUSE", Status.FAIL, node + " is missing", "modprobe fuse (the fuse-loop attach "
+            return new Finding("FUSE", missing, node + " is missing", "modprobe fuse (the fuse-loop attach "
                     + "and the userspace mode need it; in a container, pass the device in)");
         }
         return Files.isReadable(node) && Files.isWritable(node) ? Finding.ok("FUSE", node + " present")
-                : new Finding("FUSE", Status.FAIL, node + " cannot be opened for reading and writing",
+                : new Finding("FUSE", missing, node + " cannot be opened for reading and writing",
                 "run as root, or give the container access to " + node);
     }
 
-    private Finding loop() {
+    private Finding loop(Status missing) {
         Path control = dev.resolve("loop-control");
         if (!Files.exists(control)) {
-            return new Finding("loop devices", Status.FAIL, control + " is missing",
+            return new Finding("loop devices", missing, control + " is missing",
                     "modprobe loop (the fuse-loop attach needs loop devices)");
         }
         return Finding.ok("loop devices", control + " present");
     }
 
-    private static Finding tool(Tool tool) {
+    private static Finding tool(Tool tool, Status missing) {
         String check = "program " + tool.program();
         var path = tool.program().startsWith("/")
                 ? java.util.Optional.of(Path.of(tool.program())).filter(Files::isExecutable)
                 : HostTools.find(tool.program());
         if (path.isEmpty()) {
-            return new Finding(check, tool.core() ? Status.FAIL : Status.WARN, "not installed (needed for "
+            return new Finding(check, missing, "not installed (needed for "
                     + tool.neededFor() + ")", "apt-get install " + tool.debianPackage());
         }
         String version = tool.versionFlag() == null ? "" : version(path.get(), tool.versionFlag(),

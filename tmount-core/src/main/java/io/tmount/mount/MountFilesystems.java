@@ -126,13 +126,24 @@ final class MountFilesystems {
                 cover(path);
                 Hold remount = () -> {
                     kernel.unmountIfFrom(path, COMMIT_COVER);
-                    userspace.mount(info.devicePath(), path, false, workDir(info));
+                    try {
+                        userspace.mount(info.devicePath(), path, false, workDir(info));
+                    } catch (IOException | RuntimeException e) {
+                        cover(path); // not a bare host folder either way: writes there would be lost
+                        throw e;
+                    }
                 };
                 try {
                     awaitFuse2fs(info);
                 } catch (IOException e) {
-                    remount.release(); // back in service, and nothing stored: the blocks may be half flushed
-                    throw TmountException.failed(e, "cannot commit %s: fuse2fs did not flush and exit", path);
+                    TmountException failed = TmountException.failed(e, "cannot commit %s: fuse2fs did not flush and "
+                            + "exit", path);
+                    try {
+                        remount.release(); // back in service, and nothing stored: the blocks may be half flushed
+                    } catch (IOException | RuntimeException remountFailed) {
+                        failed.addSuppressed(remountFailed);
+                    }
+                    throw failed;
                 }
                 yield remount;
             }

@@ -50,6 +50,8 @@ public final class MountManager implements AutoCloseable {
     private final MountPaths paths;
     /** What a mount holds (server, overlay files, nbdfuse's connection, loop) and its set-up's processes take. */
     private static final int MOUNT_DESCRIPTORS = 16;
+    /** How far up its parents a build's trust is traced. */
+    private static final int MAX_ANCESTORS = 1000;
     /** How long fuse2fs gets to open a filesystem: a hostile image must not hold a mount call for ever. */
     private static final java.time.Duration FUSE2FS_READY = java.time.Duration.ofSeconds(30);
 
@@ -172,19 +174,33 @@ public final class MountManager implements AutoCloseable {
     }
 
     /**
-     * The options under the trust policy: by the template asked for and every template whose data the build's chain
-     * holds (read from each layer's metadata; a layer without one counts as the policy's default).
+     * The options under the trust policy: by the template asked for and every template the build descends from:
+     * each layer its header maps, and each build its metadata names as parent, all the way up (a commit can rewrite
+     * every block of an untrusted parent and still carry what it chose to keep). A build without metadata, or whose
+     * metadata names no template, counts as the policy's default.
      */
     private MountOptions trusted(TemplateId template, BuildId build, MountOptions options) {
         TrustPolicy policy = config.trust();
         if (policy.trustsAll()) {
             return policy.apply(template, options);
         }
+        config.store().resolve(template, build);
         java.util.Set<TemplateId> chain = new java.util.HashSet<>();
         chain.add(template);
-        config.store().resolve(template, build);
-        for (BuildId layer : images.layout(build).folders().values()) {
-            chain.add(config.store().metadata(layer).map(io.tmount.store.BuildMetadata::templateId).orElse(null));
+        java.util.Set<BuildId> seen = new java.util.HashSet<>();
+        java.util.Deque<BuildId> pending = new java.util.ArrayDeque<>(images.layout(build).folders().values());
+        pending.add(build);
+        while (!pending.isEmpty() && seen.size() < MAX_ANCESTORS) {
+            BuildId next = pending.removeFirst();
+            if (!seen.add(next)) {
+                continue;
+            }
+            var metadata = config.store().metadata(next);
+            chain.add(metadata.map(io.tmount.store.BuildMetadata::templateId).orElse(null));
+            metadata.map(io.tmount.store.BuildMetadata::parentBuildId).ifPresent(pending::add);
+        }
+        if (!pending.isEmpty()) {
+            chain.add(null); // an ancestry too long to follow: as trusted as an unknown build
         }
         return policy.apply(template, chain, options);
     }

@@ -155,7 +155,12 @@ final class Transmission {
                 return true;
             }
             if (!writeInline(cookie, flags, offset, payload, units)) {
-                inflight.start(() -> write(cookie, flags, offset, payload, units));
+                try {
+                    inflight.start(() -> write(cookie, flags, offset, payload, units));
+                } catch (IOException | RuntimeException e) {
+                    release(payload, units); // never started: the budget must not keep it
+                    throw e;
+                }
             }
             return true;
         }
@@ -217,7 +222,12 @@ final class Transmission {
             }
         }
         int units = acquire(length);
-        inflight.start(() -> read(cookie, offset, length, units));
+        try {
+            inflight.start(() -> read(cookie, offset, length, units));
+        } catch (IOException | RuntimeException e) {
+            allowance.release(units); // never started: the budget must not keep it
+            throw e;
+        }
     }
 
     /**

@@ -26,6 +26,7 @@ public final class SandboxUsers {
     private final Path proc;
     private final Path systemdDynamic;
     private final Set<Integer> handedOut = new HashSet<>();
+    private final Set<Integer> knownToNss = new HashSet<>();
 
     public SandboxUsers(int first, int last, Path passwd, Path group, Path proc, Path systemdDynamic) {
         if (first <= 0 || last < first) {
@@ -44,15 +45,39 @@ public final class SandboxUsers {
                 Path.of("/run/systemd/dynamic-uid"));
     }
 
-    /** An id no account, no running process and no earlier allocation still held uses. */
-    public synchronized int allocate() {
+    /**
+     * An id no account, group, running process, systemd service or earlier allocation still held uses. NSS is asked
+     * outside the lock; if it cannot answer, no id is handed out (a guess could be a directory user's).
+     */
+    public int allocate() {
+        while (true) {
+            int candidate = candidate();
+            boolean known;
+            try {
+                known = knownToNss(candidate);
+            } catch (IOException e) {
+                release(candidate);
+                throw new TmountException(TmountException.Kind.UNAVAILABLE, "cannot tell whether user id "
+                        + candidate + " belongs to someone (getent failed: " + e.getMessage() + "); the sandbox "
+                        + "needs an id nobody has");
+            }
+            if (!known) {
+                return candidate;
+            }
+            synchronized (this) {
+                knownToNss.add(candidate); // stays handed out: never offered again in this process
+            }
+        }
+    }
+
+    private synchronized int candidate() {
         Set<Integer> taken = new HashSet<>(handedOut);
+        taken.addAll(knownToNss);
         taken.addAll(ids(passwd, 2, 3));
         taken.addAll(ids(group, 2, 2));
         taken.addAll(runningUsers());
         for (int uid = last; uid >= first; uid--) {
-            if (!taken.contains(uid) && !Files.exists(systemdDynamic.resolve(Integer.toString(uid)))
-                    && !knownToNss(uid)) {
+            if (!taken.contains(uid) && !Files.exists(systemdDynamic.resolve(Integer.toString(uid)))) {
                 handedOut.add(uid);
                 return uid;
             }
@@ -80,20 +105,20 @@ public final class SandboxUsers {
         return ids;
     }
 
-    /** Whether NSS knows the id as a user or a group (getent exits 2 for "not found"). */
-    private static boolean knownToNss(int id) {
+    /** Whether NSS knows the id as a user or a group: getent exits 0 when found, 2 when not; else it failed. */
+    private static boolean knownToNss(int id) throws IOException {
         Optional<Path> getent = HostTools.find("getent");
         if (getent.isEmpty()) {
             return false;
         }
         for (String database : new String[]{"passwd", "group"}) {
-            try {
-                if (Commands.run(java.time.Duration.ofSeconds(10), java.util.List.of(getent.get().toString(),
-                        database, Integer.toString(id))).exitCode() != 2) {
-                    return true; // found, or NSS failed: not safe to use
-                }
-            } catch (IOException e) {
+            int status = Commands.run(java.time.Duration.ofSeconds(5), java.util.List.of(getent.get().toString(),
+                    database, Integer.toString(id))).exitCode();
+            if (status == 0) {
                 return true;
+            }
+            if (status != 2) {
+                throw new IOException("getent " + database + " " + id + " exited with " + status);
             }
         }
         return false;

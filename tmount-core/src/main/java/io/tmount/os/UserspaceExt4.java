@@ -82,12 +82,14 @@ public final class UserspaceExt4 {
             printf '%s\\n' "$fake" > "$r/fake/fusermount"
             chmod 0755 "$r/fake/fusermount"
             # libfuse runs /bin/fusermount before it looks on PATH: the real one must not answer
-            for real in "$r/usr/bin/fusermount" "$r/usr/bin/fusermount3"; do
+            for real in "$r/usr/bin/fusermount" "$r/usr/bin/fusermount3" "$r/bin/fusermount" "$r/bin/fusermount3"; do
                 if [ -e "$real" ]; then mount --bind "$r/fake/fusermount" "$real"; fi
             done
             mount -o remount,ro "$r"
+            # --pdeathsig after the uid change (a change of uid clears the one unshare --kill-child set): when
+            # the unshare that tmount holds is killed, so is fuse2fs, and with it its whole pid namespace
             exec chroot "$r" prlimit $limits -- setpriv --reuid="$uid" --regid="$uid" --clear-groups \\
-                --no-new-privs --inh-caps=-all --bounding-set=-all -- \\
+                --no-new-privs --inh-caps=-all --bounding-set=-all --pdeathsig=KILL -- \\
                 env -i PATH=/fake:/usr/sbin:/usr/bin fuse2fs /dev/image /mnt -f -o "$fuse_options"
             """;
 
@@ -168,7 +170,7 @@ public final class UserspaceExt4 {
         try {
             awaitServing(process, target, logFile);
         } catch (IOException | RuntimeException e) {
-            process.destroyForcibly();
+            kill(process.toHandle());
             unmountLazilyIfFuse(target);
             throw e;
         }
@@ -212,14 +214,20 @@ public final class UserspaceExt4 {
             failed.initCause(e.getCause()); // (suppressed ones are taken for failed clean-ups)
             throw failed;
         } catch (TimeoutException e) {
-            process.destroyForcibly(); // its connection closes, and the stat returns
+            kill(process.toHandle()); // its connection closes, and the stat returns
             throw failure("fuse2fs did not answer for " + target + " within " + readyTimeout.toSeconds() + " s",
                     process, logFile);
         } catch (InterruptedException e) {
-            process.destroyForcibly();
+            kill(process.toHandle());
             Thread.currentThread().interrupt();
             throw new IOException("interrupted while mounting " + target, e);
         }
+    }
+
+    /** Kills the unshare tmount holds and what runs under it (fuse2fs and anything it started). */
+    private static void kill(ProcessHandle process) {
+        process.descendants().forEach(ProcessHandle::destroyForcibly);
+        process.destroyForcibly();
     }
 
     private static IOException failure(String what, Process process, Path logFile) {
@@ -271,7 +279,12 @@ public final class UserspaceExt4 {
         } catch (TimeoutException e) {
             log.error("fuse2fs (pid {}) did not exit within {} s of its unmount; killing it", process.get().pid(),
                     timeout.toSeconds());
-            process.get().destroyForcibly();
+            kill(process.get());
+            try {
+                process.get().onExit().get(10, TimeUnit.SECONDS);
+            } catch (Exception gone) {
+                // killed all the same: nothing more to wait for
+            }
             return false;
         } catch (ExecutionException e) {
             return true;
