@@ -48,7 +48,7 @@ public final class UserspaceExt4 {
      */
     private static final String SANDBOX = """
             set -eu
-            device=$1 target=$2 uid=$3 mode=$4 fake=$5 limits=$6
+            device=$1 target=$2 uid=$3 mode=$4 fake=$5 limits=$6 seccomp=$7
             options=fd=3,rootmode=40000,user_id=0,group_id=0,allow_other,default_permissions,nosuid,nodev
             fuse_options=fakeroot
             if [ "$mode" = ro ]; then options=$options,ro; fuse_options=$fuse_options,ro; fi
@@ -81,6 +81,7 @@ public final class UserspaceExt4 {
             mount -t proc -o nosuid,nodev,noexec proc "$r/proc"
             printf '%s\\n' "$fake" > "$r/fake/fusermount"
             chmod 0755 "$r/fake/fusermount"
+            printf '%s\\n' "$seccomp" > "$r/fake/seccomp.py"
             # libfuse runs /bin/fusermount before it looks on PATH: the real one must not answer
             for real in "$r/usr/bin/fusermount" "$r/usr/bin/fusermount3" "$r/bin/fusermount" "$r/bin/fusermount3"; do
                 if [ -e "$real" ]; then mount --bind "$r/fake/fusermount" "$real"; fi
@@ -90,7 +91,61 @@ public final class UserspaceExt4 {
             # the unshare that tmount holds is killed, so is fuse2fs, and with it its whole pid namespace
             exec chroot "$r" prlimit $limits -- setpriv --reuid="$uid" --regid="$uid" --clear-groups \\
                 --no-new-privs --inh-caps=-all --bounding-set=-all --pdeathsig=KILL -- \\
-                env -i PATH=/fake:/usr/sbin:/usr/bin fuse2fs /dev/image /mnt -f -o "$fuse_options"
+                /usr/bin/python3 -I /fake/seccomp.py /usr/bin/env -i PATH=/fake:/usr/sbin:/usr/bin \\
+                fuse2fs /dev/image /mnt -f -o "$fuse_options"
+            """;
+
+    /**
+     * Installs a seccomp filter and execs the rest of its arguments (Python's ctypes: no compiler, no libseccomp): a
+     * deny list of what a filesystem server never needs and an attacker would.
+     */
+    static final String SECCOMP = """
+            import ctypes, os, platform, struct, sys
+
+            # A deny list for fuse2fs: what a filesystem server never needs and an attacker would (mounts, namespaces, tracing,
+            # modules, keys, bpf, io_uring, the new mount API); x86-64 numbers. clone3 says ENOSYS (glibc then uses clone), and
+            # clone is refused any namespace flag. Other architectures run without the filter (tmount's log says so).
+            DENY = [101, 310, 311, 165, 166, 155, 161, 167, 168, 169, 170, 171, 175, 176, 313, 246, 320, 163, 164, 227, 159,
+                    305, 179, 272, 308, 321, 298, 323, 250, 248, 249, 304, 303, 135, 212, 425, 426, 427, 428, 429, 430, 431, 432,
+                    433, 442]
+            ALLOW, KILL, EPERM, ENOSYS = 0x7FFF0000, 0x80000000, 0x00050001, 0x00050026
+            NEW_NAMESPACES = 0x7E020000
+            if platform.machine() != "x86_64":
+                sys.stderr.write("tmount: no seccomp filter on " + platform.machine() + "\\n")
+                os.execv(sys.argv[1], sys.argv[1:])
+            prog = []  # (code, jt-label, jf-label, k)
+            def stmt(code, k): prog.append((code, None, None, k))
+            def jump(code, k, jt, jf): prog.append((code, jt, jf, k))
+            stmt(0x20, 4)                               # A = arch
+            jump(0x15, 0xC000003E, "nr", "kill")        # x86-64?
+            prog.append("kill"); stmt(0x06, KILL)
+            prog.append("nr"); stmt(0x20, 0)            # A = syscall number
+            jump(0x35, 0x40000000, "eperm", None)       # x32: refused
+            for n in DENY:
+                jump(0x15, n, "eperm", None)
+            jump(0x15, 435, "enosys", None)             # clone3
+            jump(0x15, 56, "clone", None)               # clone
+            stmt(0x06, ALLOW)
+            prog.append("clone"); stmt(0x20, 16)        # A = low half of clone's flags
+            jump(0x45, NEW_NAMESPACES, "eperm", None)   # any new namespace: refused
+            stmt(0x06, ALLOW)
+            prog.append("eperm"); stmt(0x06, EPERM)
+            prog.append("enosys"); stmt(0x06, ENOSYS)
+            labels, code = {}, []
+            for item in prog:
+                if isinstance(item, str): labels[item] = len(code)
+                else: code.append(item)
+            def offset(at, label): return 0 if label is None else labels[label] - at - 1
+            packed = b"".join(struct.pack("HBBI", c, offset(i, jt), offset(i, jf), k) for i, (c, jt, jf, k) in enumerate(code))
+            class Prog(ctypes.Structure):
+                _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_char_p)]
+            libc = ctypes.CDLL(None, use_errno=True)
+            buffer = ctypes.create_string_buffer(packed, len(packed))
+            fprog = Prog(len(code), ctypes.cast(buffer, ctypes.c_char_p))
+            if libc.prctl(38, 1, 0, 0, 0) != 0 or libc.prctl(22, 2, ctypes.byref(fprog), 0, 0) != 0:
+                sys.stderr.write("tmount: cannot install the seccomp filter: " + os.strerror(ctypes.get_errno()) + "\\n")
+                sys.exit(126)
+            os.execv(sys.argv[1], sys.argv[1:])
             """;
 
     /** libfuse runs this as {@code fusermount}: it hands over the connection mounted on fd 3; unmounting is ours. */
@@ -157,7 +212,7 @@ public final class UserspaceExt4 {
                 "exec 3<>/dev/fuse 5</proc/self/ns/mnt 6</; exec unshare --mount --net --ipc --uts --pid --fork "
                         + "--kill-child -- sh -c \"$0\" tmount-fuse2fs \"$@\"",
                 SANDBOX, device.toString(), target.toString(), Integer.toString(uid), readOnly ? "ro" : "rw",
-                FAKE_FUSERMOUNT, limits.prlimitArguments()));
+                FAKE_FUSERMOUNT, limits.prlimitArguments(), SECCOMP));
         Process process;
         try {
             process = new ProcessBuilder(command).redirectInput(ProcessBuilder.Redirect.from(Path.of("/dev/null")

@@ -76,6 +76,7 @@ class UserspaceModeTest {
             assertThat(status.get("NoNewPrivs")).isEqualTo("1");
             assertThat(status.get("CapEff")).isEqualTo("0000000000000000");
             assertThat(status.get("CapBnd")).isEqualTo("0000000000000000");
+            assertThat(status.get("Seccomp")).as("seccomp filter mode").isEqualTo("2");
             assertThat(Files.readSymbolicLink(Path.of("/proc/" + fuse2fs.pid() + "/ns/net")))
                     .isNotEqualTo(Files.readSymbolicLink(Path.of("/proc/self/ns/net")));
             assertThat(Files.readSymbolicLink(Path.of("/proc/" + fuse2fs.pid() + "/ns/mnt")))
