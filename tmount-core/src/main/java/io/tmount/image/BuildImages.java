@@ -98,10 +98,11 @@ public final class BuildImages implements AutoCloseable {
         Optional<byte[]> stored = store.digests(layer.folder());
         if (stored.isEmpty()) {
             if (store.metadata(layer.folder()).map(BuildMetadata::digestBlockSize).isPresent()) {
-                source.close();
-                throw TmountException.failed(null, "build %s was stored with a digest list (%s), which is missing: "
-                        + "its data cannot be checked as it is read; restore the object, or check the build with "
-                        + "`tmount verify`", layer.folder(), TemplateStore.digestsKey(layer.folder()));
+                // said loudly, but served: e2b reads such a build (its copy-build, say, copies what it knows), and
+                // nothing e2b reads may be refused; `tmount verify` reports it as a problem
+                log.error("build {} was stored with a digest list ({}), which is missing: its data is served "
+                        + "unchecked; restore the object, or check the build with `tmount verify`", layer.folder(),
+                        TemplateStore.digestsKey(layer.folder()));
             }
             return source;
         }
