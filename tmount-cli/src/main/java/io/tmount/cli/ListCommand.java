@@ -13,7 +13,7 @@ import java.io.PrintWriter;
 import java.util.List;
 import java.util.concurrent.Callable;
 
-@Command(name = "list", aliases = "ls", description = "List the daemon's active mounts and exports.")
+@Command(name = "list", description = "List the daemon's active mounts and exports.")
 final class ListCommand implements Callable<Integer> {
 
     @ParentCommand

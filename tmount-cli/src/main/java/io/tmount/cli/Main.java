@@ -8,6 +8,7 @@ import picocli.CommandLine.ScopeType;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Spec;
 
+import java.io.OutputStream;
 import java.io.PrintWriter;
 import java.util.Map;
 
@@ -16,6 +17,8 @@ import java.util.Map;
         description = "Mount VM template root filesystems (ext4 images in a template store) onto host paths through NBD.",
         subcommands = {ServeCommand.class, MountCommand.class, UnmountCommand.class, ExportCommand.class,
                 UnexportCommand.class, ListCommand.class,
+                LsCommand.class, CatCommand.class, CpCommand.class, TarCommand.class, RunCommand.class,
+                DiffCommand.class, ManifestCommand.class,
                 CommitCommand.class, BuildCommand.class, InspectCommand.class, VerifyCommand.class, CacheCommand.class,
                 TemplateCommand.class,
                 StoreReadCommand.class, FramesBenchCommand.class, DoctorCommand.class, CompletionCommand.class,
@@ -31,18 +34,29 @@ public final class Main implements Runnable {
     CommandSpec spec;
 
     private final Map<String, String> env;
+    private final OutputStream raw;
 
-    Main(Map<String, String> env) {
+    Main(Map<String, String> env, OutputStream raw) {
         this.env = env;
+        this.raw = raw;
     }
 
     public static void main(String[] args) {
-        System.exit(run(args, new PrintWriter(System.out, true), new PrintWriter(System.err, true), System.getenv()));
+        System.exit(run(args, System.out, new PrintWriter(System.out, true), new PrintWriter(System.err, true),
+                System.getenv()));
     }
 
     /** Runs one command line; returns its exit status. */
     static int run(String[] args, PrintWriter out, PrintWriter err, Map<String, String> env) {
-        CommandLine cli = new CommandLine(new Main(env));
+        return run(args, System.out, out, err, env);
+    }
+
+    /**
+     * The same, with {@code raw} for the bytes of cat and tar (the same stream as {@code out}, which callers flush
+     * before writing raw bytes).
+     */
+    static int run(String[] args, OutputStream raw, PrintWriter out, PrintWriter err, Map<String, String> env) {
+        CommandLine cli = new CommandLine(new Main(env, raw));
         cli.setOut(out);
         cli.setErr(err);
         cli.setExecutionStrategy(parseResult -> {
@@ -71,6 +85,11 @@ public final class Main implements Runnable {
             return e.getMessage();
         }
         return e.getClass().getSimpleName() + (e.getMessage() == null ? "" : ": " + e.getMessage());
+    }
+
+    /** Standard output as bytes. */
+    OutputStream raw() {
+        return raw;
     }
 
     Settings settings() {

@@ -1,6 +1,9 @@
 package io.tmount.cli;
 
+import java.io.ByteArrayOutputStream;
+import java.io.OutputStreamWriter;
 import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
 import java.io.StringWriter;
 import java.nio.file.Path;
 import java.util.HashMap;
@@ -9,7 +12,7 @@ import java.util.Map;
 /** Runs the command line in-process with its own state dir, runtime dir and store under {@code dir}, never the defaults. */
 final class CliRunner {
 
-    record Result(int status, String out, String err) {
+    record Result(int status, String out, String err, byte[] bytes) {
     }
 
     final Map<String, String> env = new HashMap<>();
@@ -21,9 +24,10 @@ final class CliRunner {
     }
 
     Result run(String... args) {
-        StringWriter out = new StringWriter();
+        ByteArrayOutputStream raw = new ByteArrayOutputStream();
         StringWriter err = new StringWriter();
-        int status = Main.run(args, new PrintWriter(out), new PrintWriter(err), env);
-        return new Result(status, out.toString(), err.toString());
+        int status = Main.run(args, raw, new PrintWriter(new OutputStreamWriter(raw, StandardCharsets.UTF_8)),
+                new PrintWriter(err), env);
+        return new Result(status, raw.toString(StandardCharsets.UTF_8), err.toString(), raw.toByteArray());
     }
 }

@@ -84,7 +84,7 @@ class CliTest {
 
             Result list = tmount("list");
             assertThat(list.out()).contains("PATH").contains(mnt.toString()).contains("ro").contains("fuse-loop");
-            assertThat(tmount("ls", "--json").out()).contains("\"mountPath\" : \"" + mnt + "\"");
+            assertThat(tmount("list", "--json").out()).contains("\"mountPath\" : \"" + mnt + "\"");
 
             Result again = tmount("mount", "base", build, mnt.toString());
             assertThat(again.status()).isEqualTo(1);

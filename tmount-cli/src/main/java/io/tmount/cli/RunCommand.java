@@ -1,0 +1,51 @@
+package io.tmount.cli;
+
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.ParentCommand;
+import picocli.CommandLine.Spec;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.Callable;
+
+@Command(name = "run", description = {"Run a command with a build's root as its working folder, read-only, like "
+        + "systemd-dissect --with; the build is unmounted when it ends.",
+        "The command runs on this host, as this user, with TMOUNT_ROOT set to the root's path (it is not a chroot: "
+                + "use relative paths, or chroot \"$TMOUNT_ROOT\" yourself). Exit status: the command's."})
+final class RunCommand implements Callable<Integer> {
+
+    @ParentCommand
+    Main main;
+
+    @Spec
+    CommandSpec spec;
+
+    @Parameters(index = "0", paramLabel = "TEMPLATE", description = "Template id.")
+    String template;
+
+    @Parameters(index = "1", paramLabel = "BUILD", description = "Build id.")
+    String build;
+
+    @Parameters(index = "2..*", arity = "1..*", paramLabel = "CMD", description = "The command and its arguments "
+            + "(after --).")
+    List<String> command;
+
+    @Mixin
+    FileOptions files;
+
+    @Override
+    public Integer call() throws IOException {
+        spec.commandLine().getOut().flush();
+        try (FileSession session = FileSession.open(main.settings());
+             BuildRoot root = BuildRoot.mount(session, template, build, false, files)) {
+            Path path = root.path();
+            ProcessBuilder builder = new ProcessBuilder(command).directory(path.toFile());
+            builder.environment().put("TMOUNT_ROOT", path.toString());
+            return ChildProcess.run(session, builder, main.raw(), spec.commandLine().getErr(), line -> line);
+        }
+    }
+}
