@@ -3,6 +3,8 @@ package io.tmount.cli;
 import io.tmount.ByteSize;
 import io.tmount.daemon.Daemon;
 import io.tmount.host.TmountHost;
+import io.tmount.metrics.Metrics;
+import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import io.tmount.mount.MountManagerConfig;
 import io.tmount.mount.TrustPolicy;
 import io.tmount.store.TemplateId;
@@ -62,6 +64,11 @@ final class ServeCommand implements Callable<Integer> {
             + "exception), for log collectors.")
     String logFormat;
 
+    @Option(names = "--metrics-listen", paramLabel = "HOST:PORT", description = "Also serve the metrics (Prometheus "
+            + "text format, GET /metrics, nothing else) over plain HTTP on this address, for a scraper; e.g. "
+            + "127.0.0.1:9810. The API socket serves GET /metrics either way.")
+    String metricsListen;
+
     TrustPolicy trustPolicy() {
         java.util.Map<TemplateId, TrustPolicy.Trust> templates = new java.util.LinkedHashMap<>();
         trust.forEach((template, level) -> templates.put(TemplateId.of(template), TrustPolicy.Trust.parse(level)));
@@ -79,13 +86,15 @@ final class ServeCommand implements Callable<Integer> {
         int poolSize = nbdPoolSize != null ? nbdPoolSize : settings.nbdPoolSize();
         ByteSize max = cacheMax != null ? ByteSize.parse(cacheMax) : settings.cacheMax();
         ByteSize chunk = chunkSize == null ? null : ByteSize.parse(chunkSize);
-        TemplateStore store = settings.openStore();
+        java.net.InetSocketAddress scrape = metricsListen == null ? null : hostAndPort(metricsListen);
+        Metrics metrics = new Metrics(new PrometheusRegistry());
+        TemplateStore store = settings.openStore(metrics);
         Daemon daemon;
         try {
             MountManagerConfig config = settings.mountManagerConfig(store, poolSize, chunk, max)
                     .withTrust(trustPolicy());
-            daemon = Daemon.start(TmountHost.open(config, buildsDir), settings.socket(), Version.current(),
-                    settings.stateDir().toString(), Daemon.DEFAULT_BUILD_HEARTBEAT, apiGroup);
+            daemon = Daemon.start(TmountHost.open(config, buildsDir, metrics), settings.socket(), Version.current(),
+                    settings.stateDir().toString(), Daemon.DEFAULT_BUILD_HEARTBEAT, apiGroup, scrape);
         } catch (RuntimeException e) {
             store.close();
             throw e;
@@ -95,5 +104,21 @@ final class ServeCommand implements Callable<Integer> {
             store.close();
         });
         return 0;
+    }
+
+    private static java.net.InetSocketAddress hostAndPort(String text) {
+        int colon = text.lastIndexOf(':');
+        try {
+            if (colon > 0) {
+                int port = Integer.parseInt(text.substring(colon + 1));
+                if (port >= 0 && port <= 65535) {
+                    return new java.net.InetSocketAddress(text.substring(0, colon).replaceAll("^\\[|]$", ""), port);
+                }
+            }
+        } catch (NumberFormatException e) {
+            // reported below
+        }
+        throw io.tmount.TmountException.invalid("--metrics-listen takes HOST:PORT (e.g. 127.0.0.1:9810), not '%s'",
+                text);
     }
 }

@@ -42,6 +42,11 @@ record Settings(Path stateDir, Path runtimeDir, Path socket, StoreLocation store
         return new TemplateStore(store.open(), strictBuildIds);
     }
 
+    /** The same, counting and timing every request in {@code metrics}. */
+    TemplateStore openStore(io.tmount.metrics.Metrics metrics) throws java.io.IOException {
+        return new TemplateStore(new io.tmount.metrics.MeteredObjectStore(store.open(), metrics), strictBuildIds);
+    }
+
     /** A mount manager's configuration for these settings: this host's attach backends, default retries. */
     MountManagerConfig mountManagerConfig(TemplateStore store, int poolSize) {
         return new MountManagerConfig(stateDir, runtimeDir, store, Attachers.onThisHost(poolSize),

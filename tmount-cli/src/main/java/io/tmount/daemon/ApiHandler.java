@@ -22,6 +22,7 @@ import org.eclipse.jetty.util.Fields;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -48,6 +49,7 @@ final class ApiHandler extends Handler.Abstract.NonBlocking {
     private final BuildEndpoint builds;
     private final RequestBodies bodies;
     private final ApiPeers peers;
+    private final MetricsText metrics;
 
     ApiHandler(TmountHost host, ObjectMapper json, String version, String stateDir, Duration buildHeartbeat,
                ApiPeers peers) {
@@ -59,6 +61,7 @@ final class ApiHandler extends Handler.Abstract.NonBlocking {
         this.stateDir = stateDir;
         this.builds = new BuildEndpoint(host.builds(), json, buildHeartbeat);
         this.bodies = new RequestBodies(json);
+        this.metrics = new MetricsText(host.metrics().registry());
     }
 
     @Override
@@ -79,6 +82,15 @@ final class ApiHandler extends Handler.Abstract.NonBlocking {
                     refused.getMessage());
             reply(request, response, callback, refused.kind().httpStatus(),
                     new ApiError(refused.getMessage(), refused.kind()));
+            return;
+        }
+        if (Request.getPathInContext(request).equals("/metrics") && request.getMethod().equals("GET")) {
+            try {
+                metrics.reply(response, callback);
+            } catch (IOException | RuntimeException e) {
+                log.error("metrics scrape failed", e);
+                Response.writeError(request, response, callback, 500, String.valueOf(e.getMessage()));
+            }
             return;
         }
         if (Request.getPathInContext(request).equals("/v1/builds") && request.getMethod().equals("POST")) {

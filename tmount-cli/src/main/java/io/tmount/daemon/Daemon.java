@@ -6,11 +6,15 @@ import io.tmount.json.TmountJson;
 import io.tmount.mount.MountManager;
 import org.eclipse.jetty.server.NetworkConnectionLimit;
 import org.eclipse.jetty.server.Server;
+import org.eclipse.jetty.server.ServerConnector;
+import org.eclipse.jetty.server.handler.ContextHandler;
+import org.eclipse.jetty.server.handler.ContextHandlerCollection;
 import org.eclipse.jetty.unixdomain.server.UnixDomainServerConnector;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
+import java.net.InetSocketAddress;
 import java.net.UnixDomainSocketAddress;
 import java.nio.channels.SocketChannel;
 import java.nio.file.Files;
@@ -18,6 +22,7 @@ import java.nio.file.Path;
 import java.nio.file.attribute.GroupPrincipal;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
+import java.util.List;
 
 /**
  * The long-running tmount daemon: owns a {@link TmountHost} (so the mounts' NBD servers live in this process)
@@ -71,6 +76,12 @@ public final class Daemon implements AutoCloseable {
      */
     public static Daemon start(TmountHost host, Path socket, String version, String stateDir,
                                Duration buildHeartbeat, String apiGroup) {
+        return start(host, socket, version, stateDir, buildHeartbeat, apiGroup, null);
+    }
+
+    /** The same, also serving the metrics (and only them) over HTTP on {@code metricsListen} (null: not). */
+    public static Daemon start(TmountHost host, Path socket, String version, String stateDir,
+                               Duration buildHeartbeat, String apiGroup, InetSocketAddress metricsListen) {
         try {
             GroupPrincipal group = apiGroup == null ? null : socket.getFileSystem().getUserPrincipalLookupService()
                     .lookupPrincipalByGroupName(apiGroup);
@@ -84,7 +95,24 @@ public final class Daemon implements AutoCloseable {
             server.addBean(new NetworkConnectionLimit(MAX_API_CONNECTIONS, connector));
             server.setHandler(new ApiHandler(host, TmountJson.newMapper(), version, stateDir, buildHeartbeat,
                     new ApiPeers(apiGroup, Path.of("/etc/group"))));
+            if (metricsListen != null) {
+                ServerConnector scrape = new ServerConnector(server);
+                scrape.setHost(metricsListen.getHostString());
+                scrape.setPort(metricsListen.getPort());
+                scrape.setName("metrics");
+                server.addConnector(scrape);
+                ContextHandler api = new ContextHandler(server.getHandler(), "/");
+                api.setVirtualHosts(List.of("@" + "api"));
+                connector.setName("api");
+                ContextHandler only = new ContextHandler(new MetricsText(host.metrics().registry()), "/");
+                only.setVirtualHosts(List.of("@metrics"));
+                server.setHandler(new ContextHandlerCollection(api, only));
+            }
             server.start();
+            if (metricsListen != null) {
+                log.info("metrics on http://{}:{}/metrics", metricsListen.getHostString(),
+                        ((ServerConnector) server.getConnectors()[1]).getLocalPort());
+            }
             if (group == null) {
                 Files.setPosixFilePermissions(socket, PosixFilePermissions.fromString("rw-------"));
             } else {
@@ -120,6 +148,16 @@ public final class Daemon implements AutoCloseable {
 
     public Path socket() {
         return socket;
+    }
+
+    /** The TCP port the metrics are served on (see {@code --metrics-listen}), or -1. */
+    public int metricsPort() {
+        for (var connector : server.getConnectors()) {
+            if (connector instanceof ServerConnector tcp) {
+                return tcp.getLocalPort();
+            }
+        }
+        return -1;
     }
 
     public MountManager manager() {

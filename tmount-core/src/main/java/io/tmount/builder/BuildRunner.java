@@ -2,6 +2,7 @@ package io.tmount.builder;
 
 import io.tmount.TmountException;
 import io.tmount.image.WriteFormat;
+import io.tmount.metrics.Metrics;
 import io.tmount.mount.Checkpoints;
 import io.tmount.mount.MountManager;
 import io.tmount.os.Descriptors;
@@ -30,6 +31,7 @@ public final class BuildRunner {
     private final MountManager manager;
     private final Path buildsDir;
     private final Checkpoints checkpoints;
+    private final Metrics metrics;
     private final RunningSteps running = new RunningSteps();
     private final Descriptors descriptors = Descriptors.ofThisProcess();
     /** A build's root mount, a MOUNT step or two, and the processes of its steps. */
@@ -42,9 +44,15 @@ public final class BuildRunner {
 
     /** The same, stopping at {@link Checkpoints#buildStep} points (for the crash tests). */
     public BuildRunner(MountManager manager, Path buildsDir, Checkpoints checkpoints) {
+        this(manager, buildsDir, checkpoints, Metrics.unregistered());
+    }
+
+    /** The same, counting builds by result and timing steps in {@code metrics}. */
+    public BuildRunner(MountManager manager, Path buildsDir, Checkpoints checkpoints, Metrics metrics) {
         this.manager = manager;
         this.buildsDir = buildsDir.toAbsolutePath().normalize();
         this.checkpoints = checkpoints;
+        this.metrics = metrics;
     }
 
     /** How builds are written unless a run says otherwise. */
@@ -60,9 +68,13 @@ public final class BuildRunner {
     public BuildResult run(TemplateFile file, BuildId newBuild, WriteFormat format, BuildLog out) {
         descriptors.require(BUILD_DESCRIPTORS, "start a build of template " + file.template());
         running.buildStarted();
+        boolean ok = false;
         try {
-            return build(file, newBuild, format, out);
+            BuildResult result = build(file, newBuild, format, out);
+            ok = true;
+            return result;
         } finally {
+            metrics.built(ok);
             running.buildEnded();
         }
     }
@@ -142,6 +154,7 @@ public final class BuildRunner {
                     throw new TmountException(kind, "step " + step.number() + " (" + step.describe() + "): "
                             + e.getMessage(), e);
                 }
+                metrics.step(step.type(), System.nanoTime() - stepStart);
                 out.line("step " + step.number() + "/" + total + " done in " + millisSince(stepStart) + " ms");
             }
             mounts.unmountLeft(out);

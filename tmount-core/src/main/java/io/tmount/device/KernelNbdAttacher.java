@@ -36,6 +36,10 @@ public final class KernelNbdAttacher implements Attacher {
         this.connections = connections;
     }
 
+    public NbdDevicePool pool() {
+        return pool;
+    }
+
     public static KernelNbdAttacher onThisHost(NbdDevicePool pool) {
         return new KernelNbdAttacher(pool, "nbd-client", Duration.ofSeconds(90), 1);
     }

@@ -94,6 +94,11 @@ public final class NbdDevicePool {
         held.clear(index);
     }
 
+    /** Devices this process holds (attached, or adopted from an earlier run). */
+    public synchronized int inUse() {
+        return held.cardinality();
+    }
+
     /** Adopts a device found connected by an earlier process so that nobody else takes it until it is reclaimed. */
     public synchronized void hold(int index) {
         held.set(index);

@@ -4,6 +4,7 @@ import io.tmount.builder.BuildLeftovers;
 import io.tmount.builder.BuildRunner;
 import io.tmount.export.Exports;
 import io.tmount.image.BuildImages;
+import io.tmount.metrics.Metrics;
 import io.tmount.mount.MountManager;
 import io.tmount.mount.MountManagerConfig;
 import io.tmount.nbd.PayloadMemory;
@@ -30,29 +31,37 @@ public final class TmountHost implements AutoCloseable {
     private final MountManager mounts;
     private final Exports exports;
     private final BuildRunner builds;
+    private final Metrics metrics;
     private boolean closed;
 
-    private TmountHost(MountManager mounts, Exports exports, BuildRunner builds) {
+    private TmountHost(MountManager mounts, Exports exports, BuildRunner builds, Metrics metrics) {
         this.mounts = mounts;
         this.exports = exports;
         this.builds = builds;
+        this.metrics = metrics;
     }
 
     /** Opens the state dir (restoring the mounts of an earlier run), with template builds' roots in {@code buildsDir}. */
     public static TmountHost open(MountManagerConfig config, Path buildsDir) {
+        return open(config, buildsDir, Metrics.unregistered());
+    }
+
+    /** The same, counting into {@code metrics} and showing there what the mounts, exports and caches hold. */
+    public static TmountHost open(MountManagerConfig config, Path buildsDir, Metrics metrics) {
         BuildImages images = MountManager.imagesFor(config);
         // one budget for request payloads of every server here, split so export clients cannot starve mounts
         PayloadMemory payloads = PayloadMemory.ofThisJvm();
         // a RUN step that outlived the last process holds its build root busy: stopped before recovery unmounts it
-        MountManager mounts = MountManager.open(config, new ServedImages(images, payloads.mounts()),
+        MountManager mounts = MountManager.open(config, new ServedImages(images, payloads.mounts(), metrics, "mount"),
                 new BuildLeftovers(buildsDir, config.stateDir())::stopSteps);
         try {
-            Exports exports = new Exports(new ServedImages(images, payloads.exports()),
+            Exports exports = new Exports(new ServedImages(images, payloads.exports(), metrics, "export"),
                     config.stateDir().resolve("exports"));
             exports.removeLeftovers();
-            BuildRunner builds = new BuildRunner(mounts, buildsDir, config.checkpoints());
+            BuildRunner builds = new BuildRunner(mounts, buildsDir, config.checkpoints(), metrics);
             builds.removeLeftovers();
-            return new TmountHost(mounts, exports, builds);
+            HostMetrics.register(metrics, mounts, exports, config.attachers());
+            return new TmountHost(mounts, exports, builds, metrics);
         } catch (RuntimeException e) {
             mounts.close();
             throw e;
@@ -61,6 +70,10 @@ public final class TmountHost implements AutoCloseable {
 
     public MountManager mounts() {
         return mounts;
+    }
+
+    public Metrics metrics() {
+        return metrics;
     }
 
     public Exports exports() {

@@ -29,6 +29,7 @@ public final class CacheBudget {
     private final AtomicLong clock = new AtomicLong();
     private final Set<ChunkCache> caches = ConcurrentHashMap.newKeySet();
     private final Object evicting = new Object();
+    private final java.util.concurrent.atomic.AtomicLong evictedBytes = new java.util.concurrent.atomic.AtomicLong();
     private final FetchBuffers buffers = new FetchBuffers();
 
     public CacheBudget(long maxBytes) {
@@ -40,6 +41,11 @@ public final class CacheBudget {
 
     public long maxBytes() {
         return maxBytes;
+    }
+
+    /** Bytes of chunks evicted since this budget was made. */
+    public long evictedBytes() {
+        return evictedBytes.get();
     }
 
     public long usedBytes() {
@@ -126,7 +132,9 @@ public final class CacheBudget {
                 toFree -= c.cache().chunkLength(c.chunk());
             }
             for (Map.Entry<ChunkCache, List<Integer>> batch : batches.entrySet()) {
-                freed += batch.getKey().evict(batch.getValue());
+                long bytes = batch.getKey().evict(batch.getValue());
+                freed += bytes;
+                evictedBytes.addAndGet(bytes);
             }
         }
         log.debug("evicted {} bytes; cache now {} of {} bytes", freed, used.get(), maxBytes);

@@ -6,6 +6,7 @@ import io.tmount.image.BuildImages;
 import io.tmount.image.CacheBudget;
 import io.tmount.image.CacheStats;
 import io.tmount.image.WriteFormat;
+import io.tmount.metrics.Metrics;
 import io.tmount.nbd.PayloadMemory;
 import io.tmount.os.Descriptors;
 import io.tmount.os.FilesystemMounter;
@@ -64,6 +65,7 @@ public final class MountManager implements AutoCloseable {
     private final MountCommitter committer;
     private final MountUnmounter unmounter;
     private final MountSlots slots = new MountSlots();
+    private final Metrics metrics;
     private final ReentrantReadWriteLock lifecycle = new ReentrantReadWriteLock();
     private boolean closed;
 
@@ -80,6 +82,7 @@ public final class MountManager implements AutoCloseable {
                 new UserspaceExt4(mountTable, SandboxUsers.ofThisHost(), UserspaceExt4.Limits.defaults(),
                         FUSE2FS_READY), config.runtimeDir().resolve("mounts"));
         this.images = served.images();
+        this.metrics = served.metrics();
         this.journal = new MountJournal(config.stateDir().resolve("mounts"));
         this.assembler = new MountAssembler(served, journal, filesystems, config.runtimeDir().resolve("mounts"),
                 config.checkpoints());
@@ -218,7 +221,15 @@ public final class MountManager implements AutoCloseable {
             descriptors.require(MOUNT_DESCRIPTORS, "mount template " + template + " build " + build + " at " + path);
             MountOptions opts = trusted(template, build, options == null ? MountOptions.defaults() : options);
             Attacher attacher = config.attachers().select(opts.attach());
-            return mount(newId(), template, build, path, opts, attacher, new MountOrigin.Fresh());
+            long start = System.nanoTime();
+            boolean ok = false;
+            try {
+                MountInfo info = mount(newId(), template, build, path, opts, attacher, new MountOrigin.Fresh());
+                ok = true;
+                return info;
+            } finally {
+                metrics.mounted(ok, System.nanoTime() - start);
+            }
         } finally {
             lifecycle.readLock().unlock();
         }
@@ -289,9 +300,14 @@ public final class MountManager implements AutoCloseable {
      */
     public Optional<Path> unmountTemplate(Path mountPath) {
         lifecycle.readLock().lock();
+        long start = System.nanoTime();
+        boolean ok = false;
         try {
-            return unmounter.unmount(activePath(mountPath), false);
+            Optional<Path> kept = unmounter.unmount(activePath(mountPath), false);
+            ok = true;
+            return kept;
         } finally {
+            metrics.unmounted(ok, System.nanoTime() - start);
             lifecycle.readLock().unlock();
         }
     }
@@ -355,6 +371,17 @@ public final class MountManager implements AutoCloseable {
      * Whether the writable mount at {@code mountPath} holds writes no commit has stored: since it was mounted or
      * last committed, or, for a mount restored after a crash, anything its overlay kept. False for other mounts.
      */
+    /** Bytes each writable mount's overlay holds (blocks of its own data), by mount path. */
+    public java.util.Map<Path, Long> overlayBytes() {
+        java.util.Map<Path, Long> bytes = new java.util.TreeMap<>();
+        for (ActiveMount mount : slots.active()) {
+            if (mount.overlay() != null) {
+                bytes.put(mount.info().mountPath(), mount.overlay().ownBlocks() * io.tmount.image.Overlay.BLOCK);
+            }
+        }
+        return bytes;
+    }
+
     public boolean hasUncommittedChanges(Path mountPath) {
         return slots.active(mountPath.toAbsolutePath().normalize())
                 .orElseThrow(() -> TmountException.notFound("nothing is mounted by tmount at %s", mountPath))

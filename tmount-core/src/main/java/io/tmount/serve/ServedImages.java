@@ -6,6 +6,8 @@ import io.tmount.image.BuildLayout;
 import io.tmount.image.FileImage;
 import io.tmount.image.Overlay;
 import io.tmount.nbd.NbdExport;
+import io.tmount.metrics.MeteredImage;
+import io.tmount.metrics.Metrics;
 import io.tmount.nbd.NbdServer;
 import io.tmount.nbd.PayloadBudget;
 
@@ -23,11 +25,24 @@ public final class ServedImages {
 
     private final BuildImages images;
     private final PayloadBudget payloads;
+    private final Metrics metrics;
+    private final String kind;
 
     /** {@code payloads}: the request payload budget the servers made here share. */
     public ServedImages(BuildImages images, PayloadBudget payloads) {
+        this(images, payloads, Metrics.unregistered(), "mount");
+    }
+
+    /** The same, counting the servers' requests in {@code metrics} as those of {@code kind} (mount or export). */
+    public ServedImages(BuildImages images, PayloadBudget payloads, Metrics metrics, String kind) {
         this.images = images;
         this.payloads = payloads;
+        this.metrics = metrics;
+        this.kind = kind;
+    }
+
+    public Metrics metrics() {
+        return metrics;
     }
 
     public BuildImages images() {
@@ -56,7 +71,7 @@ public final class ServedImages {
                 image = overlay;
             }
             NbdServer server = NbdServer.start(serving.listen(), List.of(new NbdExport(serving.name(),
-                    serving.description(), image, serving.readOnly())), serving.limits(), payloads, serving.tls());
+                    serving.description(), new MeteredImage(image, metrics, kind), serving.readOnly())), serving.limits(), payloads, serving.tls());
             return new Served(server, overlay, below);
         } catch (IOException | RuntimeException e) {
             try {
