@@ -20,12 +20,21 @@ final class ChildProcess {
 
     static int run(FileSession session, ProcessBuilder builder, OutputStream out, PrintWriter err,
                    UnaryOperator<String> rewrite) throws IOException {
+        return run(session, builder, out, err, rewrite, null);
+    }
+
+    /** The same, showing the bytes the tool reads as {@code progress} (null: none). */
+    static int run(FileSession session, ProcessBuilder builder, OutputStream out, PrintWriter err,
+                   UnaryOperator<String> rewrite, ProgressDisplay.Task progress) throws IOException {
         boolean direct = out == System.out;
         if (direct && builder.redirectOutput() == ProcessBuilder.Redirect.PIPE) {
             builder.redirectOutput(ProcessBuilder.Redirect.INHERIT);
         }
         builder.redirectInput(ProcessBuilder.Redirect.INHERIT);
         Process process = session.start(builder);
+        if (progress != null) {
+            progress.followReads(process.pid());
+        }
         Thread errors = Thread.ofVirtual().start(() -> {
             try (var lines = process.errorReader(StandardCharsets.UTF_8).lines()) {
                 lines.forEach(line -> {
@@ -46,6 +55,9 @@ final class ChildProcess {
             int status = process.waitFor();
             errors.join();
             session.checkCancelled();
+            if (status != 0 && progress != null) {
+                progress.fail();
+            }
             return status;
         } catch (InterruptedException e) {
             process.destroy();

@@ -64,7 +64,8 @@ final class CpCommand implements Callable<Integer> {
         try (FileSession session = FileSession.open(main.settings());
              BuildRoot root = BuildRoot.mount(session, template, build, false, files);
              BuildRoot.Located source = root.locate(path)) {
-            cp(session, List.of("cp", "-a", "--", source.procPath(), dest.toString()), source.procPath(), path);
+            cp(session, List.of("cp", "-a", "--", source.procPath(), dest.toString()), source.procPath(), path,
+                    "copying " + path, DataBytes.under(source.parentFd(), source.name()));
         }
         return 0;
     }
@@ -80,9 +81,16 @@ final class CpCommand implements Callable<Integer> {
         Output.warnIfNotUuid(err, newBuild);
         try (FileSession session = FileSession.open(main.settings());
              BuildRoot root = BuildRoot.mount(session, template, build, true, files)) {
+            long total;
+            int parent = Fs.openDirectory(source.getParent());
+            try {
+                total = DataBytes.under(parent, io.tmount.files.Names.argument(source.getFileName().toString()));
+            } finally {
+                Fs.close(parent);
+            }
             try (BuildRoot.Located target = destination(root, path)) {
                 cp(session, List.of("cp", "-a", "--remove-destination", "--", source.toString(), target.procPath()),
-                        target.procPath(), path);
+                        target.procPath(), path, "copying " + source.getFileName(), total);
             }
             CommitResult result = session.commit(root.path(), newBuild);
             if (result.build() == null) {
@@ -109,9 +117,13 @@ final class CpCommand implements Callable<Integer> {
         }
     }
 
-    private void cp(FileSession session, List<String> command, String shownAs, String path) throws IOException {
-        int status = ChildProcess.run(session, new ProcessBuilder(command), main.raw(), spec.commandLine().getErr(),
-                ChildProcess.replacing(shownAs, path));
+    private void cp(FileSession session, List<String> command, String shownAs, String path, String task,
+                    long total) throws IOException {
+        int status;
+        try (ProgressDisplay.Task progress = main.progress(spec.commandLine().getErr()).start(task, total)) {
+            status = ChildProcess.run(session, new ProcessBuilder(command), main.raw(), spec.commandLine().getErr(),
+                    ChildProcess.replacing(shownAs, path), progress);
+        }
         if (status != 0) {
             throw new TmountException(TmountException.Kind.FAILED, "cp failed (exit status " + status + ")");
         }

@@ -30,6 +30,11 @@ final class GlobalOptions {
                     + "TMOUNT_STRICT_BUILD_IDS=true; default: store them with a warning).")
     boolean strictBuildIds;
 
+    @Option(names = "--progress", scope = ScopeType.INHERIT, paramLabel = "MODE", description = "Progress of long "
+            + "work (import, create, verify, cp, tar) on stderr: auto (a bar with rate and ETA when stderr is a "
+            + "terminal, else nothing), tty, json (one JSON object per line) or none. Default: auto.")
+    String progress;
+
     @Option(names = "--debug", scope = ScopeType.INHERIT, description = "Log debug detail to stderr.")
     boolean debug;
 }

@@ -92,6 +92,11 @@ public final class Main implements Runnable {
         return raw;
     }
 
+    /** How this command shows progress (see --progress). */
+    ProgressDisplay progress(PrintWriter err) {
+        return ProgressDisplay.of(global.progress, err, env);
+    }
+
     Settings settings() {
         return Settings.resolve(global, env);
     }

@@ -19,7 +19,7 @@ import java.util.concurrent.Callable;
 
 @Command(name = "tar", description = {"Write a build's tree as a tar stream, like virt-tar-out: owners (numeric), "
         + "modes, times, links, hard links, devices, sparse files and extended attributes kept (GNU tar, POSIX "
-        + "format).",
+        + "format, members sorted by name).",
         "A folder's contents are stored as ./NAME; any other PATH as itself (a link as the link)."})
 final class TarCommand implements Callable<Integer> {
 
@@ -60,7 +60,7 @@ final class TarCommand implements Callable<Integer> {
         boolean partial = false;
         try (FileSession session = FileSession.open(main.settings());
              BuildRoot root = BuildRoot.mount(session, template, build, false, files)) {
-            List<String> command = new ArrayList<>(List.of("tar", "--create", "--file=-", "--format=posix",
+            List<String> command = new ArrayList<>(List.of("tar", "--create", "--file=-", "--format=posix", "--sort=name",
                     "--numeric-owner", "--xattrs", "--xattrs-include=*", "--acls", "--sparse", "--one-file-system"));
             BuildRoot.Located located = locate(root);
             try (located) {
@@ -76,8 +76,12 @@ final class TarCommand implements Callable<Integer> {
                     builder.redirectOutput(file.toFile());
                     partial = true;
                 }
-                int status = ChildProcess.run(session, builder, main.raw(), spec.commandLine().getErr(),
-                        ChildProcess.replacing(proc, path));
+                int status;
+                try (ProgressDisplay.Task progress = main.progress(spec.commandLine().getErr())
+                        .start("archiving " + path, DataBytes.under(located.parentFd(), located.name()))) {
+                    status = ChildProcess.run(session, builder, main.raw(), spec.commandLine().getErr(),
+                            ChildProcess.replacing(proc, path), progress);
+                }
                 if (status != 0) {
                     throw new TmountException(TmountException.Kind.FAILED, "tar failed (exit status " + status + ")");
                 }

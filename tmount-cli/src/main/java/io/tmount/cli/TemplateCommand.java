@@ -1,6 +1,7 @@
 package io.tmount.cli;
 
 import io.tmount.ByteSize;
+import io.tmount.image.BuildWriter;
 import io.tmount.image.WriteFormat;
 import io.tmount.store.BuildId;
 import io.tmount.store.BuildSummary;
@@ -79,8 +80,13 @@ final class TemplateCommand {
             ByteSize bytes = size == null ? null : ByteSize.parse(size);
             Output.warnIfNotUuid(spec.commandLine().getErr(), ids.build);
             WriteFormat writeFormat = ids.format.over(parent.main.settings().writeFormat());
-            BuildId created = parent.withCatalog(c -> c.create(templateId, buildId, fromDir.toAbsolutePath(), bytes,
-                    writeFormat));
+            // the image's size is known only once mkfs made it: bytes and rate, no bar
+            BuildId created;
+            try (ProgressDisplay.Task task = parent.main.progress(spec.commandLine().getErr())
+                    .start("creating " + templateId, 0).followReads(ProcessHandle.current().pid())) {
+                created = Tasks.failing(task, () -> parent.withCatalog(c -> c.create(templateId, buildId,
+                        fromDir.toAbsolutePath(), bytes, writeFormat)));
+            }
             spec.commandLine().getOut().println(created);
             return 0;
         }
@@ -103,8 +109,13 @@ final class TemplateCommand {
             BuildId buildId = ids.build();
             Output.warnIfNotUuid(spec.commandLine().getErr(), ids.build);
             WriteFormat writeFormat = ids.format.over(parent.main.settings().writeFormat());
-            BuildId created = parent.withCatalog(c -> c.importImage(templateId, buildId, image.toAbsolutePath(),
-                    writeFormat));
+            long total = java.nio.file.Files.size(image) * BuildWriter.readPasses(writeFormat);
+            BuildId created;
+            try (ProgressDisplay.Task task = parent.main.progress(spec.commandLine().getErr())
+                    .start("importing " + image.getFileName(), total).followReads(ProcessHandle.current().pid())) {
+                created = Tasks.failing(task, () -> parent.withCatalog(c -> c.importImage(templateId, buildId,
+                        image.toAbsolutePath(), writeFormat)));
+            }
             spec.commandLine().getOut().println(created);
             return 0;
         }

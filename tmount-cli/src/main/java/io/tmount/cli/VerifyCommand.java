@@ -45,13 +45,27 @@ final class VerifyCommand implements Callable<Integer> {
     @Option(names = "--json", description = "Print the result as JSON.")
     boolean json;
 
+    /** What verifying reads: every layer's stored object (0 when the chain cannot be read: verify says why). */
+    private long storedBytes(TemplateStore store) {
+        try {
+            return io.tmount.image.BuildLayout.read(store, BuildId.of(build)).storedBytes();
+        } catch (RuntimeException unreadable) {
+            return 0;
+        }
+    }
+
     @Override
     public Integer call() throws IOException {
         Settings settings = main.settings();
         BuildCheck.Result result;
         try (TemplateStore store = settings.openStore()) {
             store.resolve(TemplateId.of(template), BuildId.of(build));
-            result = BuildCheck.run(store, BuildId.of(build), fsck, settings.stateDir().resolve("tmp"));
+            long total = storedBytes(store);
+            try (ProgressDisplay.Task task = main.progress(spec.commandLine().getErr())
+                    .start("verifying " + build, total).followReads(ProcessHandle.current().pid())) {
+                result = Tasks.failing(task, () -> BuildCheck.run(store, BuildId.of(build), fsck,
+                        settings.stateDir().resolve("tmp")));
+            }
         }
         PrintWriter out = spec.commandLine().getOut();
         if (json) {

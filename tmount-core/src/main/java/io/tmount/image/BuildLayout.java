@@ -68,6 +68,11 @@ public record BuildLayout(BuildId build, Header header, boolean headerless, Map<
     }
 
     /** Reads and checks the layout of a build from the store. */
+    /** The bytes of every layer's stored object (what reading the whole chain from the store reads). */
+    public long storedBytes() {
+        return layers.values().stream().mapToLong(layer -> layer.object().size()).sum();
+    }
+
     public static BuildLayout read(TemplateStore store, BuildId build) {
         var headerBytes = store.headerBytes(build, HeaderCodec.MAX_HEADER_BYTES);
         if (headerBytes.isEmpty()) {

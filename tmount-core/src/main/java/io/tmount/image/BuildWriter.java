@@ -142,6 +142,15 @@ public final class BuildWriter {
         }
     }
 
+    /**
+     * How many times storing a base build in {@code format} reads its image: the block digests, then the SHA-256
+     * (version 4 and 5, uncompressed) or the compression, then the upload. For progress displays.
+     */
+    public static int readPasses(WriteFormat format) {
+        boolean second = format.compression() != Compression.NONE || format.versionFor(null) >= 4;
+        return second ? 3 : 2;
+    }
+
     private static FramedWriter.Result frame(Path data, long length, Path out, WriteFormat format) throws IOException {
         try (FileChannel in = FileChannel.open(data);
              FileChannel target = FileChannel.open(out, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING);
