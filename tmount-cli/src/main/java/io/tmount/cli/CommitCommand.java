@@ -43,8 +43,22 @@ final class CommitCommand implements Callable<Integer> {
     public Integer call() {
         Output.warnIfNotUuid(spec.commandLine().getErr(), build);
         try (DaemonClient client = DaemonClient.connect(main.settings().socket())) {
-            CommitResult result = client.commit(new CommitRequest(path, build, format.compression, format.level,
-                    format.frameSize(), format.headerVersion));
+            CommitRequest request = new CommitRequest(path, build, format.compression, format.level,
+                    format.frameSize(), format.headerVersion);
+            ProgressDisplay progress = main.progress(spec.commandLine().getErr());
+            CommitResult result;
+            if (progress.mode() == ProgressDisplay.Mode.NONE) {
+                result = client.commit(request);
+            } else {
+                try (ProgressDisplay.Task task = progress.start("committing " + path, 0)) {
+                    try {
+                        result = client.commit(request, task::update);
+                    } catch (RuntimeException e) {
+                        task.fail();
+                        throw e;
+                    }
+                }
+            }
             PrintWriter out = spec.commandLine().getOut();
             if (json) {
                 Output.json(out, result);

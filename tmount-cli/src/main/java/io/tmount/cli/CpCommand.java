@@ -64,8 +64,11 @@ final class CpCommand implements Callable<Integer> {
         try (FileSession session = FileSession.open(main.settings());
              BuildRoot root = BuildRoot.mount(session, template, build, false, files);
              BuildRoot.Located source = root.locate(path)) {
-            cp(session, List.of("cp", "-a", "--", source.procPath(), dest.toString()), source.procPath(), path,
-                    "copying " + path, DataBytes.under(source.parentFd(), source.name()));
+            // --remove-destination: a link already at DEST (say from an earlier copy of a hostile build) is replaced,
+            // never written through
+            cp(session, List.of("cp", "-a", "--remove-destination", "--", source.procPath(), dest.toString()),
+                    source.procPath(), path, "copying " + path, shown()
+                            ? DataBytes.under(source.parentFd(), source.name(), session::checkCancelled) : 0);
         }
         return 0;
     }
@@ -74,6 +77,9 @@ final class CpCommand implements Callable<Integer> {
         if (!Files.exists(source, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
             throw TmountException.notFound("%s does not exist", source);
         }
+        if (source.getParent() == null) {
+            throw TmountException.invalid("copying this host's / into a build is refused; name a folder");
+        }
         String build = buildPath.substring(0, buildPath.indexOf(':'));
         String path = inBuild(buildPath);
         PrintWriter out = spec.commandLine().getOut();
@@ -81,18 +87,24 @@ final class CpCommand implements Callable<Integer> {
         Output.warnIfNotUuid(err, newBuild);
         try (FileSession session = FileSession.open(main.settings());
              BuildRoot root = BuildRoot.mount(session, template, build, true, files)) {
-            long total;
-            int parent = Fs.openDirectory(source.getParent());
-            try {
-                total = DataBytes.under(parent, io.tmount.files.Names.argument(source.getFileName().toString()));
-            } finally {
-                Fs.close(parent);
+            long total = 0;
+            if (shown()) {
+                int parent = Fs.openDirectory(source.getParent());
+                try {
+                    total = DataBytes.under(parent, io.tmount.files.Names.argument(source.getFileName().toString()),
+                            session::checkCancelled);
+                } finally {
+                    Fs.close(parent);
+                }
             }
             try (BuildRoot.Located target = destination(root, path)) {
                 cp(session, List.of("cp", "-a", "--remove-destination", "--", source.toString(), target.procPath()),
                         target.procPath(), path, "copying " + source.getFileName(), total);
             }
-            CommitResult result = session.commit(root.path(), newBuild);
+            CommitResult result;
+            try (ProgressDisplay.Task task = main.progress(err).start("storing the new build", 0)) {
+                result = Tasks.failing(task, () -> session.commit(root.path(), newBuild, task::update));
+            }
             if (result.build() == null) {
                 err.println("tmount: nothing changed: no build stored");
                 return 0;
@@ -127,6 +139,10 @@ final class CpCommand implements Callable<Integer> {
         if (status != 0) {
             throw new TmountException(TmountException.Kind.FAILED, "cp failed (exit status " + status + ")");
         }
+    }
+
+    private boolean shown() {
+        return main.progress(spec.commandLine().getErr()).shown();
     }
 
     private static String inBuild(String buildPath) {

@@ -16,7 +16,7 @@ final class DataBytes {
     }
 
     /** Below {@code name} in the directory {@code parentFd} (an empty name: that directory itself). */
-    static long under(int parentFd, byte[] name) {
+    static long under(int parentFd, byte[] name, Runnable between) {
         try {
             Fs.Stat stat = Fs.stat(parentFd, name);
             if (stat.type() == Fs.Type.FILE) {
@@ -32,6 +32,7 @@ final class DataBytes {
                 new TreeWalker(false).walk(dir, new byte[]{'/'}, new TreeWalker.Visitor() {
                     @Override
                     public void visit(FileEntry entry, int dirFd, byte[] entryName) {
+                        between.run();
                         if (entry.type() == Fs.Type.FILE) {
                             total[0] += data(entry.stat());
                         }

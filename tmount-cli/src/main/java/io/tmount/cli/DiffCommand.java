@@ -83,7 +83,7 @@ final class DiffCommand implements Callable<Integer> {
         try (FileSession session = FileSession.open(main.settings());
              BuildRoot a = BuildRoot.mount(session, template, buildA, false, files);
              BuildRoot b = BuildRoot.mount(session, template, buildB, false, files);
-             FileContent content = new FileContent()) {
+             FileContent content = new FileContent(session::checkCancelled)) {
             int dirA = a.open(path, Fs.O_RDONLY | Fs.O_DIRECTORY);
             try {
                 int dirB = b.open(path, Fs.O_RDONLY | Fs.O_DIRECTORY);
@@ -91,8 +91,12 @@ final class DiffCommand implements Callable<Integer> {
                     byte[] start = Names.argument(path.length() > 1 ? path.replaceAll("/+$", "") : "/");
                     summary = new TreeDiff(content, same, times, new TreeDiff.Listener() {
                         @Override
-                        public void change(Change change) {
+                        public void entry(byte[] at) {
                             session.checkCancelled();
+                        }
+
+                        @Override
+                        public void change(Change change) {
                             if (json) {
                                 changes.add(json(change));
                             } else {

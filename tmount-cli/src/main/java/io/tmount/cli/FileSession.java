@@ -8,6 +8,7 @@ import io.tmount.mount.FilesystemMode;
 import io.tmount.mount.MountInfo;
 import io.tmount.mount.MountOptions;
 import io.tmount.os.Folders;
+import io.tmount.progress.Progress;
 import io.tmount.store.BuildId;
 import io.tmount.store.TemplateId;
 import io.tmount.store.TemplateStore;
@@ -27,8 +28,9 @@ import java.util.concurrent.TimeUnit;
  * (sharing its chunk cache and trust policy), or, without one, in this process with a private state dir (never the
  * daemon's: opening that would restore and then tear down the daemon's mounts). Everything lives under
  * {@code RUNTIME_DIR-files/PID-N/} and is taken apart on close, and on SIGINT or SIGTERM: the signal handler stops
- * the command's child process, asks the command to stop ({@link #checkCancelled}) and waits for it to clean up. A
- * session a SIGKILL cut short is cleaned up by the next one.
+ * the command's child process, asks the command to stop ({@link #checkCancelled}) and waits for it to clean up. It
+ * never takes mounts apart itself, under work that may still use them: a command that does not stop in time is
+ * left, like one a SIGKILL ended, to the next session, which finds it by the lock file it no longer holds.
  */
 final class FileSession implements AutoCloseable {
 
@@ -39,7 +41,7 @@ final class FileSession implements AutoCloseable {
     private interface Mounts extends AutoCloseable {
         MountInfo mount(TemplateId template, BuildId build, Path path, MountOptions options);
 
-        CommitResult commit(Path path, BuildId build);
+        CommitResult commit(Path path, BuildId build, Progress progress);
 
         void unmount(Path path);
 
@@ -49,7 +51,10 @@ final class FileSession implements AutoCloseable {
         void close();
     }
 
+    static final String LOCK = "lock";
+
     private final Path work;
+    private final java.nio.channels.FileChannel lock;
     private final Mounts mounts;
     private final List<Path> mounted = new ArrayList<>();
     private final CountDownLatch closed = new CountDownLatch(1);
@@ -58,8 +63,9 @@ final class FileSession implements AutoCloseable {
     private volatile Process child;
     private int next;
 
-    private FileSession(Path work, Mounts mounts) {
+    private FileSession(Path work, java.nio.channels.FileChannel lock, Mounts mounts) {
         this.work = work;
+        this.lock = lock;
         this.mounts = mounts;
         this.hook = new Thread(this::onSignal, "tmount-files-signal");
         Runtime.getRuntime().addShutdownHook(hook);
@@ -71,9 +77,18 @@ final class FileSession implements AutoCloseable {
         Mounts mounts = daemon(settings);
         new StaleSessions(files, settings, mounts != null ? mounts::unmount : null).clean();
         Path work = Files.createTempDirectory(files, ProcessHandle.current().pid() + "-");
+        java.nio.channels.FileChannel lock = null;
         try {
-            return new FileSession(work, mounts != null ? mounts : inProcess(settings, work));
-        } catch (RuntimeException | Error e) {
+            // held while the session lives: the next session's cleaner takes only what nobody holds (a pid alone can
+            // be another namespace's, or reused)
+            lock = java.nio.channels.FileChannel.open(work.resolve(LOCK), java.nio.file.StandardOpenOption.CREATE,
+                    java.nio.file.StandardOpenOption.WRITE);
+            lock.lock();
+            return new FileSession(work, lock, mounts != null ? mounts : inProcess(settings, work));
+        } catch (IOException | RuntimeException | Error e) {
+            if (lock != null) {
+                lock.close();
+            }
             Folders.deleteTree(work);
             if (mounts != null) {
                 mounts.close();
@@ -100,9 +115,9 @@ final class FileSession implements AutoCloseable {
         return path;
     }
 
-    CommitResult commit(Path path, String build) {
+    CommitResult commit(Path path, String build, Progress progress) {
         checkCancelled();
-        return mounts.commit(path, build == null ? null : BuildId.of(build));
+        return mounts.commit(path, build == null ? null : BuildId.of(build), progress);
     }
 
     /** Whether the mounts come from the daemon (else this process serves them). */
@@ -115,6 +130,10 @@ final class FileSession implements AutoCloseable {
         checkCancelled();
         Process process = builder.start();
         child = process;
+        if (cancelled) { // the signal came while it started
+            process.descendants().forEach(ProcessHandle::destroy);
+            process.destroy();
+        }
         return process;
     }
 
@@ -134,7 +153,8 @@ final class FileSession implements AutoCloseable {
         }
         try {
             if (!closed.await(SIGNAL_WAIT_SECONDS, TimeUnit.SECONDS)) {
-                takeApart();
+                System.err.println("tmount: the command did not stop within " + SIGNAL_WAIT_SECONDS + " s; its mounts in "
+                        + work + " are left for the next file command to take apart");
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
@@ -175,6 +195,7 @@ final class FileSession implements AutoCloseable {
             throw failure;
         }
         try {
+            lock.close();
             Folders.deleteTree(work);
         } catch (IOException e) {
             throw TmountException.failed(e, "cannot remove %s", work);
@@ -197,8 +218,9 @@ final class FileSession implements AutoCloseable {
                 return client.mount(template.value(), build.value(), path.toString(), options);
             }
 
-            public CommitResult commit(Path path, BuildId build) {
-                return client.commit(path.toString(), build == null ? null : build.value());
+            public CommitResult commit(Path path, BuildId build, Progress progress) {
+                return client.commit(new io.tmount.daemon.CommitRequest(path.toString(),
+                        build == null ? null : build.value()), progress);
             }
 
             public void unmount(Path path) {
@@ -230,8 +252,8 @@ final class FileSession implements AutoCloseable {
                 return host.mounts().mountTemplate(template, build, path, options);
             }
 
-            public CommitResult commit(Path path, BuildId build) {
-                return host.mounts().commit(path, build);
+            public CommitResult commit(Path path, BuildId build, Progress progress) {
+                return host.mounts().commit(path, build, null, false, null, progress);
             }
 
             public void unmount(Path path) {

@@ -62,7 +62,7 @@ final class ManifestCommand implements Callable<Integer> {
         int[] problems = {0};
         try (FileSession session = FileSession.open(main.settings());
              BuildRoot root = BuildRoot.mount(session, template, build, false, files);
-             FileContent content = new FileContent()) {
+             FileContent content = new FileContent(session::checkCancelled)) {
             Manifest manifest = new Manifest(content, hash.equals("sha256"), times, out);
             int dir = root.open(path, Fs.O_RDONLY | Fs.O_DIRECTORY);
             try {

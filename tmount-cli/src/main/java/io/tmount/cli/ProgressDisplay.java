@@ -8,6 +8,7 @@ import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Locale;
+import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
@@ -23,6 +24,9 @@ final class ProgressDisplay {
     private static final long TTY_EVERY_NANOS = 100_000_000L;
     private static final long JSON_EVERY_NANOS = 1_000_000_000L;
     private static final long SAMPLE_MILLIS = 200;
+
+    private static final com.fasterxml.jackson.databind.ObjectMapper JSON =
+            new com.fasterxml.jackson.databind.ObjectMapper();
 
     private final Mode mode;
     private final PrintWriter err;
@@ -48,6 +52,11 @@ final class ProgressDisplay {
         return mode;
     }
 
+    /** Whether anything is shown (else a task's total need not be worked out). */
+    boolean shown() {
+        return mode != Mode.NONE;
+    }
+
     /** A task of {@code total} bytes (0 or less: unknown; shown as bytes and time). */
     Task start(String name, long total) {
         return new Task(name, total);
@@ -56,7 +65,7 @@ final class ProgressDisplay {
     /** One task's progress; closing it draws its last state ({@link #fail} first for a failure). */
     final class Task implements AutoCloseable {
         private final String name;
-        private final long total;
+        private long total;
         private final long started = System.nanoTime();
         private long done;
         private long lastDrawn;
@@ -89,6 +98,14 @@ final class ProgressDisplay {
                 }
             });
             return this;
+        }
+
+        /** Progress whose total the work itself learns as it goes (a commit in the daemon). */
+        synchronized void update(long bytes, long newTotal) {
+            if (newTotal > 0) {
+                total = newTotal;
+            }
+            update(bytes);
         }
 
         synchronized void update(long bytes) {
@@ -171,9 +188,19 @@ final class ProgressDisplay {
             double seconds = (System.nanoTime() - started) / 1e9;
             double rate = seconds > 0 ? done / seconds : 0;
             long eta = total > 0 && rate > 0 && state.equals("running") ? (long) ((total - done) / rate) : -1;
-            err.printf(Locale.ROOT, "{\"progress\":\"%s\",\"state\":\"%s\",\"done\":%d,\"total\":%d,\"bytesPerSecond\":%d,"
-                    + "\"etaSeconds\":%d,\"elapsedSeconds\":%.1f}%n", name.replace("\"", "'"), state, done,
-                    Math.max(0, total), (long) rate, eta, seconds);
+            Map<String, Object> event = new LinkedHashMap<>();
+            event.put("progress", name);
+            event.put("state", state);
+            event.put("done", done);
+            event.put("total", Math.max(0, total));
+            event.put("bytesPerSecond", (long) rate);
+            event.put("etaSeconds", eta);
+            event.put("elapsedSeconds", Math.round(seconds * 10) / 10.0);
+            try {
+                err.println(JSON.writeValueAsString(event));
+            } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+                throw new IllegalStateException(e);
+            }
             err.flush();
         }
     }

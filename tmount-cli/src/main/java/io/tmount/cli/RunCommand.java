@@ -14,8 +14,10 @@ import java.util.concurrent.Callable;
 
 @Command(name = "run", description = {"Run a command with a build's root as its working folder, read-only, like "
         + "systemd-dissect --with; the build is unmounted when it ends.",
-        "The command runs on this host, as this user, with TMOUNT_ROOT set to the root's path (it is not a chroot: "
-                + "use relative paths, or chroot \"$TMOUNT_ROOT\" yourself). Exit status: the command's."})
+        "The command runs on this host, as this user, with TMOUNT_ROOT set to the root's path. It is not confined: "
+                + "the build's absolute links (etc -> /etc) lead to this host's files, even on relative paths, and "
+                + "the command can write there. For a build you do not trust, read it with cat, cp or tar (which "
+                + "resolve inside the build), or chroot \"$TMOUNT_ROOT\" yourself. Exit status: the command's."})
 final class RunCommand implements Callable<Integer> {
 
     @ParentCommand

@@ -15,8 +15,8 @@ import java.util.function.Consumer;
 import java.util.stream.Stream;
 
 /**
- * Cleans up after file commands a SIGKILL ended: a folder {@code PID-N} under {@code RUNTIME_DIR-files} whose
- * process is gone. Its in-process state dir is opened (crash recovery restores its mounts) and closed (which takes
+ * Cleans up after file commands a SIGKILL ended: a folder {@code PID-N} under {@code RUNTIME_DIR-files} whose lock
+ * file nobody holds (its session holds it while it lives; a folder without one is judged by its pid). Its in-process state dir is opened (crash recovery restores its mounts) and closed (which takes
  * them apart); mounts the daemon held for it are unmounted through the daemon; then the folder goes, unless
  * something is still mounted in it.
  */
@@ -36,16 +36,34 @@ final class StaleSessions {
     }
 
     void clean() throws IOException {
-        List<Path> stale;
+        List<Path> sessions;
         try (Stream<Path> entries = Files.list(files)) {
-            stale = entries.filter(StaleSessions::ownerGone).toList();
+            sessions = entries.toList();
         }
-        for (Path session : stale) {
-            try {
-                cleanOne(session);
-            } catch (RuntimeException | IOException e) {
-                log.warn("cannot clean up {} (left by an ended file command): {}", session, e.getMessage());
+        for (Path session : sessions) {
+            Path lockFile = session.resolve(FileSession.LOCK);
+            if (!Files.exists(lockFile)) {
+                if (ownerGone(session)) { // made before its lock, or by an older tmount
+                    clean(session);
+                }
+                continue;
             }
+            try (java.nio.channels.FileChannel lock = java.nio.channels.FileChannel.open(lockFile,
+                    java.nio.file.StandardOpenOption.WRITE)) {
+                if (lock.tryLock() != null) { // nobody holds it: its session is over
+                    clean(session);
+                }
+            } catch (java.nio.channels.OverlappingFileLockException | IOException inUse) {
+                // this process's own, or gone meanwhile
+            }
+        }
+    }
+
+    private void clean(Path session) {
+        try {
+            cleanOne(session);
+        } catch (RuntimeException | IOException e) {
+            log.warn("cannot clean up {} (left by an ended file command): {}", session, e.getMessage());
         }
     }
 

@@ -77,8 +77,9 @@ final class TarCommand implements Callable<Integer> {
                     partial = true;
                 }
                 int status;
-                try (ProgressDisplay.Task progress = main.progress(spec.commandLine().getErr())
-                        .start("archiving " + path, DataBytes.under(located.parentFd(), located.name()))) {
+                ProgressDisplay display = main.progress(spec.commandLine().getErr());
+                try (ProgressDisplay.Task progress = display.start("archiving " + path, display.shown()
+                        ? DataBytes.under(located.parentFd(), located.name(), session::checkCancelled) : 0)) {
                     status = ChildProcess.run(session, builder, main.raw(), spec.commandLine().getErr(),
                             ChildProcess.replacing(proc, path), progress);
                 }

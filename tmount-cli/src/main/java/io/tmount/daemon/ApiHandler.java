@@ -50,6 +50,7 @@ final class ApiHandler extends Handler.Abstract.NonBlocking {
     private final RequestBodies bodies;
     private final ApiPeers peers;
     private final MetricsText metrics;
+    private final CommitProgressEndpoint commits;
 
     ApiHandler(TmountHost host, ObjectMapper json, String version, String stateDir, Duration buildHeartbeat,
                ApiPeers peers) {
@@ -62,6 +63,7 @@ final class ApiHandler extends Handler.Abstract.NonBlocking {
         this.builds = new BuildEndpoint(host.builds(), json, buildHeartbeat);
         this.bodies = new RequestBodies(json);
         this.metrics = new MetricsText(host.metrics().registry());
+        this.commits = new CommitProgressEndpoint(host.mounts(), json, buildHeartbeat);
     }
 
     @Override
@@ -91,6 +93,11 @@ final class ApiHandler extends Handler.Abstract.NonBlocking {
                 log.error("metrics scrape failed", e);
                 Response.writeError(request, response, callback, 500, String.valueOf(e.getMessage()));
             }
+            return;
+        }
+        if (Request.getPathInContext(request).equals("/v1/commits") && request.getMethod().equals("POST")
+                && "lines".equals(Request.extractQueryParameters(request).getValue("progress"))) {
+            commits.serve(request, response, callback);
             return;
         }
         if (Request.getPathInContext(request).equals("/v1/builds") && request.getMethod().equals("POST")) {

@@ -99,52 +99,6 @@ final class BuildEndpoint {
         }
     }
 
-    /** The response as a stream of lines, written one at a time; a client that went away does not stop the build. */
-    private static final class LineStream {
-        private final Response response;
-        private long lastWrite = System.nanoTime();
-        private boolean finished;
-
-        LineStream(Response response) {
-            this.response = response;
-        }
-
-        synchronized void send(String line) {
-            if (finished) {
-                return;
-            }
-            FutureCallback done = new FutureCallback();
-            response.write(false, ByteBuffer.wrap((line + "\n").getBytes(StandardCharsets.UTF_8)), done);
-            lastWrite = System.nanoTime();
-            try {
-                done.get();
-            } catch (Exception e) {
-                log.debug("build log line not delivered: {}", e.getMessage());
-            }
-        }
-
-        /** Sends WAIT whenever nothing was written for a heartbeat; until interrupted. */
-        void beat(Duration interval) {
-            try {
-                while (true) {
-                    Thread.sleep(interval);
-                    synchronized (this) {
-                        if (System.nanoTime() - lastWrite >= interval.toNanos() * 9 / 10) {
-                            send(WAIT);
-                        }
-                    }
-                }
-            } catch (InterruptedException e) {
-                // the build is over
-            }
-        }
-
-        synchronized void finish(String last, Callback callback) {
-            finished = true;
-            response.write(true, ByteBuffer.wrap((last + "\n").getBytes(StandardCharsets.UTF_8)), callback);
-        }
-    }
-
     private void respond(Response response, Callback callback, int status, ApiError error) {
         try {
             response.setStatus(status);

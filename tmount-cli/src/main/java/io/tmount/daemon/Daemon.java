@@ -100,6 +100,7 @@ public final class Daemon implements AutoCloseable {
                 scrape.setHost(metricsListen.getHostString());
                 scrape.setPort(metricsListen.getPort());
                 scrape.setName("metrics");
+                server.addBean(new NetworkConnectionLimit(16, scrape)); // scrapers are few
                 server.addConnector(scrape);
                 ContextHandler api = new ContextHandler(server.getHandler(), "/");
                 api.setVirtualHosts(List.of("@" + "api"));

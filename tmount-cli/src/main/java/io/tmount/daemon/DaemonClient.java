@@ -114,6 +114,52 @@ public final class DaemonClient implements AutoCloseable {
         }
     }
 
+    /**
+     * A commit whose progress the daemon streams ({@code POST /v1/commits?progress=lines}): {@code progress} hears
+     * the bytes packed, checked and stored so far, and their total.
+     */
+    public CommitResult commit(CommitRequest body, io.tmount.progress.Progress progress) {
+        InputStreamResponseListener listener = new InputStreamResponseListener();
+        try {
+            http.newRequest(uri("/v1/commits?progress=lines")).method(HttpMethod.POST).transport(transport)
+                    .idleTimeout(BUILD_SILENCE_LIMIT.toMillis(), TimeUnit.MILLISECONDS)
+                    .body(new StringRequestContent("application/json", json.writeValueAsString(body)))
+                    .send(listener);
+            org.eclipse.jetty.client.Response response = listener.get(60, TimeUnit.SECONDS);
+            try (BufferedReader lines = new BufferedReader(new InputStreamReader(listener.getInputStream(),
+                    StandardCharsets.UTF_8))) {
+                if (response.getStatus() >= 400) {
+                    ApiError error = json.readValue(lines.lines().reduce("", String::concat), ApiError.class);
+                    throw new TmountException(error.kind() == null ? TmountException.Kind.FAILED : error.kind(),
+                            error.error());
+                }
+                String line;
+                while ((line = lines.readLine()) != null) {
+                    if (line.startsWith(CommitProgressEndpoint.PROGRESS)) {
+                        String[] numbers = line.substring(CommitProgressEndpoint.PROGRESS.length()).split(" ");
+                        progress.update(Long.parseLong(numbers[0]), Long.parseLong(numbers[1]));
+                    } else if (line.startsWith(BuildEndpoint.OK)) {
+                        return json.readValue(line.substring(BuildEndpoint.OK.length()), CommitResult.class);
+                    } else if (line.startsWith(BuildEndpoint.ERROR)) {
+                        ApiError error = json.readValue(line.substring(BuildEndpoint.ERROR.length()), ApiError.class);
+                        throw new TmountException(error.kind(), error.error());
+                    }
+                }
+            }
+            throw new TmountException(TmountException.Kind.FAILED, "the daemon ended the commit without a result; "
+                    + "it may have stopped: check `tmount list` and the daemon's log");
+        } catch (ExecutionException e) {
+            throw e.getCause() instanceof java.net.ConnectException ? noDaemon(socket)
+                    : TmountException.failed(e.getCause(), "the connection to the daemon broke during the commit");
+        } catch (IOException | java.util.concurrent.TimeoutException e) {
+            throw TmountException.failed(e, "the connection to the daemon broke during the commit (its outcome is "
+                    + "unknown: check `tmount template list`)");
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw TmountException.failed(e, "interrupted while committing");
+        }
+    }
+
     /** Runs a build in the daemon, passing each log line to {@code log} as it comes. */
     public BuildResult build(String templateFile, Path directory, String buildId, Consumer<String> log) {
         return build(new BuildRequest(templateFile, directory.toAbsolutePath().toString(), buildId), log,

@@ -150,6 +150,9 @@ class CliFilesTest {
         JsonNode hostname = Stream.of(all).flatMap(a -> java.util.stream.StreamSupport.stream(a.spliterator(), false))
                 .filter(e -> e.path("path").asText().equals("/etc/hostname")).findFirst().orElseThrow();
         assertThat(hostname.path("xattrs").toString()).isEqualTo("[\"user.tmount\"]");
+        // the PATH argument itself (the start of the walk, read through /proc/self/fd/N) has its attributes too
+        assertThat(new ObjectMapper().readTree(ok("ls", "odd", base, "/etc/hostname", "--json").out()).get(0)
+                .path("xattrs").toString()).isEqualTo("[\"user.tmount\"]");
 
         // a chain of 12 links ending in an absolute link, all inside the build
         assertThat(ok("cat", "odd", base, "/links/l1").out()).isEqualTo("base\n");
@@ -244,6 +247,14 @@ class CliFilesTest {
         assertThat(Long.parseLong(Run.ok("stat", "-c", "%b", copy.resolve("data/sparse").toString()).stdout().strip()))
                 .as("512-byte blocks of the 64 MiB sparse file").isLessThan(1024);
 
+        // a link already at the destination is replaced, never written through
+        Path outside = dir.resolve("outside.txt");
+        Files.writeString(outside, "keep\n");
+        Files.createSymbolicLink(dir.resolve("hostname-link"), outside);
+        ok("cp", "odd", base + ":/etc/hostname", dir.resolve("hostname-link").toString());
+        assertThat(Files.readString(outside)).isEqualTo("keep\n");
+        assertThat(Files.readString(dir.resolve("hostname-link"))).isEqualTo("base\n");
+        assertThat(Files.isSymbolicLink(dir.resolve("hostname-link"))).isFalse();
         ok("cp", "odd", base + ":/links/l1", dir.resolve("one-link").toString());
         assertThat(Files.readSymbolicLink(dir.resolve("one-link"))).isEqualTo(Path.of("l2"));
         ok("cp", "odd", base + ":links/escape/hostname", dir.resolve("hostname").toString());
@@ -331,24 +342,38 @@ class CliFilesTest {
 
     @Test
     void sigintMidCp_leavesNothing_andAKilledCommandIsCleanedUpByTheNext() throws Exception {
+        Path source = dir.resolve("large");
+        Files.createDirectories(source);
+        byte[] block = new byte[1 << 20];
+        new java.util.Random(9).nextBytes(block);
+        try (var out = Files.newOutputStream(source.resolve("large.bin"))) {
+            for (int i = 0; i < 256; i++) {
+                block[0] = (byte) i;
+                out.write(block);
+            }
+        }
+        String large = ok("template", "create", "--template", "large", "--from-dir", source.toString()).out().strip();
         for (String signal : List.of("INT", "KILL")) {
-            Path fifo = dir.resolve("dest-" + signal);
-            Run.ok("mkfifo", fifo.toString()); // cp blocks opening it: a copy in progress, holding the mount busy
-            Process cp = javaCli("cp", "odd", base + ":/data/big", fifo.toString());
+            Path dest = dir.resolve("dest-" + signal);
+            Process cli = javaCli("cp", "large", large + ":/large.bin", dest.toString());
+            long cp;
             try {
-                awaitChild(cp, "cp");
-                Run.ok("kill", "-" + signal, Long.toString(cp.pid()));
-                if (signal.equals("KILL")) {
-                    try (var reader = Files.newInputStream(fifo)) { // let the orphaned cp finish
-                        reader.transferTo(java.io.OutputStream.nullOutputStream());
-                    }
+                cp = awaitChild(cli, "cp");
+                Run.ok("kill", "-STOP", Long.toString(cp)); // held mid-copy, its mount busy
+                Run.ok("kill", "-" + signal, Long.toString(cli.pid()));
+                if (signal.equals("INT")) {
+                    Thread.sleep(500); // the signal handler has sent cp its SIGTERM, pending while it is stopped
+                    Run.ok("kill", "-CONT", Long.toString(cp));
+                } else {
+                    assertThat(cli.waitFor(30, TimeUnit.SECONDS)).isTrue();
+                    Run.ok("kill", "-KILL", Long.toString(cp)); // the orphan, so the killed session's mounts are idle
                 }
-                assertThat(cp.waitFor(90, TimeUnit.SECONDS)).isTrue();
+                assertThat(cli.waitFor(90, TimeUnit.SECONDS)).isTrue();
             } finally {
-                cp.destroyForcibly();
+                cli.destroyForcibly();
             }
             if (signal.equals("INT")) {
-                assertThat(cp.exitValue()).isEqualTo(130);
+                assertThat(cli.exitValue()).as(Files.readString(dir.resolve("cli.log"))).isEqualTo(130);
                 assertThat(Files.list(dir.resolve("run-files")).toList()).isEmpty();
             } else {
                 assertThat(Files.list(dir.resolve("run-files")).toList()).hasSize(1);
@@ -371,14 +396,16 @@ class CliFilesTest {
                 .start();
     }
 
-    private void awaitChild(Process process, String name) throws Exception {
+    private long awaitChild(Process process, String name) throws Exception {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
         while (System.nanoTime() < deadline) {
-            if (process.descendants().anyMatch(p -> p.info().command().orElse("").endsWith("/" + name))) {
-                return;
+            var child = process.descendants().filter(p -> p.info().command().orElse("").endsWith("/" + name))
+                    .findFirst();
+            if (child.isPresent()) {
+                return child.get().pid();
             }
             assertThat(process.isAlive()).as(Files.readString(dir.resolve("cli.log"))).isTrue();
-            Thread.sleep(100);
+            Thread.sleep(5);
         }
         throw new AssertionError("no " + name + " started: " + Files.readString(dir.resolve("cli.log")));
     }

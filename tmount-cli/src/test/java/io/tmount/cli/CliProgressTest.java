@@ -89,6 +89,62 @@ class CliProgressTest {
         assertThat(verify).contains("verifying b-tty [").contains("is intact");
     }
 
+    @Test
+    void aCommitThroughTheDaemon_streamsItsProgress() throws Exception {
+        Path source = dir.resolve("src");
+        Files.createDirectories(source);
+        Files.writeString(source.resolve("hello"), "hello\n");
+        CliRunner runner = new CliRunner(dir);
+        String build = runner.run("template", "create", "--template", "t", "--size", "128M", "--from-dir",
+                source.toString()).out()
+                .strip();
+        try (io.tmount.store.TemplateStore store = new io.tmount.store.TemplateStore(
+                new io.tmount.store.StoreLocation.Local(dir.resolve("store")).open());
+             io.tmount.daemon.Daemon daemon = io.tmount.daemon.Daemon.start(io.tmount.host.TmountHost.open(
+                     new io.tmount.mount.MountManagerConfig(dir.resolve("state"), dir.resolve("run"), store,
+                             io.tmount.device.Attachers.onThisHost(4), java.time.Duration.ofMillis(500)),
+                     dir.resolve("builds")), dir.resolve("run/tmount.sock"), "test", "s")) {
+            Path mnt = dir.resolve("mnt");
+            assertThat(runner.run("mount", "t", build, mnt.toString()).status()).isZero();
+            try {
+                byte[] data = new byte[24 << 20];
+                new Random(5).nextBytes(data);
+                Files.write(mnt.resolve("data.bin"), data);
+                Process commit = new ProcessBuilder(cli("--api-socket", dir.resolve("run/tmount.sock").toString(),
+                        "commit", mnt.toString(), "--build", "c-1", "--progress=json"))
+                        .redirectError(dir.resolve("commit.err").toFile())
+                        .redirectOutput(dir.resolve("commit.out").toFile()).start();
+                assertThat(waitFor(commit)).as(Files.readString(dir.resolve("commit.err"))).isZero();
+                List<JsonNode> events = new ArrayList<>();
+                for (String line : Files.readAllLines(dir.resolve("commit.err"))) {
+                    if (line.startsWith("{\"progress\"")) {
+                        events.add(new ObjectMapper().readTree(line));
+                    }
+                }
+                JsonNode last = events.getLast();
+                assertThat(last.path("state").asText()).isEqualTo("done");
+                // packed, digests, stored: three passes over at least the 24 MiB written
+                assertThat(last.path("total").asLong()).isGreaterThanOrEqualTo(3L * (24 << 20))
+                        .isEqualTo(last.path("done").asLong());
+                assertThat(Files.readAllLines(dir.resolve("commit.out")).getLast()).isEqualTo("c-1");
+
+                Files.write(mnt.resolve("more.bin"), data);
+                String lines = Run.ok("curl", "-sS", "--unix-socket", dir.resolve("run/tmount.sock").toString(),
+                        "-d", "{\"mountPath\":\"" + mnt + "\",\"buildId\":\"c-2\"}",
+                        "http://localhost/v1/commits?progress=lines").stdout();
+                assertThat(lines).containsPattern("(?m)^PROGRESS \\d+ \\d+$").containsPattern("(?m)^OK \\{.*\"c-2\"");
+                assertThat(Run.ok("curl", "-sS", "--unix-socket", dir.resolve("run/tmount.sock").toString(),
+                        "-d", "{\"mountPath\":\"/nope\"}", "http://localhost/v1/commits?progress=lines").stdout())
+                        .startsWith("ERROR {").contains("NOT_FOUND");
+                assertThat(Run.ok("curl", "-sS", "--unix-socket", dir.resolve("run/tmount.sock").toString(),
+                        "-d", "{\"mount\":\"/nope\"}", "http://localhost/v1/commits?progress=lines").stdout())
+                        .startsWith("{").contains("INVALID_ARGUMENT");
+            } finally {
+                runner.run("unmount", mnt.toString());
+            }
+        }
+    }
+
     private static int waitFor(Process process) {
         try {
             return process.waitFor();

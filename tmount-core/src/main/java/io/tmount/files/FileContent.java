@@ -13,10 +13,20 @@ public final class FileContent implements AutoCloseable {
 
     private static final int BUFFER = 1 << 20;
 
+    private final Runnable between;
     private final Arena arena = Arena.ofConfined();
     private final MemorySegment first = arena.allocate(BUFFER, 4096);
     private final MemorySegment second = arena.allocate(BUFFER, 4096);
     private long bytesRead;
+
+    public FileContent() {
+        this(() -> { });
+    }
+
+    /** {@code between}: run before each MiB read (a caller's check whether to stop: it throws to stop). */
+    public FileContent(Runnable between) {
+        this.between = between;
+    }
 
     /** The SHA-256 of file {@code name} in {@code dirFd}, in hex. */
     public String sha256(int dirFd, byte[] name) throws IOException {
@@ -30,6 +40,7 @@ public final class FileContent implements AutoCloseable {
         try {
             int n;
             while ((n = Fs.read(fd, first)) > 0) {
+                between.run();
                 bytesRead += n;
                 digest.update(first.asSlice(0, n).asByteBuffer());
             }
@@ -46,6 +57,7 @@ public final class FileContent implements AutoCloseable {
             int b = openFile(dirFdB, nameB);
             try {
                 while (true) {
+                    between.run();
                     int n = fill(a, first);
                     int m = fill(b, second);
                     bytesRead += n + m;

@@ -21,13 +21,16 @@ import java.util.TreeMap;
  * whatever bytes ext4 holds (not necessarily UTF-8, possibly with newlines), which {@code java.nio.file} would mangle
  * under a non-UTF-8 locale. Nothing here follows a symbolic link except {@link #openInRoot}, which resolves links
  * the way a chroot would (openat2's RESOLVE_IN_ROOT), so a link pointing outside a build's root never leads outside.
- * Linux only; the layouts are the kernel's (statx, linux_dirent64, fiemap), the same on every architecture.
+ * Linux only; the layouts are the kernel's (statx, linux_dirent64, fiemap, open_how), the same on every
+ * architecture. Two open flags are not: arm and arm64 number O_DIRECTORY and O_NOFOLLOW their own way.
  */
 public final class Fs {
 
     public static final int O_RDONLY = 0;
-    public static final int O_DIRECTORY = 0x10000;
-    public static final int O_NOFOLLOW = 0x20000;
+    private static final boolean ARM = System.getProperty("os.arch").startsWith("aarch64")
+            || System.getProperty("os.arch").startsWith("arm");
+    public static final int O_DIRECTORY = ARM ? 0x4000 : 0x10000;
+    public static final int O_NOFOLLOW = ARM ? 0x8000 : 0x20000;
     public static final int O_PATH = 0x200000;
     private static final int O_CLOEXEC = 0x80000;
     private static final int AT_FDCWD = -100;
@@ -42,6 +45,8 @@ public final class Fs {
     private static final int ENODATA = 61;
     private static final int EOPNOTSUPP = 95;
     private static final int EINTR = 4;
+    private static final int EAGAIN = 11;
+    private static final long STATX_ATTR_ENCRYPTED = 0x800;
 
     private static final Linker LINKER = Linker.nativeLinker();
     private static final StructLayout CALL_STATE = Linker.Option.captureStateLayout();
@@ -66,6 +71,11 @@ public final class Fs {
     private static final MethodHandle LLISTXATTR = handle("llistxattr",
             FunctionDescriptor.of(LONG, ADDRESS, ADDRESS, LONG));
     private static final MethodHandle LGETXATTR = handle("lgetxattr",
+            FunctionDescriptor.of(LONG, ADDRESS, ADDRESS, ADDRESS, LONG));
+    // the start of a walk is named by /proc/self/fd/N itself, a magic link these follow (the l* ones would not)
+    private static final MethodHandle LISTXATTR = handle("listxattr",
+            FunctionDescriptor.of(LONG, ADDRESS, ADDRESS, LONG));
+    private static final MethodHandle GETXATTR = handle("getxattr",
             FunctionDescriptor.of(LONG, ADDRESS, ADDRESS, ADDRESS, LONG));
     private static final MethodHandle IOCTL = handle("ioctl", FunctionDescriptor.of(INT, INT, LONG, ADDRESS),
             Linker.Option.firstVariadicArg(2));
@@ -126,7 +136,12 @@ public final class Fs {
 
     /** What statx says of one entry (the fields the file tools use). */
     public record Stat(Type type, int mode, int uid, int gid, long size, long nlink, long inode, int rdevMajor,
-                       int rdevMinor, long mtimeSeconds, int mtimeNanos, long blocks, long device) {
+                       int rdevMinor, long mtimeSeconds, int mtimeNanos, long blocks, long device,
+                       long attributes) {
+        /** fscrypt: its blocks hold ciphertext whose key depends on the inode, whatever FIEMAP says. */
+        public boolean encrypted() {
+            return (attributes & STATX_ATTR_ENCRYPTED) != 0;
+        }
     }
 
     /** One extent of a file, as FIEMAP reports it: bytes {@code [logical, logical+length)} at {@code physical}. */
@@ -167,11 +182,18 @@ public final class Fs {
             how.set(LONG, 8, 0L);
             how.set(LONG, 16, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
             MemorySegment state = arena.allocate(CALL_STATE);
-            long fd = (long) SYSCALL4.invokeExact(state, SYS_OPENAT2, (long) rootFd, cString(arena, path), how, 24L);
-            if (fd < 0) {
-                throw new FsException(Names.display(path), errno(state));
+            MemorySegment cPath = cString(arena, path);
+            for (int attempt = 0; ; attempt++) {
+                long fd = (long) SYSCALL4.invokeExact(state, SYS_OPENAT2, (long) rootFd, cPath, how, 24L);
+                if (fd >= 0) {
+                    return (int) fd;
+                }
+                int errno = errno(state);
+                // EAGAIN: a rename somewhere raced a ".." lookup, which RESOLVE_IN_ROOT then refuses to trust
+                if ((errno != EAGAIN && errno != EINTR) || attempt >= 16) {
+                    throw new FsException(Names.display(path), errno);
+                }
             }
-            return (int) fd;
         } catch (IOException e) {
             throw e;
         } catch (Throwable t) {
@@ -202,7 +224,7 @@ public final class Fs {
                     buffer.get(LONG, 40), Integer.toUnsignedLong(buffer.get(INT, 16)), buffer.get(LONG, 32),
                     buffer.get(INT, 128), buffer.get(INT, 132), buffer.get(LONG, 112), buffer.get(INT, 120),
                     buffer.get(LONG, 48), (Integer.toUnsignedLong(buffer.get(INT, 136)) << 32)
-                            | Integer.toUnsignedLong(buffer.get(INT, 140)));
+                            | Integer.toUnsignedLong(buffer.get(INT, 140)), buffer.get(LONG, 8));
         } catch (IOException e) {
             throw e;
         } catch (Throwable t) {
@@ -258,13 +280,18 @@ public final class Fs {
     /** The target of the link {@code name} in {@code dirFd}, as stored. */
     public static byte[] readLink(int dirFd, byte[] name) throws IOException {
         try (Arena arena = Arena.ofConfined()) {
-            MemorySegment buffer = arena.allocate(4097);
             MemorySegment state = arena.allocate(CALL_STATE);
-            long n = (long) READLINKAT.invokeExact(state, dirFd, cString(arena, name), buffer, 4097L);
-            if (n < 0) {
-                throw new FsException("readlink " + Names.display(name), errno(state));
+            MemorySegment cName = cString(arena, name);
+            for (long size = 4096; ; size *= 16) { // ext4 allows a target up to a block, 64 KiB at most
+                MemorySegment buffer = arena.allocate(size + 1);
+                long n = (long) READLINKAT.invokeExact(state, dirFd, cName, buffer, size + 1);
+                if (n < 0) {
+                    throw new FsException("readlink " + Names.display(name), errno(state));
+                }
+                if (n <= size) {
+                    return buffer.asSlice(0, n).toArray(ValueLayout.JAVA_BYTE);
+                }
             }
-            return buffer.asSlice(0, n).toArray(ValueLayout.JAVA_BYTE);
         } catch (IOException e) {
             throw e;
         } catch (Throwable t) {
@@ -302,16 +329,19 @@ public final class Fs {
     public static TreeMap<String, byte[]> xattrs(int dirFd, byte[] name) throws IOException {
         TreeMap<String, byte[]> attributes = new TreeMap<>();
         byte[] prefix = ("/proc/self/fd/" + dirFd + "/").getBytes(StandardCharsets.US_ASCII);
-        byte[] path = name.length == 0 ? Arrays.copyOf(prefix, prefix.length - 1) : concat(prefix, name);
+        boolean self = name.length == 0;
+        byte[] path = self ? Arrays.copyOf(prefix, prefix.length - 1) : concat(prefix, name);
+        MethodHandle list = self ? LISTXATTR : LLISTXATTR;
+        MethodHandle get = self ? GETXATTR : LGETXATTR;
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment cPath = cString(arena, path);
             MemorySegment state = arena.allocate(CALL_STATE);
-            MemorySegment list = MemorySegment.NULL;
+            MemorySegment names = MemorySegment.NULL;
             long n;
             long size = 1024;
             while (true) {
-                list = arena.allocate(size);
-                n = (long) LLISTXATTR.invokeExact(state, cPath, list, size);
+                names = arena.allocate(size);
+                n = (long) list.invokeExact(state, cPath, names, size);
                 if (n >= 0) {
                     break;
                 }
@@ -326,14 +356,14 @@ public final class Fs {
             }
             for (long at = 0; at < n; ) {
                 long end = at;
-                while (list.get(ValueLayout.JAVA_BYTE, end) != 0) {
+                while (names.get(ValueLayout.JAVA_BYTE, end) != 0) {
                     end++;
                 }
-                MemorySegment attribute = list.asSlice(at, end - at + 1);
-                String attributeName = new String(list.asSlice(at, end - at).toArray(ValueLayout.JAVA_BYTE),
+                MemorySegment attribute = names.asSlice(at, end - at + 1);
+                String attributeName = new String(names.asSlice(at, end - at).toArray(ValueLayout.JAVA_BYTE),
                         StandardCharsets.ISO_8859_1);
                 at = end + 1;
-                byte[] value = attribute(state, cPath, attribute, arena, name, attributeName);
+                byte[] value = attribute(get, state, cPath, attribute, arena, name, attributeName);
                 if (value != null) {
                     attributes.put(attributeName, value);
                 }
@@ -346,12 +376,13 @@ public final class Fs {
         }
     }
 
-    private static byte[] attribute(MemorySegment state, MemorySegment cPath, MemorySegment attribute, Arena arena,
-                                    byte[] name, String attributeName) throws Throwable {
+    private static byte[] attribute(MethodHandle get, MemorySegment state, MemorySegment cPath,
+                                    MemorySegment attribute, Arena arena, byte[] name, String attributeName)
+            throws Throwable {
         long size = 256;
         while (true) {
             MemorySegment value = arena.allocate(size);
-            long n = (long) LGETXATTR.invokeExact(state, cPath, attribute, value, size);
+            long n = (long) get.invokeExact(state, cPath, attribute, value, size);
             if (n >= 0) {
                 return value.asSlice(0, n).toArray(ValueLayout.JAVA_BYTE);
             }

@@ -27,7 +27,10 @@ public final class Names {
                 if (length > 0) {
                     String text = new String(name, at, length, StandardCharsets.UTF_8);
                     int codePoint = text.codePointAt(0);
-                    if (Character.isISOControl(codePoint) || !Character.isDefined(codePoint)) {
+                    // controls, unassigned, and format characters (bidi overrides, zero-width joiners) that would
+                    // make two names look alike
+                    if (Character.isISOControl(codePoint) || !Character.isDefined(codePoint)
+                            || Character.getType(codePoint) == Character.FORMAT) {
                         for (int i = 0; i < length; i++) {
                             hex(out, name[at + i]);
                         }

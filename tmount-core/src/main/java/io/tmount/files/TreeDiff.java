@@ -21,6 +21,10 @@ public final class TreeDiff {
 
     /** Receives each change and each entry that could not be read. */
     public interface Listener {
+        /** Each entry, as it is compared (where a caller checks whether it should stop). */
+        default void entry(byte[] path) {
+        }
+
         void change(Change change) throws IOException;
 
         void problem(byte[] path, IOException error);
@@ -100,9 +104,21 @@ public final class TreeDiff {
                 problem(path, new IOException("deeper than " + TreeWalker.MAX_DEPTH + " levels: not compared"));
                 return;
             }
-            int childA = Fs.openAt(a, name, Fs.O_RDONLY | Fs.O_DIRECTORY | Fs.O_NOFOLLOW);
+            int childA;
+            int childB;
             try {
-                int childB = Fs.openAt(b, name, Fs.O_RDONLY | Fs.O_DIRECTORY | Fs.O_NOFOLLOW);
+                childA = Fs.openAt(a, name, Fs.O_RDONLY | Fs.O_DIRECTORY | Fs.O_NOFOLLOW);
+            } catch (IOException e) {
+                problem(path, e);
+                return;
+            }
+            try {
+                try {
+                    childB = Fs.openAt(b, name, Fs.O_RDONLY | Fs.O_DIRECTORY | Fs.O_NOFOLLOW);
+                } catch (IOException e) {
+                    problem(path, e);
+                    return;
+                }
                 try {
                     directories(childA, childB, path, depth + 1);
                 } finally {
@@ -163,6 +179,7 @@ public final class TreeDiff {
 
     private void report(Change.Kind kind, FileEntry entry) throws IOException {
         entries++;
+        listener.entry(entry.path());
         listener.change(new Change(kind, entry.path(), List.of(), kind == Change.Kind.REMOVED ? entry : null,
                 kind == Change.Kind.ADDED ? entry : null));
     }
@@ -170,6 +187,7 @@ public final class TreeDiff {
     private void compareEntries(FileEntry a, int dirA, byte[] nameA, FileEntry b, int dirB, byte[] nameB)
             throws IOException {
         entries++;
+        listener.entry(a.path());
         List<String> what = new ArrayList<>();
         Fs.Stat x = a.stat();
         Fs.Stat y = b.stat();
@@ -178,8 +196,12 @@ public final class TreeDiff {
         } else {
             switch (x.type()) {
                 case FILE -> {
-                    if (x.size() != y.size() || !sameContent(x, dirA, nameA, y, dirB, nameB)) {
-                        what.add("content");
+                    try {
+                        if (x.size() != y.size() || !sameContent(x, dirA, nameA, y, dirB, nameB)) {
+                            what.add("content");
+                        }
+                    } catch (IOException e) { // EIO from a damaged image, say: that file, not the whole diff
+                        problem(a.path(), e);
                     }
                 }
                 case LINK -> {
@@ -218,7 +240,7 @@ public final class TreeDiff {
         if (x.size() == 0) {
             return true;
         }
-        if (same != null && provenSame(dirA, nameA, dirB, nameB)) {
+        if (same != null && !x.encrypted() && !y.encrypted() && provenSame(dirA, nameA, dirB, nameB)) {
             provenSame++;
             return true;
         }

@@ -8,6 +8,8 @@ import io.tmount.compress.FramedWriter;
 import io.tmount.header.BuildData;
 import io.tmount.header.BuildMapping;
 import io.tmount.header.Header;
+import io.tmount.progress.CountingFileChannel;
+import io.tmount.progress.ProgressCounter;
 import io.tmount.header.HeaderCodec;
 import io.tmount.store.BuildMetadata;
 import io.tmount.store.TemplateStore;
@@ -40,11 +42,18 @@ public final class BuildWriter {
 
     private final TemplateStore store;
     private final Path scratch;
+    private final ProgressCounter progress;
 
     /** {@code scratch}: where compressed data objects are made before they are stored. */
     public BuildWriter(TemplateStore store, Path scratch) {
+        this(store, scratch, ProgressCounter.none());
+    }
+
+    /** The same, counting the bytes each pass over the data reads, and the data once stored, into {@code progress}. */
+    public BuildWriter(TemplateStore store, Path scratch, ProgressCounter progress) {
         this.store = store;
         this.scratch = scratch;
+        this.progress = progress;
     }
 
     /**
@@ -132,6 +141,7 @@ public final class BuildWriter {
             // the metadata says a digest list was stored, so that losing it is noticed
             store.publishBuild(stored == null ? metadata : metadata.withDigests(ChunkDigests.DEFAULT_BLOCK_SIZE),
                     HeaderCodec.write(header), stored);
+            progress.add(dataBytes); // stored: a pass of its own, whose own progress the store does not report
             long storedBytes = stored == null ? 0 : Files.size(stored.file());
             return new Written(version, stored == null ? Compression.NONE : stored.compression(), dataBytes, storedBytes,
                     own.sha256(), own.frames().count());
@@ -147,26 +157,31 @@ public final class BuildWriter {
      * (version 4 and 5, uncompressed) or the compression, then the upload. For progress displays.
      */
     public static int readPasses(WriteFormat format) {
-        boolean second = format.compression() != Compression.NONE || format.versionFor(null) >= 4;
+        return readPasses(format, null);
+    }
+
+    /** The same for a layer over a build with header {@code below}. */
+    public static int readPasses(WriteFormat format, Header below) {
+        boolean second = format.compression() != Compression.NONE || format.versionFor(below) >= 4;
         return second ? 3 : 2;
     }
 
-    private static FramedWriter.Result frame(Path data, long length, Path out, WriteFormat format) throws IOException {
-        try (FileChannel in = FileChannel.open(data);
+    private FramedWriter.Result frame(Path data, long length, Path out, WriteFormat format) throws IOException {
+        try (FileChannel in = CountingFileChannel.of(FileChannel.open(data), progress);
              FileChannel target = FileChannel.open(out, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING);
              FrameCodec codec = FrameCodec.of(format.compression(), format.level())) {
             return new FramedWriter(codec, format.frameSize()).write(in, length, target);
         }
     }
 
-    private static byte[] digests(Path data, long length) throws IOException {
-        try (FileChannel in = FileChannel.open(data)) {
+    private byte[] digests(Path data, long length) throws IOException {
+        try (FileChannel in = CountingFileChannel.of(FileChannel.open(data), progress)) {
             return ChunkDigests.of(in, length, ChunkDigests.DEFAULT_BLOCK_SIZE).serialize();
         }
     }
 
-    private static String sha256(Path data, long length) throws IOException {
-        try (FileChannel in = FileChannel.open(data)) {
+    private String sha256(Path data, long length) throws IOException {
+        try (FileChannel in = CountingFileChannel.of(FileChannel.open(data), progress)) {
             return FramedWriter.sha256(in, length);
         }
     }

@@ -4,6 +4,8 @@ import io.tmount.TmountException;
 import io.tmount.image.BuildLayout;
 import io.tmount.image.BuildWriter;
 import io.tmount.image.LayerDiff;
+import io.tmount.progress.CountingFileChannel;
+import io.tmount.progress.ProgressCounter;
 import io.tmount.image.WriteFormat;
 import io.tmount.image.Overlay;
 import io.tmount.store.BuildId;
@@ -53,12 +55,12 @@ final class MountCommitter {
     }
 
     CommitResult commit(ActiveMount mount, BuildId newBuild, TemplateId template, boolean evenWithoutChanges,
-                        Path workDir, WriteFormat format) throws IOException {
+                        Path workDir, WriteFormat format, ProgressCounter progress) throws IOException {
         long start = System.nanoTime();
         MountInfo info = mount.info();
         refuseUncommittable(mount, newBuild);
         if (filesystems.wentReadOnly(info)) {
-            return commitBroken(mount, newBuild, template, evenWithoutChanges, workDir, format, start);
+            return commitBroken(mount, newBuild, template, evenWithoutChanges, workDir, format, start, progress);
         }
         MountFilesystems.Hold hold;
         try {
@@ -72,7 +74,7 @@ final class MountCommitter {
             refuseOnAFullDisk(info.mountPath(), workDir, e);
             // room enough, and still it cannot write back: its device failed writes before (its journal may be
             // aborted without the filesystem showing it as read-only), so the device's blocks are all there are
-            return commitBroken(mount, newBuild, template, evenWithoutChanges, workDir, format, start);
+            return commitBroken(mount, newBuild, template, evenWithoutChanges, workDir, format, start, progress);
         }
         CommitResult result;
         try {
@@ -80,7 +82,7 @@ final class MountCommitter {
                 result = CommitResult.unchanged(info.buildId(), template, millisSince(start)); // fuse2fs had nothing
             } else {
                 // nothing writes while frozen: what is written from here on is not in this commit
-                result = store(mount, newBuild, template, workDir, format, start);
+                result = store(mount, newBuild, template, workDir, format, start, progress);
             }
         } catch (IOException | RuntimeException e) {
             try {
@@ -149,15 +151,15 @@ final class MountCommitter {
      * alternative, an unmount, would drop it.
      */
     private CommitResult commitBroken(ActiveMount mount, BuildId newBuild, TemplateId template,
-                                      boolean evenWithoutChanges, Path workDir, WriteFormat format, long start)
-            throws IOException {
+                                      boolean evenWithoutChanges, Path workDir, WriteFormat format, long start,
+                                      ProgressCounter progress) throws IOException {
         MountInfo info = mount.info();
         if (!mount.changedSinceCommit() && !evenWithoutChanges) {
             return CommitResult.unchanged(info.buildId(), template, millisSince(start));
         }
         log.warn("{} went read-only or cannot write back after a filesystem error; committing the blocks that reached "
                 + "the device", info.mountPath());
-        return store(mount, newBuild, template, workDir, format, start).withWarning(info.mountPath()
+        return store(mount, newBuild, template, workDir, format, start, progress).withWarning(info.mountPath()
                 + " went read-only after a filesystem error, or could not write back its changes (see the kernel "
                 + "log), so the commit took the blocks that "
                 + "reached the device without a sync: fsynced writes may be in its journal only (a writable mount "
@@ -170,7 +172,7 @@ final class MountCommitter {
      * dies while the build is stored, the next start removes what it left half done), packs and publishes.
      */
     private CommitResult store(ActiveMount mount, BuildId newBuild, TemplateId template, Path workDir,
-                               WriteFormat format, long start) throws IOException {
+                               WriteFormat format, long start, ProgressCounter progress) throws IOException {
         Overlay overlay = mount.overlay();
         Path packed = workDir.resolve("commit-" + newBuild + ".data");
         Path pending = workDir.resolve(PENDING);
@@ -179,7 +181,7 @@ final class MountCommitter {
             overlay.flush();
             checkpoints.reached(Checkpoints.COMMIT_FROZEN);
             AtomicFiles.replace(pending, java.nio.ByteBuffer.wrap(newBuild.value().getBytes(StandardCharsets.UTF_8)));
-            CommitResult result = publish(mount, newBuild, template, packed, format, workDir, start);
+            CommitResult result = publish(mount, newBuild, template, packed, format, workDir, start, progress);
             mount.committedMutations().set(committing); // only once the build is stored: a failed commit commits nothing
             return result;
         } finally {
@@ -189,17 +191,24 @@ final class MountCommitter {
     }
 
     private CommitResult publish(ActiveMount mount, BuildId newBuild, TemplateId template, Path packed,
-                                 WriteFormat format, Path workDir, long start) throws IOException {
+                                 WriteFormat format, Path workDir, long start, ProgressCounter progress)
+            throws IOException {
         MountInfo info = mount.info();
         BuildLayout parent = mount.layout();
         LayerDiff.Result diff;
-        try (FileChannel out = FileChannel.open(packed, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+        // packing the overlay's own blocks, then the writer's passes over them, each about that many bytes
+        progress.total(mount.overlay().ownBlocks() * Overlay.BLOCK
+                * (1 + BuildWriter.readPasses(format, parent.header())));
+        try (FileChannel out = CountingFileChannel.of(FileChannel.open(packed, StandardOpenOption.CREATE_NEW,
+                StandardOpenOption.WRITE), progress)) {
             diff = LayerDiff.write(mount.overlay(), parent.header().mappings(), newBuild.uuid(), out);
         }
         BuildMetadata metadata = BuildMetadata.forNewBuild(newBuild, template, info.buildId(),
                 parent.header().size(), Instant.now()).withBuildAliases(aliases(parent, newBuild))
                 .withE2bFrom(store.metadata(info.buildId()).orElse(null));
-        BuildWriter.Written written = new BuildWriter(store, workDir).writeLayer(parent, metadata, diff, packed, format);
+        BuildWriter.Written written = new BuildWriter(store, workDir, progress).writeLayer(parent, metadata, diff,
+                packed, format);
+        progress.finish();
         CommitResult result = new CommitResult(newBuild, info.buildId(), template, diff.ownBytes(),
                 diff.zeroBytes(), diff.mappings().size(), millisSince(start), written.headerVersion(),
                 written.compression().label(), written.storedBytes(), null);

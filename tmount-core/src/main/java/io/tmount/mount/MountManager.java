@@ -7,6 +7,8 @@ import io.tmount.image.CacheBudget;
 import io.tmount.image.CacheStats;
 import io.tmount.image.WriteFormat;
 import io.tmount.metrics.Metrics;
+import io.tmount.progress.Progress;
+import io.tmount.progress.ProgressCounter;
 import io.tmount.nbd.PayloadMemory;
 import io.tmount.os.Descriptors;
 import io.tmount.os.FilesystemMounter;
@@ -342,6 +344,12 @@ public final class MountManager implements AutoCloseable {
      */
     public CommitResult commit(Path mountPath, BuildId newBuild, TemplateId template, boolean evenWithoutChanges,
                                WriteFormat format) {
+        return commit(mountPath, newBuild, template, evenWithoutChanges, format, Progress.NONE);
+    }
+
+    /** The same, telling {@code progress} how many bytes of the new build were packed, checked and stored. */
+    public CommitResult commit(Path mountPath, BuildId newBuild, TemplateId template, boolean evenWithoutChanges,
+                               WriteFormat format, Progress progress) {
         lifecycle.readLock().lock();
         try {
             checkOpen();
@@ -351,7 +359,7 @@ public final class MountManager implements AutoCloseable {
             try {
                 return committer.commit(mount, id, template == null ? mount.info().templateId() : template,
                         evenWithoutChanges, journal.dirOf(mount.info().id()),
-                        format == null ? config.writeFormat() : format);
+                        format == null ? config.writeFormat() : format, new ProgressCounter(progress));
             } catch (IOException e) {
                 throw TmountException.failed(e, "cannot commit %s", path);
             } finally {
