@@ -26,11 +26,8 @@ final class CatCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Parameters(index = "0", paramLabel = "TEMPLATE", description = "Template id.")
-    String template;
-
-    @Parameters(index = "1", paramLabel = "BUILD", description = "Build id.")
-    String build;
+    @Mixin
+    BuildArgs ids;
 
     @Parameters(index = "2", paramLabel = "PATH", description = "A file inside the build.")
     String path;
@@ -43,7 +40,7 @@ final class CatCommand implements Callable<Integer> {
         spec.commandLine().getOut().flush();
         OutputStream out = main.raw();
         try (FileSession session = FileSession.open(main.settings());
-             BuildRoot root = BuildRoot.mount(session, template, build, false, files)) {
+             BuildRoot root = BuildRoot.mount(session, ids.template, ids.build, false, files)) {
             int probe = root.open(path, Fs.O_PATH);
             Fs.Type type;
             try {

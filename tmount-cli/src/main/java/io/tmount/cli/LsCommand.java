@@ -31,11 +31,8 @@ final class LsCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Parameters(index = "0", paramLabel = "TEMPLATE", description = "Template id.")
-    String template;
-
-    @Parameters(index = "1", paramLabel = "BUILD", description = "Build id.")
-    String build;
+    @Mixin
+    BuildArgs ids;
 
     @Parameters(index = "2", arity = "0..1", paramLabel = "PATH", defaultValue = "/",
             description = "A folder or file inside the build (default: /).")
@@ -60,7 +57,7 @@ final class LsCommand implements Callable<Integer> {
         List<Map<String, Object>> entries = new ArrayList<>();
         int[] problems = {0};
         try (FileSession session = FileSession.open(main.settings());
-             BuildRoot root = BuildRoot.mount(session, template, build, false, files)) {
+             BuildRoot root = BuildRoot.mount(session, ids.template, ids.build, false, files)) {
             int start = root.open(path, Fs.O_PATH);
             try {
                 Fs.Stat stat = Fs.stat(start, new byte[0]);

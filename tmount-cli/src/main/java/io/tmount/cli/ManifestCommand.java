@@ -32,11 +32,8 @@ final class ManifestCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Parameters(index = "0", paramLabel = "TEMPLATE", description = "Template id.")
-    String template;
-
-    @Parameters(index = "1", paramLabel = "BUILD", description = "Build id.")
-    String build;
+    @Mixin
+    BuildArgs ids;
 
     @Parameters(index = "2", arity = "0..1", paramLabel = "PATH", defaultValue = "/",
             description = "Only what is below this folder (default: /).")
@@ -61,7 +58,7 @@ final class ManifestCommand implements Callable<Integer> {
         PrintWriter err = spec.commandLine().getErr();
         int[] problems = {0};
         try (FileSession session = FileSession.open(main.settings());
-             BuildRoot root = BuildRoot.mount(session, template, build, false, files);
+             BuildRoot root = BuildRoot.mount(session, ids.template, ids.build, false, files);
              FileContent content = new FileContent(session::checkCancelled)) {
             Manifest manifest = new Manifest(content, hash.equals("sha256"), times, out);
             int dir = root.open(path, Fs.O_RDONLY | Fs.O_DIRECTORY);

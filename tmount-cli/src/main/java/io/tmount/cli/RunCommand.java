@@ -26,11 +26,8 @@ final class RunCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Parameters(index = "0", paramLabel = "TEMPLATE", description = "Template id.")
-    String template;
-
-    @Parameters(index = "1", paramLabel = "BUILD", description = "Build id.")
-    String build;
+    @Mixin
+    BuildArgs ids;
 
     @Parameters(index = "2..*", arity = "1..*", paramLabel = "CMD", description = "The command and its arguments "
             + "(after --).")
@@ -43,7 +40,7 @@ final class RunCommand implements Callable<Integer> {
     public Integer call() throws IOException {
         spec.commandLine().getOut().flush();
         try (FileSession session = FileSession.open(main.settings());
-             BuildRoot root = BuildRoot.mount(session, template, build, false, files)) {
+             BuildRoot root = BuildRoot.mount(session, ids.template, ids.build, false, files)) {
             Path path = root.path();
             ProcessBuilder builder = new ProcessBuilder(command).directory(path.toFile());
             builder.environment().put("TMOUNT_ROOT", path.toString());

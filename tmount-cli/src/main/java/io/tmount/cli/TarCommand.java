@@ -29,11 +29,8 @@ final class TarCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Parameters(index = "0", paramLabel = "TEMPLATE", description = "Template id.")
-    String template;
-
-    @Parameters(index = "1", paramLabel = "BUILD", description = "Build id.")
-    String build;
+    @Mixin
+    BuildArgs ids;
 
     @Parameters(index = "2", arity = "0..1", paramLabel = "PATH", defaultValue = "/",
             description = "What to store (default: /).")
@@ -59,7 +56,7 @@ final class TarCommand implements Callable<Integer> {
         spec.commandLine().getOut().flush();
         boolean partial = false;
         try (FileSession session = FileSession.open(main.settings());
-             BuildRoot root = BuildRoot.mount(session, template, build, false, files)) {
+             BuildRoot root = BuildRoot.mount(session, ids.template, ids.build, false, files)) {
             List<String> command = new ArrayList<>(List.of("tar", "--create", "--file=-", "--format=posix", "--sort=name",
                     "--numeric-owner", "--xattrs", "--xattrs-include=*", "--acls", "--sparse", "--one-file-system"));
             BuildRoot.Located located = locate(root);

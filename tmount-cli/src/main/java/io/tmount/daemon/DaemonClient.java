@@ -119,45 +119,12 @@ public final class DaemonClient implements AutoCloseable {
      * the bytes packed, checked and stored so far, and their total.
      */
     public CommitResult commit(CommitRequest body, io.tmount.progress.Progress progress) {
-        InputStreamResponseListener listener = new InputStreamResponseListener();
-        try {
-            http.newRequest(uri("/v1/commits?progress=lines")).method(HttpMethod.POST).transport(transport)
-                    .idleTimeout(BUILD_SILENCE_LIMIT.toMillis(), TimeUnit.MILLISECONDS)
-                    .body(new StringRequestContent("application/json", json.writeValueAsString(body)))
-                    .send(listener);
-            org.eclipse.jetty.client.Response response = listener.get(60, TimeUnit.SECONDS);
-            try (BufferedReader lines = new BufferedReader(new InputStreamReader(listener.getInputStream(),
-                    StandardCharsets.UTF_8))) {
-                if (response.getStatus() >= 400) {
-                    ApiError error = json.readValue(lines.lines().reduce("", String::concat), ApiError.class);
-                    throw new TmountException(error.kind() == null ? TmountException.Kind.FAILED : error.kind(),
-                            error.error());
-                }
-                String line;
-                while ((line = lines.readLine()) != null) {
-                    if (line.startsWith(CommitProgressEndpoint.PROGRESS)) {
-                        String[] numbers = line.substring(CommitProgressEndpoint.PROGRESS.length()).split(" ");
-                        progress.update(Long.parseLong(numbers[0]), Long.parseLong(numbers[1]));
-                    } else if (line.startsWith(BuildEndpoint.OK)) {
-                        return json.readValue(line.substring(BuildEndpoint.OK.length()), CommitResult.class);
-                    } else if (line.startsWith(BuildEndpoint.ERROR)) {
-                        ApiError error = json.readValue(line.substring(BuildEndpoint.ERROR.length()), ApiError.class);
-                        throw new TmountException(error.kind(), error.error());
-                    }
-                }
+        return streamed("/v1/commits?progress=lines", body, CommitResult.class, BUILD_SILENCE_LIMIT, "commit", line -> {
+            if (line.startsWith(CommitProgressEndpoint.PROGRESS)) {
+                String[] numbers = line.substring(CommitProgressEndpoint.PROGRESS.length()).split(" ");
+                progress.update(Long.parseLong(numbers[0]), Long.parseLong(numbers[1]));
             }
-            throw new TmountException(TmountException.Kind.FAILED, "the daemon ended the commit without a result; "
-                    + "it may have stopped: check `tmount list` and the daemon's log");
-        } catch (ExecutionException e) {
-            throw e.getCause() instanceof java.net.ConnectException ? noDaemon(socket)
-                    : TmountException.failed(e.getCause(), "the connection to the daemon broke during the commit");
-        } catch (IOException | java.util.concurrent.TimeoutException e) {
-            throw TmountException.failed(e, "the connection to the daemon broke during the commit (its outcome is "
-                    + "unknown: check `tmount template list`)");
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw TmountException.failed(e, "interrupted while committing");
-        }
+        });
     }
 
     /** Runs a build in the daemon, passing each log line to {@code log} as it comes. */
@@ -171,59 +138,73 @@ public final class DaemonClient implements AutoCloseable {
      * a build may run for hours, a daemon that stopped answering should not hold the CLI that long.
      */
     public BuildResult build(BuildRequest body, Consumer<String> log, Duration silenceLimit) {
+        return streamed("/v1/builds", body, BuildResult.class, silenceLimit, "build", line -> {
+            if (line.startsWith(BuildEndpoint.LOG)) {
+                log.accept(line.substring(BuildEndpoint.LOG.length()));
+            }
+        });
+    }
+
+    /**
+     * Work whose answer the daemon streams ({@code StreamedWork}): passes each line before the result to
+     * {@code lines} (what it does not know, WAIT included, it ignores), and returns the result; gives up when the
+     * daemon sends nothing at all, not even its heartbeat, for {@code silenceLimit}.
+     */
+    private <T> T streamed(String path, Object body, Class<T> type, Duration silenceLimit, String what,
+                           Consumer<String> lines) {
         InputStreamResponseListener listener = new InputStreamResponseListener();
         try {
-            http.newRequest(uri("/v1/builds")).method(HttpMethod.POST).transport(transport)
+            http.newRequest(uri(path)).method(HttpMethod.POST).transport(transport)
                     .idleTimeout(silenceLimit.toMillis(), TimeUnit.MILLISECONDS)
                     .body(new StringRequestContent("application/json", json.writeValueAsString(body)))
                     .send(listener);
             org.eclipse.jetty.client.Response response = listener.get(60, TimeUnit.SECONDS);
-            try (BufferedReader lines = new BufferedReader(new InputStreamReader(listener.getInputStream(),
+            try (BufferedReader reader = new BufferedReader(new InputStreamReader(listener.getInputStream(),
                     StandardCharsets.UTF_8))) {
                 if (response.getStatus() >= 400) {
-                    ApiError error = json.readValue(lines.lines().reduce("", String::concat), ApiError.class);
-                    throw new TmountException(error.kind() == null ? TmountException.Kind.FAILED : error.kind(), error.error());
+                    ApiError error = json.readValue(reader.lines().reduce("", String::concat), ApiError.class);
+                    throw new TmountException(error.kind() == null ? TmountException.Kind.FAILED : error.kind(),
+                            error.error());
                 }
                 String line;
-                while ((line = lines.readLine()) != null) {
-                    if (line.startsWith(BuildEndpoint.LOG)) {
-                        log.accept(line.substring(BuildEndpoint.LOG.length()));
-                    } else if (line.startsWith(BuildEndpoint.OK)) {
-                        return json.readValue(line.substring(BuildEndpoint.OK.length()), BuildResult.class);
-                    } else if (line.startsWith(BuildEndpoint.ERROR)) {
-                        ApiError error = json.readValue(line.substring(BuildEndpoint.ERROR.length()), ApiError.class);
+                while ((line = reader.readLine()) != null) {
+                    if (line.startsWith(StreamedWork.OK)) {
+                        return json.readValue(line.substring(StreamedWork.OK.length()), type);
+                    } else if (line.startsWith(StreamedWork.ERROR)) {
+                        ApiError error = json.readValue(line.substring(StreamedWork.ERROR.length()), ApiError.class);
                         throw new TmountException(error.kind(), error.error());
                     }
-                    // WAIT, and whatever later daemons add: nothing to show
+                    lines.accept(line);
                 }
             }
-            throw new TmountException(TmountException.Kind.FAILED, "the daemon ended the build log without a result; "
-                    + "it may have stopped: check `tmount list` and the daemon's log");
+            throw new TmountException(TmountException.Kind.FAILED, "the daemon ended the " + what + " without a "
+                    + "result; it may have stopped: check `tmount list` and the daemon's log");
         } catch (ExecutionException e) {
-            throw e.getCause() instanceof java.net.ConnectException ? noDaemon(socket) : brokenDuringBuild(e.getCause());
+            throw e.getCause() instanceof java.net.ConnectException ? noDaemon(socket) : broken(what, e.getCause());
         } catch (IOException | java.util.concurrent.TimeoutException e) {
             for (Throwable cause = e; cause != null; cause = cause.getCause()) {
                 if (cause instanceof java.util.concurrent.TimeoutException) {
                     throw new TmountException(TmountException.Kind.FAILED, "the tmount daemon sent nothing, not even "
-                            + "its heartbeat, for " + silenceLimit.toSeconds() + " s during the build; it may have "
-                            + "stopped or hung (the build may still finish): check its log and `tmount list`", e);
+                            + "its heartbeat, for " + silenceLimit.toSeconds() + " s during the " + what + "; it may "
+                            + "have stopped or hung (the " + what + " may still finish): check its log and `tmount "
+                            + "list`", e);
                 }
             }
-            throw brokenDuringBuild(e);
+            throw broken(what, e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            throw TmountException.failed(e, "interrupted while building");
+            throw TmountException.failed(e, "interrupted during the %s", what);
         }
     }
 
     /**
-     * The connection to the daemon broke mid-build (the daemon died, most likely). One line for the user; the HTTP
+     * The connection to the daemon broke mid-work (the daemon died, most likely). One line for the user; the HTTP
      * client's own account (a kilobyte of its internals) stays in the cause, for --debug.
      */
-    private TmountException brokenDuringBuild(Throwable cause) {
+    private TmountException broken(String what, Throwable cause) {
         return new TmountException(TmountException.Kind.FAILED, "the connection to the tmount daemon at " + socket
-                + " broke during the build (the daemon may have stopped; the build's outcome is unknown): check the "
-                + "daemon's log, `tmount list` and `tmount template list`", cause);
+                + " broke during the " + what + " (the daemon may have stopped; the " + what + "'s outcome is "
+                + "unknown): check the daemon's log, `tmount list` and `tmount template list`", cause);
     }
 
     public ExportInfo export(ExportRequest body) {

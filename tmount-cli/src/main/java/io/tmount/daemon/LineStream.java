@@ -47,7 +47,7 @@ final class LineStream {
                 Thread.sleep(interval);
                 synchronized (this) {
                     if (System.nanoTime() - lastWrite >= interval.toNanos() * 9 / 10) {
-                        send(BuildEndpoint.WAIT);
+                        send(StreamedWork.WAIT);
                     }
                 }
             }
