@@ -21,7 +21,7 @@ import java.util.Map;
                 DiffCommand.class, ManifestCommand.class,
                 CommitCommand.class, BuildCommand.class, InspectCommand.class, VerifyCommand.class, CacheCommand.class,
                 TemplateCommand.class,
-                StoreReadCommand.class, FramesBenchCommand.class, DoctorCommand.class, CompletionCommand.class,
+                StoreReadCommand.class, FramesBenchCommand.class, DelayProxyCommand.class, DoctorCommand.class, CompletionCommand.class,
                 ManCommand.class,
                 DemoCommand.class, CommandLine.HelpCommand.class},
         footer = {"", "Exit status: 0 on success, 1 on an error (one line on stderr), 2 on a usage error."})

@@ -88,6 +88,43 @@ class CliS3Test {
     }
 
     @Test
+    void benchHelpers_readRangesInParallel_andDelayEveryResponse() throws Exception {
+        Map<String, String> env = env(server.createBucket("cli-bench"));
+        Path source = Trees.sample(dir.resolve("src"), 4);
+        String build = tmount(env, "template", "create", "--template", "base", "--from-dir", source.toString(),
+                "--size", "48M").out().strip();
+        Result parallel = tmount(env, "store-read", build, "--ranges", "0:8388608,16777216:1048576", "--chunk", "1M",
+                "--parallel", "4");
+        assertThat(parallel.status()).as(parallel.err()).isZero();
+        assertThat(parallel.out()).startsWith("9437184 ");
+        assertThat(parallel.err()).contains("with 4 in flight");
+
+        String java = ProcessHandle.current().info().command().orElseThrow();
+        int port = Integer.parseInt(server.url("x").replaceAll(".*127\\.0\\.0\\.1:(\\d+).*", "$1"));
+        Process proxy = new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"), "io.tmount.cli.Main",
+                "delay-proxy", "--to", Integer.toString(port), "--delay", "100").redirectError(ProcessBuilder.Redirect.DISCARD)
+                .start();
+        try {
+            String proxyPort;
+            var lines = new java.io.BufferedReader(new java.io.InputStreamReader(proxy.getInputStream()));
+            do { // (logback may print its own status lines on the test class path first)
+                proxyPort = lines.readLine();
+            } while (proxyPort != null && !proxyPort.matches("\\d+"));
+            Map<String, String> delayed = new HashMap<>(env);
+            delayed.put("TEMPLATE_STORAGE_URL", env.get("TEMPLATE_STORAGE_URL").replace("127.0.0.1:" + port,
+                    "127.0.0.1:" + proxyPort));
+            Result one = tmount(delayed, "store-read", build, "--ranges", "0:4194304", "--chunk", "1M");
+            assertThat(one.status()).as(one.err()).isZero();
+            String[] bytesAndMillis = one.out().strip().split(" ");
+            assertThat(bytesAndMillis[0]).isEqualTo("4194304");
+            assertThat(Long.parseLong(bytesAndMillis[1])).as("4 GETs one after another, 100 ms each")
+                    .isGreaterThanOrEqualTo(400);
+        } finally {
+            proxy.destroyForcibly().waitFor();
+        }
+    }
+
+    @Test
     void storeErrors_areOneClearLine() throws IOException {
         Map<String, String> env = env(server.createBucket("cli-errors"));
         env.put("AWS_SECRET_ACCESS_KEY", "wrong");
