@@ -1,8 +1,15 @@
 package io.tmount.cli;
 
+import sun.misc.Signal;
+
 import java.util.concurrent.CountDownLatch;
 
-/** For commands that run until SIGINT or SIGTERM (serve, export --foreground): release, then exit 0. */
+/**
+ * For commands that run until SIGINT or SIGTERM (serve, export --foreground): release, then return so the command
+ * exits 0. The signals are handled rather than left to the JVM's shutdown: a shutdown hook that released and then
+ * halted to exit 0 skipped the JVM's own exit work, leaving a native library the LZ4 codec unpacks in /tmp behind at
+ * every stop.
+ */
 final class UntilSignal {
 
     interface Release {
@@ -12,19 +19,12 @@ final class UntilSignal {
     private UntilSignal() {
     }
 
-    /** Blocks until a signal; the shutdown hook runs {@code release} and ends the process with status 0. */
-    static void await(Release release) throws InterruptedException {
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            try {
-                release.run();
-            } catch (Exception e) {
-                System.err.println("tmount: shutdown: " + e.getMessage());
-            } finally {
-                System.err.flush();
-                // only a signal ends the command; having released everything, exit 0 rather than 128+signal
-                Runtime.getRuntime().halt(0);
-            }
-        }, "tmount-shutdown"));
-        new CountDownLatch(1).await();
+    /** Blocks until SIGINT or SIGTERM, then runs {@code release}; a second signal while it runs changes nothing. */
+    static void await(Release release) throws Exception {
+        CountDownLatch signalled = new CountDownLatch(1);
+        Signal.handle(new Signal("TERM"), signal -> signalled.countDown());
+        Signal.handle(new Signal("INT"), signal -> signalled.countDown());
+        signalled.await();
+        release.run();
     }
 }
