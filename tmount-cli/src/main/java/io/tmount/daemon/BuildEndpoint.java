@@ -51,12 +51,8 @@ final class BuildEndpoint {
             buildId = body.buildId() == null ? null : BuildId.of(body.buildId());
             format = runner.writeFormat().overriding(body.compression(), body.compressionLevel(), body.frameSize(),
                     body.headerVersion());
-        } catch (TmountException e) {
-            StreamedWork.refuse(json, response, callback, e.kind().httpStatus(), new ApiError(e.getMessage(), e.kind()));
-            return;
-        } catch (Exception e) {
-            StreamedWork.refuse(json, response, callback, 400, new ApiError("request body is not valid: "
-                    + e.getMessage(), TmountException.Kind.INVALID_ARGUMENT));
+        } catch (Exception badRequest) {
+            StreamedWork.refuse(json, response, callback, badRequest);
             return;
         }
         StreamedWork.run(json, response, callback, heartbeat, "build", stream -> runner.run(file, buildId, format,

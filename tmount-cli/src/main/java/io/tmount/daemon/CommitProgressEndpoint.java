@@ -43,12 +43,8 @@ final class CommitProgressEndpoint {
             }
             format = manager.writeFormat().overriding(body.compression(), body.compressionLevel(), body.frameSize(),
                     body.headerVersion());
-        } catch (TmountException e) {
-            StreamedWork.refuse(json, response, callback, e.kind().httpStatus(), new ApiError(e.getMessage(), e.kind()));
-            return;
-        } catch (Exception e) {
-            StreamedWork.refuse(json, response, callback, 400, new ApiError("request body is not valid: "
-                    + e.getMessage(), TmountException.Kind.INVALID_ARGUMENT));
+        } catch (Exception badRequest) {
+            StreamedWork.refuse(json, response, callback, badRequest);
             return;
         }
         long[] lastSent = {0};

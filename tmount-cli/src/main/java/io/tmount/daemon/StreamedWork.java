@@ -49,6 +49,19 @@ final class StreamedWork {
         stream.finish(last, callback);
     }
 
+    /**
+     * A request whose body could not be read, refused before its work started: a {@link TmountException} with the
+     * status of its kind, anything else as 400.
+     */
+    static void refuse(ObjectMapper json, Response response, Callback callback, Exception badRequest) {
+        if (badRequest instanceof TmountException e) {
+            refuse(json, response, callback, e.kind().httpStatus(), new ApiError(e.getMessage(), e.kind()));
+        } else {
+            refuse(json, response, callback, 400, new ApiError("request body is not valid: "
+                    + badRequest.getMessage(), TmountException.Kind.INVALID_ARGUMENT));
+        }
+    }
+
     /** A request refused before its work started: a JSON error with the status of its kind. */
     static void refuse(ObjectMapper json, Response response, Callback callback, int status, ApiError error) {
         try {
