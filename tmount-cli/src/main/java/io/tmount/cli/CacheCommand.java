@@ -36,9 +36,11 @@ final class CacheCommand implements Callable<Integer> {
             }
             out.printf("chunk cache: %s used of %s%n", ByteSize.format(report.usedBytes()), ByteSize.format(report.maxBytes()));
             if (!report.objects().isEmpty()) {
-                Output.table(out, List.of("OBJECT", "SIZE", "CACHED", "FETCHED", "FETCHES", "HITS"),
+                // a local store's objects are read in place: nothing of them is in the cache
+                Output.table(out, List.of("OBJECT", "SIZE", "SERVED FROM", "CACHED", "FETCHED", "FETCHES", "HITS"),
                         report.objects().stream().map(o -> List.of(o.object(), ByteSize.format(o.objectBytes()),
-                                ByteSize.format(o.presentBytes()), ByteSize.format(o.fetchedBytes()),
+                                o.direct() ? "store file" : "chunk cache",
+                                o.direct() ? "-" : ByteSize.format(o.presentBytes()), ByteSize.format(o.fetchedBytes()),
                                 Long.toString(o.fetches()), Long.toString(o.hits()))).toList());
             }
         }

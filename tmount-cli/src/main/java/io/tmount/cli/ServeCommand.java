@@ -43,6 +43,11 @@ final class ServeCommand implements Callable<Integer> {
             description = "Size of the chunks fetched from the store on first touch (default 4M; a power of two).")
     String chunkSize;
 
+    @Option(names = "--copy-local-store", description = "Copy the chunks of a store on this host into the chunk cache, "
+            + "as for a remote store, instead of reading its files in place (env TMOUNT_COPY_LOCAL_STORE=true): for a "
+            + "store folder on a network filesystem, whose reads cost more than the cache's.")
+    boolean copyLocalStore;
+
     @Option(names = "--untrusted-default", description = "Treat every template as untrusted unless --trust says "
             + "otherwise: its filesystem is read by the sandboxed fuse2fs (the userspace mode), never by the host "
             + "kernel, and a mount asking for the kernel's driver is refused. See docs/security.md.")
@@ -93,6 +98,9 @@ final class ServeCommand implements Callable<Integer> {
         try {
             MountManagerConfig config = settings.mountManagerConfig(store, poolSize, chunk, max)
                     .withTrust(trustPolicy());
+            if (copyLocalStore) {
+                config = config.withFetch(config.fetch().withCopyLocalStore(true));
+            }
             daemon = Daemon.start(TmountHost.open(config, buildsDir, metrics), settings.socket(), Version.current(),
                     settings.stateDir().toString(), Daemon.DEFAULT_BUILD_HEARTBEAT, apiGroup, scrape);
         } catch (RuntimeException e) {

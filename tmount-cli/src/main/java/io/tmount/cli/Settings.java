@@ -3,6 +3,7 @@ package io.tmount.cli;
 import io.tmount.ByteSize;
 import io.tmount.TmountException;
 import io.tmount.device.Attachers;
+import io.tmount.image.FetchPolicy;
 import io.tmount.image.WriteFormat;
 import io.tmount.mount.MountManagerConfig;
 import io.tmount.store.TemplateStore;
@@ -16,11 +17,12 @@ import java.util.Map;
  * state dir (TMOUNT_STATE_DIR, /var/lib/tmount), runtime dir (TMOUNT_RUNTIME_DIR, /run/tmount), daemon socket
  * (TMOUNT_SOCKET, RUNTIME_DIR/tmount.sock), template store (--store, else e2b's variables, else STATE_DIR/templates),
  * kernel-nbd pool size (NBD_POOL_SIZE), chunk cache budget (TMOUNT_CACHE_MAX), whether non-UUID build ids are
- * refused (--strict-build-ids, TMOUNT_STRICT_BUILD_IDS), and how new builds are written by default (e2b's
- * COMPRESS_ENABLED, COMPRESS_TYPE, COMPRESS_LEVEL, COMPRESS_FRAME_SIZE_KB).
+ * refused (--strict-build-ids, TMOUNT_STRICT_BUILD_IDS), how new builds are written by default (e2b's
+ * COMPRESS_ENABLED, COMPRESS_TYPE, COMPRESS_LEVEL, COMPRESS_FRAME_SIZE_KB), and how chunks are fetched
+ * (TMOUNT_COPY_LOCAL_STORE).
  */
 record Settings(Path stateDir, Path runtimeDir, Path socket, StoreLocation store, int nbdPoolSize, ByteSize cacheMax,
-                boolean strictBuildIds, WriteFormat writeFormat) {
+                boolean strictBuildIds, WriteFormat writeFormat, FetchPolicy fetch) {
 
     static Settings resolve(GlobalOptions options, Map<String, String> env) {
         Path stateDir = pick(options.stateDir, env.get("TMOUNT_STATE_DIR"), MountManagerConfig.DEFAULT_STATE_DIR);
@@ -34,7 +36,13 @@ record Settings(Path stateDir, Path runtimeDir, Path socket, StoreLocation store
                 || Boolean.parseBoolean(env.getOrDefault("TMOUNT_STRICT_BUILD_IDS", "false").trim());
         return new Settings(stateDir, runtimeDir, socket, store, poolSize(env.get("NBD_POOL_SIZE")),
                 cacheMax == null || cacheMax.isBlank() ? null : ByteSize.parse(cacheMax), strict,
-                WriteFormat.fromEnvironment(env));
+                WriteFormat.fromEnvironment(env), fetchPolicy(env));
+    }
+
+    /** How chunks are fetched: TMOUNT_COPY_LOCAL_STORE=true copies a local store's chunks into the cache. */
+    private static FetchPolicy fetchPolicy(Map<String, String> env) {
+        return FetchPolicy.DEFAULT.withCopyLocalStore(
+                Boolean.parseBoolean(env.getOrDefault("TMOUNT_COPY_LOCAL_STORE", "false").trim()));
     }
 
     /** The template store, strict about build ids if so configured. */
@@ -50,7 +58,7 @@ record Settings(Path stateDir, Path runtimeDir, Path socket, StoreLocation store
     /** A mount manager's configuration for these settings: this host's attach backends, default retries. */
     MountManagerConfig mountManagerConfig(TemplateStore store, int poolSize) {
         return new MountManagerConfig(stateDir, runtimeDir, store, Attachers.onThisHost(poolSize),
-                MountManagerConfig.DEFAULT_UNMOUNT_BUSY_RETRY).withWriteFormat(writeFormat);
+                MountManagerConfig.DEFAULT_UNMOUNT_BUSY_RETRY).withWriteFormat(writeFormat).withFetch(fetch);
     }
 
     /** The same with an explicit cache: chunk size and budget (null: the defaults). */

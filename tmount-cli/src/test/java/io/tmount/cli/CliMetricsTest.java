@@ -88,7 +88,9 @@ class CliMetricsTest {
                 new StoreLocation.Local(dir.resolve("store")).open(), metrics));
              Daemon daemon = Daemon.start(TmountHost.open(new MountManagerConfig(dir.resolve("state"),
                              dir.resolve("run"), store, Attachers.onThisHost(4), Duration.ofMillis(500))
-                             .withCache(1 << 20, 8 << 20), dir.resolve("builds"), metrics),
+                             .withCache(1 << 20, 8 << 20) // the chunk cache's metrics: copy, as from S3
+                             .withFetch(io.tmount.image.FetchPolicy.DEFAULT.withCopyLocalStore(true)),
+                     dir.resolve("builds"), metrics),
                      dir.resolve("run/tmount.sock"), "test", "s", Daemon.DEFAULT_BUILD_HEARTBEAT, null,
                      new InetSocketAddress("127.0.0.1", 0))) {
             String tcp = "http://127.0.0.1:" + daemon.metricsPort() + "/metrics";

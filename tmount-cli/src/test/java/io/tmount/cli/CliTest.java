@@ -109,7 +109,8 @@ class CliTest {
             assertThat(baseReport.path("headerless").asBoolean()).isFalse(); // base builds get e2b's V3 header
             assertThat(baseReport.path("generation").asLong()).isZero();
             assertThat(baseReport.path("headerVersion").asInt()).isEqualTo(3);
-            assertThat(tmount("cache").out()).contains("chunk cache:").contains(build + "/rootfs.ext4");
+            assertThat(tmount("cache").out()).contains("chunk cache:").containsPattern(build
+                    + "/rootfs.ext4 +[0-9.]+ [KMG]iB +store file"); // a local store's object is read in place
             assertThat(tmount("inspect", "missing").err()).contains("build 'missing' not found");
             assertThat(tmount("list").out()).isEqualTo("no mounts\n");
             Result qemu = tmount("mount", "base", build, mnt.toString(), "--engine", "qemu-nbd", "--json");
@@ -167,14 +168,17 @@ class CliTest {
         assertThat(fromEnv.socket()).isEqualTo(dir.resolve("run/tmount.sock"));
         assertThat(fromEnv.store().url()).isEqualTo("file://" + dir.resolve("store"));
         assertThat(fromEnv.nbdPoolSize()).isEqualTo(64);
+        assertThat(fromEnv.fetch().copyLocalStore()).isFalse();
 
         options.stateDir = dir.resolve("other");
         options.store = "file:///srv/t";
         cli.env.put("NBD_POOL_SIZE", "128");
+        cli.env.put("TMOUNT_COPY_LOCAL_STORE", "true");
         Settings mixed = Settings.resolve(options, cli.env);
         assertThat(mixed.stateDir()).isEqualTo(dir.resolve("other"));
         assertThat(mixed.store().url()).isEqualTo("file:///srv/t");
         assertThat(mixed.nbdPoolSize()).isEqualTo(128);
+        assertThat(mixed.fetch().copyLocalStore()).isTrue();
 
         Settings defaults = Settings.resolve(new GlobalOptions(), Map.of());
         assertThat(defaults.stateDir()).isEqualTo(Path.of("/var/lib/tmount"));

@@ -17,8 +17,9 @@ import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * Builds as block images: resolves a build's layout and serves it from one chunk cache per build object, shared by
- * every mount and every chain that reads that object. Owns the caches; they stay open until this is closed.
+ * Builds as block images: resolves a build's layout and serves it from one {@link BuildData} per build object (the
+ * store's own file where it is on this host, else a chunk cache), shared by every mount and every chain that reads
+ * that object. Owns them; they stay open until this is closed.
  */
 public final class BuildImages implements AutoCloseable {
 
@@ -28,13 +29,20 @@ public final class BuildImages implements AutoCloseable {
     private final Path cacheRoot;
     private final int chunkSize;
     private final CacheBudget budget;
-    private final Map<String, ChunkCache> caches = new ConcurrentHashMap<>();
+    private final FetchPolicy policy;
+    private final Map<String, BuildData> caches = new ConcurrentHashMap<>();
 
-    public BuildImages(TemplateStore store, Path cacheRoot, int chunkSize, CacheBudget budget) {
+    public BuildImages(TemplateStore store, Path cacheRoot, int chunkSize, CacheBudget budget, FetchPolicy policy) {
         this.store = store;
         this.cacheRoot = cacheRoot;
         this.chunkSize = chunkSize;
         this.budget = budget;
+        this.policy = policy;
+    }
+
+    /** With the default fetch policy. */
+    public BuildImages(TemplateStore store, Path cacheRoot, int chunkSize, CacheBudget budget) {
+        this(store, cacheRoot, chunkSize, budget, FetchPolicy.DEFAULT);
     }
 
     public TemplateStore store() {
@@ -48,31 +56,30 @@ public final class BuildImages implements AutoCloseable {
     /** The build's device, read lazily through the shared caches. */
     public LayeredImage open(BuildLayout layout) {
         List<LayeredImage.Segment> segments = new ArrayList<>();
-        Map<UUID, ChunkCache> opened = new HashMap<>();
+        Map<UUID, BuildData> opened = new HashMap<>();
         for (BuildMapping m : layout.mappings()) {
-            ChunkCache cache = m.zeros() ? null : opened.computeIfAbsent(m.buildId(), uuid -> cache(layout.layer(uuid)));
+            BuildData cache = m.zeros() ? null : opened.computeIfAbsent(m.buildId(), uuid -> cache(layout.layer(uuid)));
             segments.add(new LayeredImage.Segment(m, cache));
         }
         return new LayeredImage(layout.header().size(), segments);
     }
 
     /**
-     * The shared cache of a build's data object. A compressed object's cache learns the frames each header lists
-     * (headers trim their tables to what they map).
+     * The shared data of a build's object: the store's own file where the store is a folder on this host and the object
+     * is stored as it is, else a chunk cache. A compressed object's cache learns the frames each header lists (headers
+     * trim their tables to what they map).
      */
-    private ChunkCache cache(LayerData layer) {
-        ChunkCache cache = caches.computeIfAbsent(layer.key(), key -> {
+    private BuildData cache(LayerData layer) {
+        BuildData data = caches.computeIfAbsent(layer.key(), key -> {
             try {
-                ChunkSource source = verified(layer, layer.compressed()
-                        ? new FramedObject(store.objects(), key, layer.object(), layer.size(), layer.frames())
-                        : new StoredObject(store.objects(), key, layer.object()));
-                // a compressed object's cache sits beside the stored one: '@' is never part of a build id
-                String dir = layer.folder().value() + (layer.compressed() ? "@" + layer.compression().label() : "");
-                return ChunkCache.open(source, chunkSizeFor(layer), cacheRoot.resolve(dir), budget);
+                return open(layer);
             } catch (IOException e) {
                 throw TmountException.failed(e, "cannot open the chunk cache of build %s", layer.folder());
             }
         });
+        if (!(data instanceof ChunkCache cache)) {
+            return data;
+        }
         ChunkSource source = cache.source() instanceof VerifiedSource verified ? verified.unverified() : cache.source();
         if (source instanceof FramedObject framed) {
             try {
@@ -89,12 +96,30 @@ public final class BuildImages implements AutoCloseable {
         return cache;
     }
 
+    private BuildData open(LayerData layer) throws IOException {
+        String key = layer.key();
+        ChunkDigests digests = digests(layer);
+        if (!layer.compressed() && !policy.copyLocalStore()) {
+            Optional<StoreFile> local = StoreFile.open(store.objects(), key, layer.object(), chunkSize, digests);
+            if (local.isPresent()) {
+                return local.get();
+            }
+        }
+        ChunkSource raw = layer.compressed()
+                ? new FramedObject(store.objects(), key, layer.object(), layer.size(), layer.frames())
+                : new StoredObject(store.objects(), key, layer.object());
+        ChunkSource source = digests == null ? raw : new VerifiedSource(raw, digests);
+        // a compressed object's cache sits beside the stored one: '@' is never part of a build id
+        String dir = layer.folder().value() + (layer.compressed() ? "@" + layer.compression().label() : "");
+        return ChunkCache.open(source, chunkSizeFor(layer), cacheRoot.resolve(dir), budget);
+    }
+
     /**
-     * The source, checked against the build's digest list where tmount stored one (every build it writes) and the
-     * cache's chunks fall on its blocks; e2b's builds have none (their one SHA-256 covers the whole object, which
-     * {@code tmount verify} checks).
+     * The digests the build's data is checked against as it is read, where tmount stored a list (every build it
+     * writes) and its blocks divide the chunks; null where there is none to check against: e2b's builds have none
+     * (their one SHA-256 covers the whole object, which {@code tmount verify} checks).
      */
-    private ChunkSource verified(LayerData layer, ChunkSource source) {
+    private ChunkDigests digests(LayerData layer) {
         Optional<byte[]> stored = store.digests(layer.folder());
         if (stored.isEmpty()) {
             if (store.metadata(layer.folder()).map(BuildMetadata::digestBlockSize).isPresent()) {
@@ -104,22 +129,28 @@ public final class BuildImages implements AutoCloseable {
                         + "unchecked; restore the object, or check the build with `tmount verify`", layer.folder(),
                         TemplateStore.digestsKey(layer.folder()));
             }
-            return source;
+            return null;
         }
         ChunkDigests digests;
         try {
             digests = ChunkDigests.parse(stored.get());
-            if (!digests.fits(chunkSizeFor(layer))) {
-                log.warn("the digest blocks of build {} ({} bytes) do not divide its chunks ({} bytes): its data is "
-                        + "not checked as it is read", layer.folder(), digests.blockSize(), chunkSizeFor(layer));
-                return source;
-            }
-            return new VerifiedSource(source, digests);
         } catch (IOException | IllegalArgumentException e) {
-            source.close();
             throw TmountException.failed(e, "the digest list of build %s (%s) is damaged or does not fit its data",
                     layer.folder(), TemplateStore.digestsKey(layer.folder()));
         }
+        long dataSize = layer.compressed() ? layer.size() : layer.object().size();
+        if (digests.dataSize() != dataSize) {
+            throw TmountException.failed(new IllegalArgumentException("the digest list covers " + digests.dataSize()
+                    + " bytes, the object " + layer.key() + " has " + dataSize),
+                    "the digest list of build %s (%s) is damaged or does not fit its data", layer.folder(),
+                    TemplateStore.digestsKey(layer.folder()));
+        }
+        if (!digests.fits(chunkSizeFor(layer))) {
+            log.warn("the digest blocks of build {} ({} bytes) do not divide its chunks ({} bytes): its data is "
+                    + "not checked as it is read", layer.folder(), digests.blockSize(), chunkSizeFor(layer));
+            return null;
+        }
+        return digests;
     }
 
     /**
@@ -142,7 +173,7 @@ public final class BuildImages implements AutoCloseable {
     }
 
     public List<CacheStats> stats() {
-        return caches.values().stream().map(ChunkCache::stats).sorted(java.util.Comparator.comparing(CacheStats::object)).toList();
+        return caches.values().stream().map(BuildData::stats).sorted(java.util.Comparator.comparing(CacheStats::object)).toList();
     }
 
     public CacheBudget budget() {
@@ -152,7 +183,7 @@ public final class BuildImages implements AutoCloseable {
     @Override
     public void close() throws IOException {
         IOException failure = null;
-        for (ChunkCache cache : caches.values()) {
+        for (BuildData cache : caches.values()) {
             try {
                 cache.close();
             } catch (IOException e) {

@@ -34,7 +34,7 @@ import java.util.concurrent.atomic.AtomicLong;
  * after its bytes are synced and forgotten before they go). A fetched chunk serves readers at once (from the page
  * cache); within a second a flush makes it durable.
  */
-public final class ChunkCache implements AutoCloseable {
+public final class ChunkCache implements BuildData {
 
     /**
      * Reads this large get a file descriptor of their own. The kernel keeps readahead state per descriptor: random
@@ -127,6 +127,7 @@ public final class ChunkCache implements AutoCloseable {
         }
     }
 
+    @Override
     public long size() {
         return size;
     }
@@ -136,6 +137,7 @@ public final class ChunkCache implements AutoCloseable {
     }
 
     /** Fills {@code dst} from object offset {@code offset}, fetching missing chunks; may fetch one chunk ahead. */
+    @Override
     public void read(ByteBuffer dst, long offset, ReadAhead readAhead) throws IOException {
         if (!complete(offset, dst.remaining())) {
             source.read(offset, dst); // a chunk the source cannot fill whole is never cached
@@ -157,6 +159,7 @@ public final class ChunkCache implements AutoCloseable {
      * As {@link #read}, but sends the bytes to {@code target} straight from the cache file (sendfile); returns the
      * nanoseconds spent waiting for room in the target.
      */
+    @Override
     public long transferTo(long offset, int length, WritableByteChannel target, ReadAhead readAhead)
             throws IOException {
         if (!complete(offset, length)) {
@@ -231,6 +234,7 @@ public final class ChunkCache implements AutoCloseable {
      * Fetches every missing chunk of {@code [offset, offset + length)} and returns once they are all present (NBD_CMD_CACHE),
      * a few chunks at a time so a large range does not hold many fetch buffers at once.
      */
+    @Override
     public void fetch(long offset, long length) throws IOException {
         if (length <= 0) {
             return;
@@ -262,7 +266,8 @@ public final class ChunkCache implements AutoCloseable {
      * the object is stored as it is, the holes of its sparse file (chunks never fetched included); elsewhere all of
      * it is data.
      */
-    boolean extents(long offset, long length, Extents out) throws IOException {
+    @Override
+    public boolean extents(long offset, long length, Extents out) throws IOException {
         return source.extents(offset, length, out);
     }
 
@@ -271,6 +276,7 @@ public final class ChunkCache implements AutoCloseable {
     }
 
     /** Whether every chunk of the range is here already (a read of it needs no fetch, unless it is evicted first). */
+    @Override
     public boolean present(long offset, long length) {
         int first = (int) (offset / chunkSize);
         int last = (int) ((offset + Math.max(1, length) - 1) / chunkSize);
@@ -380,8 +386,9 @@ public final class ChunkCache implements AutoCloseable {
         return present;
     }
 
+    @Override
     public CacheStats stats() {
-        return new CacheStats(key, size, presentBytes(), fetcher.fetchedBytes(), fetcher.fetches(), hits.get());
+        return new CacheStats(key, size, presentBytes(), fetcher.fetchedBytes(), fetcher.fetches(), hits.get(), false);
     }
 
     @Override

@@ -14,7 +14,7 @@ import java.util.List;
 public final class LayeredImage implements BlockImage, LocalAccess {
 
     /** One mapping and where its bytes come from (null cache: zeros). */
-    public record Segment(BuildMapping mapping, ChunkCache cache) {
+    public record Segment(BuildMapping mapping, BuildData cache) {
     }
 
     private final long size;
@@ -30,7 +30,7 @@ public final class LayeredImage implements BlockImage, LocalAccess {
         long expected = 0;
         // segments of one build read one sequential stream: they share a read-ahead tracker (found in one pass:
         // headers may hold millions of mappings)
-        java.util.Map<ChunkCache, ReadAhead> perCache = new java.util.IdentityHashMap<>();
+        java.util.Map<BuildData, ReadAhead> perCache = new java.util.IdentityHashMap<>();
         for (int i = 0; i < this.segments.length; i++) {
             BuildMapping m = this.segments[i].mapping();
             if (m.offset() != expected) {
@@ -38,7 +38,7 @@ public final class LayeredImage implements BlockImage, LocalAccess {
             }
             starts[i] = m.offset();
             expected = m.end();
-            ChunkCache cache = this.segments[i].cache();
+            BuildData cache = this.segments[i].cache();
             readAhead[i] = cache == null ? null : perCache.computeIfAbsent(cache, c -> new ReadAhead());
         }
         if (expected != size) {

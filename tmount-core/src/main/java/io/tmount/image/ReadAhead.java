@@ -16,6 +16,7 @@ final class ReadAhead {
     private long lastChunk = -2;
     private int streak;
     private int window;
+    private long claimed = -1;
 
     /** Records a read of chunks {@code first..last}; returns how many chunks after {@code last} to fetch ahead. */
     synchronized int next(long first, long last) {
@@ -23,6 +24,7 @@ final class ReadAhead {
         if (!sequential) {
             streak = 0;
             window = 0;
+            claimed = -1;
             lastChunk = last;
         } else if (last > lastChunk) {
             streak++;
@@ -30,5 +32,15 @@ final class ReadAhead {
             lastChunk = last;
         }
         return window;
+    }
+
+    /**
+     * Claims the chunks up to {@code upTo} for reading ahead and returns the first of {@code from..upTo} no earlier
+     * call claimed (past {@code upTo}: none is new), so a stream asks for each chunk ahead once.
+     */
+    synchronized long claim(long from, long upTo) {
+        long start = Math.max(from, claimed + 1);
+        claimed = Math.max(claimed, upTo);
+        return start;
     }
 }

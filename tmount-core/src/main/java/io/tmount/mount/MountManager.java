@@ -96,7 +96,7 @@ public final class MountManager implements AutoCloseable {
     /** The build images (store, chunk caches in the state dir, cache budget) a configuration describes. */
     public static BuildImages imagesFor(MountManagerConfig config) {
         return new BuildImages(config.store(), config.stateDir().resolve("cache"), config.chunkSize(),
-                new CacheBudget(config.cacheMaxBytes()));
+                new CacheBudget(config.cacheMaxBytes()), config.fetch());
     }
 
     /**

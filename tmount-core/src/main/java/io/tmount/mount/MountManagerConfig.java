@@ -2,6 +2,7 @@ package io.tmount.mount;
 
 import io.tmount.device.Attachers;
 import io.tmount.image.ChunkCache;
+import io.tmount.image.FetchPolicy;
 import io.tmount.image.WriteFormat;
 import io.tmount.store.TemplateStore;
 
@@ -15,12 +16,12 @@ import java.util.Objects;
  * What a {@link MountManager} works with: its state dir (journal, overlays, chunk cache, local copies), runtime dir
  * (sockets, FUSE folders), the template store, the attach backends, how long an unmount retries while busy, the
  * chunk size of lazy fetches, the disk budget of the chunk cache, and how commits write new builds unless told
- * otherwise (compression and header version), and which templates' filesystems the host kernel may read
- * ({@link TrustPolicy}).
+ * otherwise (compression and header version), which templates' filesystems the host kernel may read
+ * ({@link TrustPolicy}), and how chunks are fetched ({@link FetchPolicy}).
  */
 public record MountManagerConfig(Path stateDir, Path runtimeDir, TemplateStore store, Attachers attachers,
                                  Duration unmountBusyRetry, int chunkSize, long cacheMaxBytes, WriteFormat writeFormat,
-                                 Checkpoints checkpoints, TrustPolicy trust) {
+                                 Checkpoints checkpoints, TrustPolicy trust, FetchPolicy fetch) {
 
     public static final Path DEFAULT_STATE_DIR = Path.of("/var/lib/tmount");
     public static final Path DEFAULT_RUNTIME_DIR = Path.of("/run/tmount");
@@ -35,6 +36,7 @@ public record MountManagerConfig(Path stateDir, Path runtimeDir, TemplateStore s
         Objects.requireNonNull(writeFormat, "writeFormat");
         Objects.requireNonNull(checkpoints, "checkpoints");
         trust = trust == null ? TrustPolicy.trustingAll() : trust;
+        fetch = fetch == null ? FetchPolicy.DEFAULT : fetch;
         stateDir = absolute("stateDir", stateDir);
         runtimeDir = absolute("runtimeDir", runtimeDir);
         if (unmountBusyRetry == null || unmountBusyRetry.isNegative()) {
@@ -51,7 +53,7 @@ public record MountManagerConfig(Path stateDir, Path runtimeDir, TemplateStore s
     public MountManagerConfig(Path stateDir, Path runtimeDir, TemplateStore store, Attachers attachers,
                               Duration unmountBusyRetry) {
         this(stateDir, runtimeDir, store, attachers, unmountBusyRetry, DEFAULT_CHUNK_SIZE, defaultCacheMax(stateDir),
-                WriteFormat.DEFAULT, Checkpoints.NONE, TrustPolicy.trustingAll());
+                WriteFormat.DEFAULT, Checkpoints.NONE, TrustPolicy.trustingAll(), FetchPolicy.DEFAULT);
     }
 
     /** Default dirs, this host's backends with e2b's default pool size, 3 s of unmount retries. */
@@ -76,39 +78,45 @@ public record MountManagerConfig(Path stateDir, Path runtimeDir, TemplateStore s
 
     public MountManagerConfig withDirs(Path state, Path runtime) {
         return new MountManagerConfig(state, runtime, store, attachers, unmountBusyRetry, chunkSize, cacheMaxBytes,
-                writeFormat, checkpoints, trust);
+                writeFormat, checkpoints, trust, fetch);
     }
 
     public MountManagerConfig withAttachers(Attachers value) {
         return new MountManagerConfig(stateDir, runtimeDir, store, value, unmountBusyRetry, chunkSize, cacheMaxBytes,
-                writeFormat, checkpoints, trust);
+                writeFormat, checkpoints, trust, fetch);
     }
 
     public MountManagerConfig withUnmountBusyRetry(Duration value) {
         return new MountManagerConfig(stateDir, runtimeDir, store, attachers, value, chunkSize, cacheMaxBytes,
-                writeFormat, checkpoints, trust);
+                writeFormat, checkpoints, trust, fetch);
     }
 
     public MountManagerConfig withCache(int chunk, long maxBytes) {
         return new MountManagerConfig(stateDir, runtimeDir, store, attachers, unmountBusyRetry, chunk, maxBytes,
-                writeFormat, checkpoints, trust);
+                writeFormat, checkpoints, trust, fetch);
     }
 
     public MountManagerConfig withWriteFormat(WriteFormat value) {
         return new MountManagerConfig(stateDir, runtimeDir, store, attachers, unmountBusyRetry, chunkSize,
-                cacheMaxBytes, value, checkpoints, trust);
+                cacheMaxBytes, value, checkpoints, trust, fetch);
     }
 
     /** Where a crash test stops the process (see {@link Checkpoints}). */
     public MountManagerConfig withCheckpoints(Checkpoints value) {
         return new MountManagerConfig(stateDir, runtimeDir, store, attachers, unmountBusyRetry, chunkSize,
-                cacheMaxBytes, writeFormat, value, trust);
+                cacheMaxBytes, writeFormat, value, trust, fetch);
     }
 
     /** Which templates the host kernel may read; see {@link TrustPolicy}. */
     public MountManagerConfig withTrust(TrustPolicy value) {
         return new MountManagerConfig(stateDir, runtimeDir, store, attachers, unmountBusyRetry, chunkSize,
-                cacheMaxBytes, writeFormat, checkpoints, value);
+                cacheMaxBytes, writeFormat, checkpoints, value, fetch);
+    }
+
+    /** How chunks are fetched: in flight at once, read-ahead, and whether a local store is read directly. */
+    public MountManagerConfig withFetch(FetchPolicy value) {
+        return new MountManagerConfig(stateDir, runtimeDir, store, attachers, unmountBusyRetry, chunkSize,
+                cacheMaxBytes, writeFormat, checkpoints, trust, value);
     }
 
     private static Path absolute(String name, Path path) {

@@ -14,7 +14,7 @@ import java.nio.file.Path;
 
 /**
  * The few Linux file calls the JDK does not offer, through the FFM API: punching holes (so TRIM frees
- * space in sparse files) and finding them (SEEK_DATA/SEEK_HOLE). The method handles are constants, looked up once.
+ * space in sparse files), finding them (SEEK_DATA/SEEK_HOLE) and read-ahead hints (posix_fadvise). The method handles are constants, looked up once.
  */
 public final class LinuxFiles {
 
@@ -48,6 +48,11 @@ public final class LinuxFiles {
             LINKER.defaultLookup().findOrThrow("lseek"),
             FunctionDescriptor.of(ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT),
             CAPTURE_ERRNO);
+    private static final MethodHandle FADVISE = LINKER.downcallHandle(
+            LINKER.defaultLookup().findOrThrow("posix_fadvise"),
+            FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG,
+                    ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT));
+    private static final int POSIX_FADV_WILLNEED = 3;
     private static final MethodHandle CLOSE = LINKER.downcallHandle(
             LINKER.defaultLookup().findOrThrow("close"),
             FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT));
@@ -166,6 +171,15 @@ public final class LinuxFiles {
             throw e;
         } catch (Throwable t) {
             throw new IOException("lseek failed", t);
+        }
+    }
+
+    /** Asks the kernel to start reading a range into the page cache (posix_fadvise WILLNEED); a hint, never fails. */
+    public static void adviseWillNeed(int fd, long offset, long length) {
+        try {
+            int ignored = (int) FADVISE.invokeExact(fd, offset, length, POSIX_FADV_WILLNEED);
+        } catch (Throwable t) {
+            // a hint: the reads that follow work without it
         }
     }
 

@@ -51,7 +51,8 @@ class LayeredImageTest {
     void chain() throws IOException {
         objects = new CountingStore(new StoreLocation.Local(dir.resolve("store")).open());
         store = new TemplateStore(objects);
-        images = new BuildImages(store, dir.resolve("cache"), 16 * B, new CacheBudget(1 << 30));
+        images = new BuildImages(store, dir.resolve("cache"), 16 * B, new CacheBudget(1 << 30),
+                FetchPolicy.DEFAULT.withCopyLocalStore(true)); // the chunk cache is what these tests are about
         baseBytes = random(SIZE, 1);
         midOwn = random(8 * B, 2);
         topOwn = random(4 * B, 3);

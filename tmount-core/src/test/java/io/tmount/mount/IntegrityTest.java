@@ -42,6 +42,13 @@ class IntegrityTest {
                 Attachers.onThisHost(2), Duration.ofMillis(500)));
     }
 
+    /** Copying the local store's chunks into the chunk cache, as a remote store's are. */
+    private MountManager openCopying(TemplateStore store) {
+        return MountManager.open(new MountManagerConfig(dir.resolve("state"), dir.resolve("run"), store,
+                Attachers.onThisHost(2), Duration.ofMillis(500))
+                .withFetch(io.tmount.image.FetchPolicy.DEFAULT.withCopyLocalStore(true)));
+    }
+
     private BuildId importBuild(TemplateStore store) throws IOException {
         Path source = dir.resolve("src");
         Files.createDirectories(source);
@@ -163,14 +170,14 @@ class IntegrityTest {
         Path mnt = dir.resolve("mnt");
         try (TemplateStore store = new TemplateStore(new StoreLocation.Local(storeDir).open())) {
             build = importBuild(store);
-            try (MountManager manager = open(store)) {
+            try (MountManager manager = openCopying(store)) {
                 manager.mountTemplate(TEMPLATE, build, mnt, MountOptions.defaults().withReadOnly(true));
                 assertThat(Files.readAllBytes(mnt.resolve("payload.bin"))).isEqualTo(content);
                 manager.unmountTemplate(mnt);
             } // closing saves the cache's index: the next run inherits its chunks
             Path cacheData = dir.resolve("state/cache").resolve(build.value()).resolve("data");
             flipInPayload(cacheData, 0);
-            try (MountManager manager = open(store)) {
+            try (MountManager manager = openCopying(store)) {
                 manager.mountTemplate(TEMPLATE, build, mnt, MountOptions.defaults().withReadOnly(true));
                 try {
                     assertThat(Files.readAllBytes(mnt.resolve("payload.bin"))).isEqualTo(content);

@@ -125,7 +125,8 @@ class StoreFaultsTest {
             byte[] big = Files.readAllBytes(dir.resolve("src/big.bin"));
             try (MountManager manager = MountManager.open(new MountManagerConfig(dir.resolve("state"),
                     dir.resolve("run"), store, Attachers.onThisHost(4), Duration.ofMillis(500))
-                    .withCache(MIB, 1L << 30))) {
+                    .withCache(MIB, 1L << 30) // the wrapper's faults reach the cache only if it copies the chunks
+                    .withFetch(io.tmount.image.FetchPolicy.DEFAULT.withCopyLocalStore(true)))) {
                 Path mnt = dir.resolve("mnt");
                 manager.mountTemplate(TEMPLATE, build, mnt, MountOptions.defaults().withReadOnly(true));
                 Path file = mnt.resolve("big.bin");
