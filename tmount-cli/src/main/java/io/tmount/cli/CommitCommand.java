@@ -46,19 +46,8 @@ final class CommitCommand implements Callable<Integer> {
             CommitRequest request = new CommitRequest(path, build, format.compression, format.level,
                     format.frameSize(), format.headerVersion);
             ProgressDisplay progress = main.progress(spec.commandLine().getErr());
-            CommitResult result;
-            if (progress.mode() == ProgressDisplay.Mode.NONE) {
-                result = client.commit(request);
-            } else {
-                try (ProgressDisplay.Task task = progress.start("committing " + path, 0)) {
-                    try {
-                        result = client.commit(request, task::update);
-                    } catch (RuntimeException e) {
-                        task.fail();
-                        throw e;
-                    }
-                }
-            }
+            CommitResult result = progress.shown() ? progress.track("committing " + path, p -> client.commit(request, p))
+                    : client.commit(request);
             PrintWriter out = spec.commandLine().getOut();
             if (json) {
                 Output.json(out, result);

@@ -20,6 +20,7 @@ import java.util.Map;
                 LsCommand.class, CatCommand.class, CpCommand.class, TarCommand.class, RunCommand.class,
                 DiffCommand.class, ManifestCommand.class,
                 CommitCommand.class, BuildCommand.class, InspectCommand.class, VerifyCommand.class, CacheCommand.class,
+                PrefetchCommand.class,
                 TemplateCommand.class,
                 StoreReadCommand.class, FramesBenchCommand.class, DelayProxyCommand.class, DoctorCommand.class, CompletionCommand.class,
                 ManCommand.class,

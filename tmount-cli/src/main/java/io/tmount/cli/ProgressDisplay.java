@@ -62,6 +62,24 @@ final class ProgressDisplay {
         return new Task(name, total);
     }
 
+    /**
+     * Runs work whose progress (bytes done of a total it learns) is shown as task {@code name}; a failure is drawn
+     * as one. Nothing is shown in mode none, and the work then hears of no progress.
+     */
+    <T> T track(String name, java.util.function.Function<io.tmount.progress.Progress, T> work) {
+        if (mode == Mode.NONE) {
+            return work.apply(io.tmount.progress.Progress.NONE);
+        }
+        try (Task task = start(name, 0)) {
+            try {
+                return work.apply(task::update);
+            } catch (RuntimeException e) {
+                task.fail();
+                throw e;
+            }
+        }
+    }
+
     /** One task's progress; closing it draws its last state ({@link #fail} first for a failure). */
     final class Task implements AutoCloseable {
         private final String name;

@@ -5,6 +5,7 @@ import io.tmount.daemon.Daemon;
 import io.tmount.host.TmountHost;
 import io.tmount.metrics.Metrics;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
+import io.tmount.image.FetchPolicy;
 import io.tmount.mount.MountManagerConfig;
 import io.tmount.mount.TrustPolicy;
 import io.tmount.store.TemplateId;
@@ -42,6 +43,25 @@ final class ServeCommand implements Callable<Integer> {
     @Option(names = "--chunk-size", paramLabel = "SIZE",
             description = "Size of the chunks fetched from the store on first touch (default 4M; a power of two).")
     String chunkSize;
+
+    @Option(names = "--fetches", paramLabel = "N", description = "Chunk fetches from the store in flight at once, over "
+            + "all builds (env TMOUNT_FETCHES; default 16). A reader's own fetch always starts at once; read-ahead and "
+            + "prefetch wait for room.")
+    Integer fetches;
+
+    @Option(names = "--fetches-per-build", paramLabel = "N", description = "Of them, at most this many for one build "
+            + "object (env TMOUNT_FETCHES_PER_BUILD; default 8).")
+    Integer fetchesPerBuild;
+
+    @Option(names = "--read-ahead", paramLabel = "CHUNKS", description = "How many chunks a sequential reader fetches "
+            + "ahead at most; the window doubles from 1 while the stream stays sequential, 0 turns it off (env "
+            + "TMOUNT_READ_AHEAD; default 8).")
+    Integer readAhead;
+
+    @Option(names = "--trace-window", paramLabel = "DURATION", description = "How long after a mount its reads are "
+            + "recorded in its build's read trace (STATE_DIR/traces), which the next mounts of the build, and of builds "
+            + "layered on it, prefetch in the background; 0 turns traces off (env TMOUNT_TRACE_WINDOW; default 60s).")
+    String traceWindow;
 
     @Option(names = "--copy-local-store", description = "Copy the chunks of a store on this host into the chunk cache, "
             + "as for a remote store, instead of reading its files in place (env TMOUNT_COPY_LOCAL_STORE=true): for a "
@@ -98,9 +118,9 @@ final class ServeCommand implements Callable<Integer> {
         try {
             MountManagerConfig config = settings.mountManagerConfig(store, poolSize, chunk, max)
                     .withTrust(trustPolicy());
-            if (copyLocalStore) {
-                config = config.withFetch(config.fetch().withCopyLocalStore(true));
-            }
+            FetchPolicy fetch = Settings.fetchPolicy(config.fetch(), fetches, fetchesPerBuild, readAhead,
+                    traceWindow);
+            config = config.withFetch(copyLocalStore ? fetch.withCopyLocalStore(true) : fetch);
             daemon = Daemon.start(TmountHost.open(config, buildsDir, metrics), settings.socket(), Version.current(),
                     settings.stateDir().toString(), Daemon.DEFAULT_BUILD_HEARTBEAT, apiGroup, scrape);
         } catch (RuntimeException e) {

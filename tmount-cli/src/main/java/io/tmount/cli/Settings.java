@@ -19,7 +19,7 @@ import java.util.Map;
  * kernel-nbd pool size (NBD_POOL_SIZE), chunk cache budget (TMOUNT_CACHE_MAX), whether non-UUID build ids are
  * refused (--strict-build-ids, TMOUNT_STRICT_BUILD_IDS), how new builds are written by default (e2b's
  * COMPRESS_ENABLED, COMPRESS_TYPE, COMPRESS_LEVEL, COMPRESS_FRAME_SIZE_KB), and how chunks are fetched
- * (TMOUNT_COPY_LOCAL_STORE).
+ * (TMOUNT_FETCHES, TMOUNT_FETCHES_PER_BUILD, TMOUNT_READ_AHEAD, TMOUNT_TRACE_WINDOW, TMOUNT_COPY_LOCAL_STORE).
  */
 record Settings(Path stateDir, Path runtimeDir, Path socket, StoreLocation store, int nbdPoolSize, ByteSize cacheMax,
                 boolean strictBuildIds, WriteFormat writeFormat, FetchPolicy fetch) {
@@ -39,10 +39,58 @@ record Settings(Path stateDir, Path runtimeDir, Path socket, StoreLocation store
                 WriteFormat.fromEnvironment(env), fetchPolicy(env));
     }
 
-    /** How chunks are fetched: TMOUNT_COPY_LOCAL_STORE=true copies a local store's chunks into the cache. */
+    /**
+     * How chunks are fetched: TMOUNT_FETCHES and TMOUNT_FETCHES_PER_BUILD (in flight at once), TMOUNT_READ_AHEAD
+     * (chunks), TMOUNT_TRACE_WINDOW (how long a mount's reads are traced), TMOUNT_COPY_LOCAL_STORE=true (copy a local
+     * store's chunks into the cache).
+     */
     private static FetchPolicy fetchPolicy(Map<String, String> env) {
-        return FetchPolicy.DEFAULT.withCopyLocalStore(
-                Boolean.parseBoolean(env.getOrDefault("TMOUNT_COPY_LOCAL_STORE", "false").trim()));
+        FetchPolicy defaults = FetchPolicy.DEFAULT;
+        String window = env.get("TMOUNT_TRACE_WINDOW");
+        return fetchPolicy(defaults.withCopyLocalStore(
+                        Boolean.parseBoolean(env.getOrDefault("TMOUNT_COPY_LOCAL_STORE", "false").trim())),
+                number(env, "TMOUNT_FETCHES"), number(env, "TMOUNT_FETCHES_PER_BUILD"), number(env, "TMOUNT_READ_AHEAD"),
+                window == null || window.isBlank() ? null : window);
+    }
+
+    /** {@code policy} with those of its settings that are given (null: kept), or a clear refusal. */
+    static FetchPolicy fetchPolicy(FetchPolicy policy, Integer fetches, Integer perBuild, Integer readAhead,
+                                   String traceWindow) {
+        try {
+            int total = fetches != null ? fetches : policy.fetches();
+            // a lower total caps the per-build share unless that is given too
+            int share = perBuild != null ? perBuild : Math.min(total, policy.fetchesPerBuild());
+            return policy.withFetches(total, share).withReadAhead(readAhead != null ? readAhead : policy.readAhead())
+                    .withTraceWindow(traceWindow != null ? duration(traceWindow) : policy.traceWindow());
+        } catch (IllegalArgumentException e) {
+            throw TmountException.invalid("%s", e.getMessage());
+        }
+    }
+
+    /** A duration as an operator writes one: 90s, 5m, 1h, or a bare number of seconds (0: none). */
+    static java.time.Duration duration(String text) {
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("(\\d{1,9})\\s*([smh]?)").matcher(text.strip());
+        if (!m.matches()) {
+            throw TmountException.invalid("'%s' is not a duration (60s, 5m, 0 for none)", text);
+        }
+        long n = Long.parseLong(m.group(1));
+        return switch (m.group(2)) {
+            case "m" -> java.time.Duration.ofMinutes(n);
+            case "h" -> java.time.Duration.ofHours(n);
+            default -> java.time.Duration.ofSeconds(n);
+        };
+    }
+
+    private static Integer number(Map<String, String> env, String name) {
+        String value = env.get(name);
+        if (value == null || value.isBlank()) {
+            return null;
+        }
+        try {
+            return Integer.parseInt(value.trim());
+        } catch (NumberFormatException e) {
+            throw TmountException.invalid("%s '%s' must be a whole number", name, value);
+        }
     }
 
     /** The template store, strict about build ids if so configured. */

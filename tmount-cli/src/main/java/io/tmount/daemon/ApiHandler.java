@@ -51,6 +51,7 @@ final class ApiHandler extends Handler.Abstract.NonBlocking {
     private final ApiPeers peers;
     private final MetricsText metrics;
     private final CommitProgressEndpoint commits;
+    private final PrefetchEndpoint prefetch;
 
     ApiHandler(TmountHost host, ObjectMapper json, String version, String stateDir, Duration buildHeartbeat,
                ApiPeers peers) {
@@ -64,6 +65,7 @@ final class ApiHandler extends Handler.Abstract.NonBlocking {
         this.bodies = new RequestBodies(json);
         this.metrics = new MetricsText(host.metrics().registry());
         this.commits = new CommitProgressEndpoint(host.mounts(), json, buildHeartbeat);
+        this.prefetch = new PrefetchEndpoint(host.warmer(), json, buildHeartbeat);
     }
 
     @Override
@@ -98,6 +100,10 @@ final class ApiHandler extends Handler.Abstract.NonBlocking {
         if (Request.getPathInContext(request).equals("/v1/commits") && request.getMethod().equals("POST")
                 && "lines".equals(Request.extractQueryParameters(request).getValue("progress"))) {
             commits.serve(request, response, callback);
+            return;
+        }
+        if (Request.getPathInContext(request).equals("/v1/prefetch") && request.getMethod().equals("POST")) {
+            prefetch.serve(request, response, callback);
             return;
         }
         if (Request.getPathInContext(request).equals("/v1/builds") && request.getMethod().equals("POST")) {
@@ -191,7 +197,7 @@ final class ApiHandler extends Handler.Abstract.NonBlocking {
             }
             default -> throw TmountException.notFound(
                     "no API endpoint %s (endpoints: /v1/health, /v1/mounts, /v1/commits, /v1/exports, /v1/cache, "
-                            + "/v1/builds)", path);
+                            + "/v1/builds, /v1/prefetch)", path);
         };
     }
 

@@ -20,9 +20,6 @@ import java.time.Duration;
  */
 final class CommitProgressEndpoint {
 
-    static final String PROGRESS = "PROGRESS ";
-    private static final long EVERY_NANOS = 250_000_000L;
-
     private final MountManager manager;
     private final ObjectMapper json;
     private final Duration heartbeat;
@@ -47,15 +44,8 @@ final class CommitProgressEndpoint {
             StreamedWork.refuse(json, response, callback, badRequest);
             return;
         }
-        long[] lastSent = {0};
         StreamedWork.run(json, response, callback, heartbeat, "commit", stream -> manager.commit(
                 Path.of(body.mountPath()), body.buildId() == null ? null : BuildId.of(body.buildId()), null, false,
-                format, (done, total) -> {
-                    long now = System.nanoTime();
-                    if (now - lastSent[0] >= EVERY_NANOS || (total > 0 && done >= total)) {
-                        lastSent[0] = now;
-                        stream.send(PROGRESS + done + " " + total);
-                    }
-                }));
+                format, stream.progress()));
     }
 }

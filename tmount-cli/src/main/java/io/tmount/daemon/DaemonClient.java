@@ -119,12 +119,24 @@ public final class DaemonClient implements AutoCloseable {
      * the bytes packed, checked and stored so far, and their total.
      */
     public CommitResult commit(CommitRequest body, io.tmount.progress.Progress progress) {
-        return streamed("/v1/commits?progress=lines", body, CommitResult.class, BUILD_SILENCE_LIMIT, "commit", line -> {
-            if (line.startsWith(CommitProgressEndpoint.PROGRESS)) {
-                String[] numbers = line.substring(CommitProgressEndpoint.PROGRESS.length()).split(" ");
+        return streamed("/v1/commits?progress=lines", body, CommitResult.class, BUILD_SILENCE_LIMIT, "commit",
+                progressLines(progress));
+    }
+
+    /** Warms the daemon's caches for a build; {@code progress} hears the bytes made local so far and their total. */
+    public PrefetchResult prefetch(PrefetchRequest body, io.tmount.progress.Progress progress) {
+        return streamed("/v1/prefetch", body, PrefetchResult.class, BUILD_SILENCE_LIMIT, "prefetch",
+                progressLines(progress));
+    }
+
+    /** Passes the {@code PROGRESS DONE TOTAL} lines of streamed work to {@code progress}. */
+    private static Consumer<String> progressLines(io.tmount.progress.Progress progress) {
+        return line -> {
+            if (line.startsWith(LineStream.PROGRESS)) {
+                String[] numbers = line.substring(LineStream.PROGRESS.length()).split(" ");
                 progress.update(Long.parseLong(numbers[0]), Long.parseLong(numbers[1]));
             }
-        });
+        };
     }
 
     /** Runs a build in the daemon, passing each log line to {@code log} as it comes. */

@@ -18,6 +18,10 @@ final class LineStream {
 
     private static final Logger log = LoggerFactory.getLogger(LineStream.class);
 
+    /** A progress line: {@code PROGRESS DONE TOTAL}. */
+    static final String PROGRESS = "PROGRESS ";
+    private static final long PROGRESS_EVERY_NANOS = 250_000_000L;
+
     private final Response response;
     private long lastWrite = System.nanoTime();
     private boolean finished;
@@ -38,6 +42,21 @@ final class LineStream {
         } catch (Exception e) {
             log.debug("line not delivered: {}", e.getMessage());
         }
+    }
+
+    /** Progress as {@link #PROGRESS} lines, at most four a second and always the last (done reaching the total). */
+    io.tmount.progress.Progress progress() {
+        long[] lastSent = {0};
+        return (done, total) -> {
+            long now = System.nanoTime();
+            synchronized (lastSent) {
+                if (now - lastSent[0] < PROGRESS_EVERY_NANOS && (total <= 0 || done < total)) {
+                    return;
+                }
+                lastSent[0] = now;
+            }
+            send(PROGRESS + done + " " + total);
+        };
     }
 
     /** Sends WAIT whenever nothing was written for a heartbeat; until interrupted. */

@@ -22,6 +22,7 @@ import java.time.Duration;
 import java.util.Map;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /** The command line, run in-process with its own state dir, runtime dir and store (never the defaults). */
 @ExtendWith(NoLeftovers.class)
@@ -174,11 +175,24 @@ class CliTest {
         options.store = "file:///srv/t";
         cli.env.put("NBD_POOL_SIZE", "128");
         cli.env.put("TMOUNT_COPY_LOCAL_STORE", "true");
+        cli.env.put("TMOUNT_FETCHES", "4");
+        cli.env.put("TMOUNT_READ_AHEAD", "32");
+        cli.env.put("TMOUNT_TRACE_WINDOW", "90s");
         Settings mixed = Settings.resolve(options, cli.env);
         assertThat(mixed.stateDir()).isEqualTo(dir.resolve("other"));
         assertThat(mixed.store().url()).isEqualTo("file:///srv/t");
         assertThat(mixed.nbdPoolSize()).isEqualTo(128);
         assertThat(mixed.fetch().copyLocalStore()).isTrue();
+        assertThat(mixed.fetch()).isEqualTo(new io.tmount.image.FetchPolicy(true, 4, 4, 32, java.time.Duration.ofSeconds(90))); // the share fits the total
+        assertThat(Settings.fetchPolicy(mixed.fetch(), null, 2, 0, "0")).isEqualTo(new io.tmount.image.FetchPolicy(true, 4, 2, 0, java.time.Duration.ZERO));
+        assertThatThrownBy(() -> Settings.fetchPolicy(mixed.fetch(), 0, null, null, null))
+                .hasMessageContaining("must be at least 1");
+        cli.env.put("TMOUNT_READ_AHEAD", "lots");
+        assertThatThrownBy(() -> Settings.resolve(options, cli.env)).hasMessage("TMOUNT_READ_AHEAD 'lots' must be a whole number");
+        cli.env.remove("TMOUNT_READ_AHEAD");
+        assertThatThrownBy(() -> Settings.fetchPolicy(mixed.fetch(), null, null, null, "soon"))
+                .hasMessageContaining("'soon' is not a duration (60s, 5m, 0 for none)");
+        assertThat(Settings.fetchPolicy(mixed.fetch(), null, null, null, "2m").traceWindow()).hasMinutes(2);
 
         Settings defaults = Settings.resolve(new GlobalOptions(), Map.of());
         assertThat(defaults.stateDir()).isEqualTo(Path.of("/var/lib/tmount"));

@@ -8,6 +8,8 @@ import io.tmount.metrics.Metrics;
 import io.tmount.mount.MountManager;
 import io.tmount.mount.MountManagerConfig;
 import io.tmount.nbd.PayloadMemory;
+import io.tmount.prefetch.Traces;
+import io.tmount.prefetch.Warmer;
 import io.tmount.serve.ServedImages;
 import io.tmount.store.TemplateStore;
 import org.slf4j.Logger;
@@ -32,13 +34,15 @@ public final class TmountHost implements AutoCloseable {
     private final Exports exports;
     private final BuildRunner builds;
     private final Metrics metrics;
+    private final Warmer warmer;
     private boolean closed;
 
-    private TmountHost(MountManager mounts, Exports exports, BuildRunner builds, Metrics metrics) {
+    private TmountHost(MountManager mounts, Exports exports, BuildRunner builds, Metrics metrics, Warmer warmer) {
         this.mounts = mounts;
         this.exports = exports;
         this.builds = builds;
         this.metrics = metrics;
+        this.warmer = warmer;
     }
 
     /** Opens the state dir (restoring the mounts of an earlier run), with template builds' roots in {@code buildsDir}. */
@@ -52,16 +56,17 @@ public final class TmountHost implements AutoCloseable {
         // one budget for request payloads of every server here, split so export clients cannot starve mounts
         PayloadMemory payloads = PayloadMemory.ofThisJvm();
         // a RUN step that outlived the last process holds its build root busy: stopped before recovery unmounts it
-        MountManager mounts = MountManager.open(config, new ServedImages(images, payloads.mounts(), metrics, "mount"),
-                new BuildLeftovers(buildsDir, config.stateDir())::stopSteps);
+        Traces traces = MountManager.tracesFor(config);
+        MountManager mounts = MountManager.open(config, new ServedImages(images, payloads.mounts(), metrics, "mount",
+                traces), new BuildLeftovers(buildsDir, config.stateDir())::stopSteps);
         try {
-            Exports exports = new Exports(new ServedImages(images, payloads.exports(), metrics, "export"),
+            Exports exports = new Exports(new ServedImages(images, payloads.exports(), metrics, "export", traces),
                     config.stateDir().resolve("exports"));
             exports.removeLeftovers();
             BuildRunner builds = new BuildRunner(mounts, buildsDir, config.checkpoints(), metrics);
             builds.removeLeftovers();
             HostMetrics.register(metrics, mounts, exports, config.attachers());
-            return new TmountHost(mounts, exports, builds, metrics);
+            return new TmountHost(mounts, exports, builds, metrics, new Warmer(images, traces));
         } catch (RuntimeException e) {
             mounts.close();
             throw e;
@@ -82,6 +87,11 @@ public final class TmountHost implements AutoCloseable {
 
     public BuildRunner builds() {
         return builds;
+    }
+
+    /** Warms the shared caches for a build ahead of use (its read trace, everything with {@code all}). */
+    public Warmer warmer() {
+        return warmer;
     }
 
     public TemplateStore store() {

@@ -23,11 +23,20 @@ public sealed interface BuildData extends AutoCloseable permits ChunkCache, Stor
      */
     long transferTo(long offset, int length, WritableByteChannel target, ReadAhead readAhead) throws IOException;
 
+    /** A tracker of one reader's stream through this data, for {@link #read} and {@link #transferTo}. */
+    ReadAhead newReadAhead();
+
     /** Whether a read of the range needs nothing but local storage (no fetch, no check still to make). */
     boolean present(long offset, long length);
 
     /** Makes the range's bytes local (NBD_CMD_CACHE, prefetch) and returns once they are. */
     void fetch(long offset, long length) throws IOException;
+
+    /**
+     * Has the range's bytes made local in the background, behind every reader (prefetch); the future completes when
+     * they are (exceptionally if a fetch failed; a later read tries again).
+     */
+    java.util.concurrent.CompletableFuture<Void> prefetch(long offset, long length);
 
     /** How the object is allocated in the range: the holes of a local sparse file; elsewhere all data. */
     boolean extents(long offset, long length, Extents out) throws IOException;

@@ -30,6 +30,7 @@ public final class BuildImages implements AutoCloseable {
     private final int chunkSize;
     private final CacheBudget budget;
     private final FetchPolicy policy;
+    private final FetchPipeline pipeline;
     private final Map<String, BuildData> caches = new ConcurrentHashMap<>();
 
     public BuildImages(TemplateStore store, Path cacheRoot, int chunkSize, CacheBudget budget, FetchPolicy policy) {
@@ -38,6 +39,7 @@ public final class BuildImages implements AutoCloseable {
         this.chunkSize = chunkSize;
         this.budget = budget;
         this.policy = policy;
+        this.pipeline = FetchPipeline.of(policy);
     }
 
     /** With the default fetch policy. */
@@ -47,6 +49,11 @@ public final class BuildImages implements AutoCloseable {
 
     public TemplateStore store() {
         return store;
+    }
+
+    /** The chunk size of builds' caches (a compressed build may use its frame size instead). */
+    public int chunkSize() {
+        return chunkSize;
     }
 
     public BuildLayout layout(BuildId build) {
@@ -111,7 +118,7 @@ public final class BuildImages implements AutoCloseable {
         ChunkSource source = digests == null ? raw : new VerifiedSource(raw, digests);
         // a compressed object's cache sits beside the stored one: '@' is never part of a build id
         String dir = layer.folder().value() + (layer.compressed() ? "@" + layer.compression().label() : "");
-        return ChunkCache.open(source, chunkSizeFor(layer), cacheRoot.resolve(dir), budget);
+        return ChunkCache.open(source, chunkSizeFor(layer), cacheRoot.resolve(dir), budget, pipeline);
     }
 
     /**

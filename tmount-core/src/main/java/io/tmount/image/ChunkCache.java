@@ -20,6 +20,7 @@ import java.util.BitSet;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
@@ -57,6 +58,7 @@ public final class ChunkCache implements BuildData {
     private final int holeFd;
     private final ChunkStates states;
     private final SavedChunks saved;
+    private final FetchPipeline pipeline;
     private final ChunkFetcher fetcher;
     /** Chunks kept from an earlier run, checked on first read (null: the build has no digests to check against). */
     private final InheritedChunks inherited;
@@ -64,7 +66,7 @@ public final class ChunkCache implements BuildData {
     private boolean closed; // guarded by this
 
     private ChunkCache(ChunkSource source, int chunkSize, CacheBudget budget, Path dataFile, FileChannel data,
-                       int holeFd, ChunkIndex index, BitSet listed) {
+                       int holeFd, ChunkIndex index, BitSet listed, FetchPipeline pipeline) {
         this.source = source;
         this.key = source.name();
         this.size = source.size();
@@ -75,23 +77,32 @@ public final class ChunkCache implements BuildData {
         this.holeFd = holeFd;
         this.states = new ChunkStates((int) ((size + chunkSize - 1) / chunkSize));
         this.saved = new SavedChunks(index, key, listed);
-        this.fetcher = new ChunkFetcher(source, states, saved, budget, data, dataFile, chunkSize);
+        this.pipeline = pipeline;
+        this.fetcher = new ChunkFetcher(source, states, saved, budget, data, dataFile, chunkSize, pipeline);
         listed.stream().forEach(states::markPresent);
         this.inherited = source instanceof VerifiedSource verified ? new InheritedChunks(verified, data, chunkSize, listed)
                 : null;
     }
 
-    /** Opens the cache of a stored (uncompressed) object; see {@link #open(ChunkSource, int, Path, CacheBudget)}. */
+    /**
+     * Opens the cache of a stored (uncompressed) object, with a fetch pipeline of its own (the default policy); see
+     * {@link #open(ChunkSource, int, Path, CacheBudget, FetchPipeline)}.
+     */
     public static ChunkCache open(ObjectStore store, String key, ObjectInfo object, int chunkSize, Path dir,
                                   CacheBudget budget) throws IOException {
         return open(new StoredObject(store, key, object), chunkSize, dir, budget);
+    }
+
+    static ChunkCache open(ChunkSource source, int chunkSize, Path dir, CacheBudget budget) throws IOException {
+        return open(source, chunkSize, dir, budget, FetchPipeline.of(FetchPolicy.DEFAULT));
     }
 
     /**
      * Opens the cache of {@code source} in {@code dir}, keeping the chunks a previous run saved in its index when
      * they were fetched from this very object (same store, key and version) with the same chunk size.
      */
-    static ChunkCache open(ChunkSource source, int chunkSize, Path dir, CacheBudget budget) throws IOException {
+    static ChunkCache open(ChunkSource source, int chunkSize, Path dir, CacheBudget budget, FetchPipeline pipeline)
+            throws IOException {
         checkChunkSize(chunkSize);
         Files.createDirectories(dir);
         Path dataFile = dir.resolve("data");
@@ -111,7 +122,8 @@ public final class ChunkCache implements BuildData {
         FileChannel data = FileChannel.open(dataFile, StandardOpenOption.READ, StandardOpenOption.WRITE);
         try {
             int holeFd = LinuxFiles.openReadWrite(dataFile);
-            ChunkCache cache = new ChunkCache(source, chunkSize, budget, dataFile, data, holeFd, index, listed);
+            ChunkCache cache = new ChunkCache(source, chunkSize, budget, dataFile, data, holeFd, index, listed,
+                    pipeline);
             budget.register(cache, cache.presentBytes());
             return cache;
         } catch (IOException | RuntimeException e) {
@@ -288,11 +300,36 @@ public final class ChunkCache implements BuildData {
         return true;
     }
 
-    /** Starts fetching a chunk without waiting for it. */
+    /** Has a chunk fetched ahead of a reader, without waiting for it. */
     public void prefetch(int chunk) {
+        prefetch(chunk, FetchPipeline.Priority.READ_AHEAD);
+    }
+
+    private CompletableFuture<Void> prefetch(int chunk, FetchPipeline.Priority priority) {
         if (!states.present(chunk) && complete(chunk)) {
-            fetcher.start(chunk);
+            return fetcher.start(chunk, priority);
         }
+        return CompletableFuture.completedFuture(null);
+    }
+
+    /** Fetches the range's missing chunks at background priority, behind readers and read-ahead. */
+    @Override
+    public CompletableFuture<Void> prefetch(long offset, long length) {
+        if (length <= 0) {
+            return CompletableFuture.completedFuture(null);
+        }
+        int first = (int) (offset / chunkSize);
+        int last = (int) ((offset + length - 1) / chunkSize);
+        CompletableFuture<?>[] fetches = new CompletableFuture<?>[last - first + 1];
+        for (int c = first; c <= last; c++) {
+            fetches[c - first] = prefetch(c, FetchPipeline.Priority.BACKGROUND);
+        }
+        return CompletableFuture.allOf(fetches);
+    }
+
+    @Override
+    public ReadAhead newReadAhead() {
+        return pipeline.newReadAhead();
     }
 
     /** Syncs fetched chunks and lists them in the saved index (done within a second of a fetch anyway). */

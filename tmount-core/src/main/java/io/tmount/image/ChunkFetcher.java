@@ -14,9 +14,11 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * Fills a chunk cache's missing chunks from its source into its data file, one virtual thread per chunk; concurrent
- * readers of a missing chunk share one fetch. On a full disk it asks the budget to evict other chunks and tries once
- * more; a disk failure is reported as the cache's own, never as the store's.
+ * Fills a chunk cache's missing chunks from its source into its data file, each fetch run by the shared
+ * {@link FetchPipeline} (a reader's at once, read-ahead and prefetch as the limits allow); concurrent readers of a
+ * missing chunk share one fetch, and a reader that comes to wait for a queued one promotes it. On a full disk it asks
+ * the budget to evict other chunks and tries once more; a disk failure is reported as the cache's own, never as the
+ * store's.
  */
 final class ChunkFetcher {
 
@@ -28,12 +30,18 @@ final class ChunkFetcher {
     private final Path dataFile;
     private final int chunkSize;
     private final long size;
-    private final ConcurrentHashMap<Integer, CompletableFuture<Void>> fetching = new ConcurrentHashMap<>();
+    private final FetchPipeline pipeline;
+    private final ConcurrentHashMap<Integer, Fetch> fetching = new ConcurrentHashMap<>();
     private final AtomicLong fetchedBytes = new AtomicLong();
     private final AtomicLong fetches = new AtomicLong();
 
+    /** A chunk's fetch, queued or running, and what its waiters wait on. */
+    private record Fetch(CompletableFuture<Void> done, FetchPipeline.Ticket ticket) {
+    }
+
     ChunkFetcher(ChunkSource source, ChunkStates states, SavedChunks saved, CacheBudget budget, FileChannel data,
-                 Path dataFile, int chunkSize) {
+                 Path dataFile, int chunkSize, FetchPipeline pipeline) {
+        this.pipeline = pipeline;
         this.source = source;
         this.states = states;
         this.saved = saved;
@@ -52,9 +60,12 @@ final class ChunkFetcher {
         return fetches.get();
     }
 
-    /** Starts fetching a chunk without waiting for it. */
-    void start(int chunk) {
-        fetching.computeIfAbsent(chunk, this::startFetch);
+    /**
+     * Has a chunk fetched without waiting for it, at {@code priority} (read-ahead or background); the future completes
+     * when the fetch is done.
+     */
+    CompletableFuture<Void> start(int chunk, FetchPipeline.Priority priority) {
+        return fetching.computeIfAbsent(chunk, c -> submit(c, priority)).done();
     }
 
     /** Waits until a chunk the caller has pinned is present; false when it was present already. */
@@ -63,9 +74,16 @@ final class ChunkFetcher {
         // loops: a shared fetch may have been started before the caller's pin and its chunk evicted since
         while (!states.present(chunk)) {
             waited = true;
-            await(fetching.computeIfAbsent(chunk, this::startFetch));
+            Fetch fetch = fetching.computeIfAbsent(chunk, c -> submit(c, FetchPipeline.Priority.DEMAND));
+            pipeline.promote(fetch.ticket()); // queued behind read-ahead or prefetch: a reader waits for it now
+            await(fetch.done());
         }
         return waited;
+    }
+
+    private Fetch submit(int chunk, FetchPipeline.Priority priority) {
+        CompletableFuture<Void> done = new CompletableFuture<>();
+        return new Fetch(done, pipeline.submit(this, priority, () -> fetchInto(chunk, done)));
     }
 
     private void await(CompletableFuture<?> wait) throws IOException {
@@ -82,38 +100,35 @@ final class ChunkFetcher {
     }
 
     /**
-     * Fetches a chunk on a virtual thread. The fetch holds a pin on its chunk from before it looks at the chunk's state
-     * until it has left {@code fetching}: so it never writes into a chunk being evicted (whose hole punch would land
-     * after the write), and the chunk cannot be evicted between being marked present and its waiters waking up.
+     * Fetches a chunk (on the pipeline's virtual thread). The fetch holds a pin on its chunk from before it looks at the
+     * chunk's state until it has left {@code fetching}: so it never writes into a chunk being evicted (whose hole punch
+     * would land after the write), and the chunk cannot be evicted between being marked present and its waiters waking
+     * up.
      */
-    private CompletableFuture<Void> startFetch(int chunk) {
-        CompletableFuture<Void> done = new CompletableFuture<>();
-        Thread.ofVirtual().name("fetch-" + chunk).start(() -> {
-            states.pin(chunk);
-            boolean fetched = false;
-            Throwable failure = null;
-            try {
-                if (!states.present(chunk)) {
-                    fetch(chunk);
-                    fetched = true;
-                }
-            } catch (Throwable t) {
-                failure = t; // a later read tries again
-            } finally {
-                fetching.remove(chunk, done);
-                states.unpin(chunk);
+    private void fetchInto(int chunk, CompletableFuture<Void> done) {
+        states.pin(chunk);
+        boolean fetched = false;
+        Throwable failure = null;
+        try {
+            if (!states.present(chunk)) {
+                fetch(chunk);
+                fetched = true;
             }
-            if (fetched) {
-                // before waking the waiters (who hold pins on what they read), so a read returns within the budget
-                budget.added(length(chunk));
-            }
-            if (failure == null) {
-                done.complete(null);
-            } else {
-                done.completeExceptionally(failure);
-            }
-        });
-        return done;
+        } catch (Throwable t) {
+            failure = t; // a later read tries again
+        } finally {
+            fetching.computeIfPresent(chunk, (c, fetch) -> fetch.done() == done ? null : fetch);
+            states.unpin(chunk);
+        }
+        if (fetched) {
+            // before waking the waiters (who hold pins on what they read), so a read returns within the budget
+            budget.added(length(chunk));
+        }
+        if (failure == null) {
+            done.complete(null);
+        } else {
+            done.completeExceptionally(failure);
+        }
     }
 
     private void fetch(int chunk) throws IOException {

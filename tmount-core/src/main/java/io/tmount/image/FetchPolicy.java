@@ -1,5 +1,7 @@
 package io.tmount.image;
 
+import java.time.Duration;
+
 /**
  * How builds' chunks are fetched from the store.
  *
@@ -10,11 +12,14 @@ package io.tmount.image;
  *                        fetch always starts at once, and counts
  * @param fetchesPerBuild of them, at most this many for one build object
  * @param readAhead       chunks fetched ahead of a sequential reader at most (the window doubles up to it)
+ * @param traceWindow     how long after a mount its reads are recorded in its build's read trace, which the next
+ *                        mounts of the build (and of builds layered on it) prefetch; zero: no traces at all
  */
-public record FetchPolicy(boolean copyLocalStore, int fetches, int fetchesPerBuild, int readAhead) {
+public record FetchPolicy(boolean copyLocalStore, int fetches, int fetchesPerBuild, int readAhead,
+                          Duration traceWindow) {
 
     /** Sized for an object store: S3 and GCS serve tens of MB/s per connection and scale with connections. */
-    public static final FetchPolicy DEFAULT = new FetchPolicy(false, 16, 8, 8);
+    public static final FetchPolicy DEFAULT = new FetchPolicy(false, 16, 8, 8, Duration.ofSeconds(60));
 
     public FetchPolicy {
         if (fetches < 1 || fetchesPerBuild < 1) {
@@ -24,17 +29,24 @@ public record FetchPolicy(boolean copyLocalStore, int fetches, int fetchesPerBui
         if (readAhead < 0 || readAhead > 1024) {
             throw new IllegalArgumentException("read-ahead (" + readAhead + " chunks) must be 0 to 1024");
         }
+        if (traceWindow == null || traceWindow.isNegative()) {
+            throw new IllegalArgumentException("the trace window (" + traceWindow + ") must be zero or more");
+        }
     }
 
     public FetchPolicy withCopyLocalStore(boolean value) {
-        return new FetchPolicy(value, fetches, fetchesPerBuild, readAhead);
+        return new FetchPolicy(value, fetches, fetchesPerBuild, readAhead, traceWindow);
     }
 
     public FetchPolicy withFetches(int total, int perBuild) {
-        return new FetchPolicy(copyLocalStore, total, perBuild, readAhead);
+        return new FetchPolicy(copyLocalStore, total, perBuild, readAhead, traceWindow);
     }
 
     public FetchPolicy withReadAhead(int chunks) {
-        return new FetchPolicy(copyLocalStore, fetches, fetchesPerBuild, chunks);
+        return new FetchPolicy(copyLocalStore, fetches, fetchesPerBuild, chunks, traceWindow);
+    }
+
+    public FetchPolicy withTraceWindow(Duration value) {
+        return new FetchPolicy(copyLocalStore, fetches, fetchesPerBuild, readAhead, value);
     }
 }

@@ -4,7 +4,9 @@ import io.tmount.header.BuildMapping;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.WritableByteChannel;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 
 /**
  * A build served as the composition of its layers: each mapping of the header is read from its own build's chunk
@@ -21,6 +23,7 @@ public final class LayeredImage implements BlockImage, LocalAccess {
     private final Segment[] segments;
     private final long[] starts;
     private final ReadAhead[] readAhead;
+    private volatile ReadObserver observer;
 
     public LayeredImage(long size, List<Segment> segments) {
         this.size = size;
@@ -39,7 +42,7 @@ public final class LayeredImage implements BlockImage, LocalAccess {
             starts[i] = m.offset();
             expected = m.end();
             BuildData cache = this.segments[i].cache();
-            readAhead[i] = cache == null ? null : perCache.computeIfAbsent(cache, c -> new ReadAhead());
+            readAhead[i] = cache == null ? null : perCache.computeIfAbsent(cache, BuildData::newReadAhead);
         }
         if (expected != size) {
             throw new IllegalArgumentException("segments cover " + expected + " bytes, the image has " + size);
@@ -75,8 +78,21 @@ public final class LayeredImage implements BlockImage, LocalAccess {
         return i >= 0 ? i : -i - 2;
     }
 
+    /** Tells {@code observer} of every read from now on (null: nobody). */
+    public void observe(ReadObserver observer) {
+        this.observer = observer;
+    }
+
+    private void observed(long offset, long length) {
+        ReadObserver o = observer;
+        if (o != null) {
+            o.read(offset, length);
+        }
+    }
+
     @Override
     public void read(ByteBuffer dst, long offset) throws IOException {
+        observed(offset, dst.remaining());
         int limit = dst.limit();
         try {
             forEachPiece(offset, offset + dst.remaining(), (i, at, n) -> {
@@ -111,6 +127,7 @@ public final class LayeredImage implements BlockImage, LocalAccess {
 
     @Override
     public long transferTo(long offset, int length, WritableByteChannel target) throws IOException {
+        observed(offset, length);
         long[] waited = {0};
         forEachPiece(offset, offset + length, (i, at, n) -> {
             waited[0] += segments[i].cache() == null ? Zeros.send(n, target)
@@ -148,6 +165,25 @@ public final class LayeredImage implements BlockImage, LocalAccess {
             }
             return true;
         });
+    }
+
+    /**
+     * Has the range's bytes fetched in the background, behind every reader (prefetch); the future completes when all
+     * are local, exceptionally if a fetch failed. Ranges mapped to the nil build need nothing.
+     */
+    public CompletableFuture<Void> prefetch(long offset, long length) {
+        List<CompletableFuture<Void>> fetches = new ArrayList<>();
+        try {
+            forEachPiece(offset, Math.min(size, offset + length), (i, at, n) -> {
+                if (segments[i].cache() != null) {
+                    fetches.add(segments[i].cache().prefetch(at, n));
+                }
+                return true;
+            });
+        } catch (IOException e) {
+            throw new AssertionError("submitting prefetches does no I/O", e);
+        }
+        return CompletableFuture.allOf(fetches.toArray(CompletableFuture[]::new));
     }
 
     /** The mappings this image serves, in device order. */

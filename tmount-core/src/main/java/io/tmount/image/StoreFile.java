@@ -158,6 +158,12 @@ public final class StoreFile implements BuildData {
         }
     }
 
+    /** The kernel reads ahead: the window of the default policy. */
+    @Override
+    public ReadAhead newReadAhead() {
+        return new ReadAhead();
+    }
+
     @Override
     public boolean present(long offset, long length) {
         if (digests == null) {
@@ -185,6 +191,25 @@ public final class StoreFile implements BuildData {
         for (int c = first; c <= last; c++) {
             awaitChecked(c);
         }
+    }
+
+    /** Asks the kernel to read the range into the page cache, and checks its chunks in the background. */
+    @Override
+    public CompletableFuture<Void> prefetch(long offset, long length) {
+        if (length <= 0) {
+            return CompletableFuture.completedFuture(null);
+        }
+        LinuxFiles.adviseWillNeed(fd, offset, Math.min(length, size - offset));
+        if (digests == null) {
+            return CompletableFuture.completedFuture(null);
+        }
+        int first = (int) (offset / chunkSize);
+        int last = (int) ((offset + length - 1) / chunkSize);
+        CompletableFuture<?>[] checks = new CompletableFuture<?>[last - first + 1];
+        for (int c = first; c <= last; c++) {
+            checks[c - first] = startCheck(c);
+        }
+        return CompletableFuture.allOf(checks);
     }
 
     @Override

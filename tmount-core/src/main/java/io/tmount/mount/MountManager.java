@@ -108,12 +108,19 @@ public final class MountManager implements AutoCloseable {
         });
     }
 
+    /** The read traces of builds a configuration keeps ({@code STATE_DIR/traces}); null when its window is zero. */
+    public static io.tmount.prefetch.Traces tracesFor(MountManagerConfig config) {
+        return config.fetch().traceWindow().isZero() ? null : new io.tmount.prefetch.Traces(
+                config.stateDir().resolve("traces"), config.fetch().traceWindow(), config.chunkSize());
+    }
+
     /**
      * The same; {@code whenLocked} runs once both dirs are locked, before the journal's mounts are taken apart: for
      * what must stop first because it holds them busy (the RUN steps of builds of the dead run, {@code BuildLeftovers}).
      */
     public static MountManager open(MountManagerConfig config, Runnable whenLocked) {
-        return open(config, new ServedImages(imagesFor(config), PayloadMemory.ofThisJvm().mounts()), whenLocked);
+        return open(config, new ServedImages(imagesFor(config), PayloadMemory.ofThisJvm().mounts(),
+                io.tmount.metrics.Metrics.unregistered(), "mount", tracesFor(config)), whenLocked);
     }
 
     /**

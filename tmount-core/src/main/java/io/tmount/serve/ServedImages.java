@@ -2,6 +2,8 @@ package io.tmount.serve;
 
 import io.tmount.image.BlockImage;
 import io.tmount.image.BuildImages;
+import io.tmount.image.LayeredImage;
+import io.tmount.prefetch.Traces;
 import io.tmount.image.BuildLayout;
 import io.tmount.image.FileImage;
 import io.tmount.image.Overlay;
@@ -27,18 +29,23 @@ public final class ServedImages {
     private final PayloadBudget payloads;
     private final Metrics metrics;
     private final String kind;
+    private final Traces traces;
 
     /** {@code payloads}: the request payload budget the servers made here share. */
     public ServedImages(BuildImages images, PayloadBudget payloads) {
-        this(images, payloads, Metrics.unregistered(), "mount");
+        this(images, payloads, Metrics.unregistered(), "mount", null);
     }
 
-    /** The same, counting the servers' requests in {@code metrics} as those of {@code kind} (mount or export). */
-    public ServedImages(BuildImages images, PayloadBudget payloads, Metrics metrics, String kind) {
+    /**
+     * The same, counting the servers' requests in {@code metrics} as those of {@code kind} (mount or export), and
+     * replaying and recording builds' read {@code traces} (null: none).
+     */
+    public ServedImages(BuildImages images, PayloadBudget payloads, Metrics metrics, String kind, Traces traces) {
         this.images = images;
         this.payloads = payloads;
         this.metrics = metrics;
         this.kind = kind;
+        this.traces = traces;
     }
 
     public Metrics metrics() {
@@ -49,9 +56,18 @@ public final class ServedImages {
         return images;
     }
 
-    /** Serves a build (its layout resolved), streamed through the shared chunk caches. */
+    /**
+     * Serves a build (its layout resolved), streamed through the shared chunk caches; its read trace (or its nearest
+     * ancestor's) is prefetched behind the readers, and what this serving reads first is recorded in it.
+     */
     public Served serve(BuildLayout layout, Serving serving) throws IOException {
-        return serve(images.open(layout), List.of(), serving);
+        LayeredImage image = images.open(layout);
+        return serve(image, traces == null ? List.of() : List.of(traces.follow(layout.build(), images.store(), image)),
+                serving);
+    }
+
+    public Traces traces() {
+        return traces;
     }
 
     /** Serves a raw image file, never written: a writable serving writes into its overlay. */

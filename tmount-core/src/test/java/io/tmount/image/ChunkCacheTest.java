@@ -57,6 +57,27 @@ class ChunkCacheTest {
     }
 
     @Test
+    void aReadersFetch_neverWaitsBehindReadAhead_andAReaderOfAQueuedChunkStartsIt() throws Exception {
+        store.delayMillis = 500;
+        FetchPipeline pipeline = new FetchPipeline(2, 2, 8); // two fetches in flight: read-ahead fills them
+        try (ChunkCache cache = ChunkCache.open(new StoredObject(store, KEY, store.info(KEY)), CHUNK,
+                dir.resolve("cache"), new CacheBudget(1 << 30), pipeline)) {
+            for (int c = 0; c < 6; c++) {
+                cache.prefetch(c);
+            }
+            assertThat(pipeline.running()).isEqualTo(2);
+            assertThat(pipeline.queued()).isEqualTo(4);
+            // each read waits for one fetch (500 ms), not for the rounds of read-ahead before it (1 s more at least)
+            long start = System.nanoTime();
+            assertThat(read(cache, CHUNK * 20L, 100)).isEqualTo(expected(CHUNK * 20L, 100));
+            assertThat(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start)).isBetween(450L, 950L);
+            start = System.nanoTime();
+            assertThat(read(cache, CHUNK * 5L, 100)).isEqualTo(expected(CHUNK * 5L, 100)); // queued: promoted
+            assertThat(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start)).isBetween(450L, 950L);
+        }
+    }
+
+    @Test
     void firstTouch_fetchesOnlyTheChunksRead_thenHits() throws IOException {
         try (ChunkCache cache = open(new CacheBudget(1 << 30))) {
             assertThat(read(cache, CHUNK * 3L + 100, 500)).isEqualTo(expected(CHUNK * 3L + 100, 500));
