@@ -44,6 +44,8 @@ final class S3ObjectStore implements ObjectStore {
     private static final int TRANSFER_BYTES = 1 << 20;
 
     private final S3Settings settings;
+    /** Arrays a read into a direct buffer passes the body through, reused: one per GET was 1 MiB of garbage. */
+    private final java.util.concurrent.ConcurrentLinkedQueue<byte[]> transfers = new java.util.concurrent.ConcurrentLinkedQueue<>();
     private final S3Client client;
     private final S3Calls calls;
     private final S3Uploads uploads;
@@ -187,10 +189,10 @@ final class S3ObjectStore implements ObjectStore {
                     + ": tmount needs an S3 server that serves byte ranges");
         }
         int total = 0;
+        // Large reads: the HTTP client then reads the socket straight into the array instead of 8 KiB at a time
+        // (a channel adapter over the stream would cost a system call per 8 KiB).
+        byte[] transfer = dst.hasArray() ? dst.array() : takeTransfer();
         try (in) {
-            // Large reads: the HTTP client then reads the socket straight into the array instead of 8 KiB at a time
-            // (a channel adapter over the stream would cost a system call per 8 KiB).
-            byte[] transfer = dst.hasArray() ? dst.array() : new byte[Math.min(dst.remaining(), TRANSFER_BYTES)];
             while (dst.hasRemaining()) {
                 int n;
                 if (dst.hasArray()) {
@@ -214,6 +216,21 @@ final class S3ObjectStore implements ObjectStore {
             return new BodyRead(total, false, e); // a reset, a timeout, a body that ended before its length
         } catch (SdkClientException e) {
             return new BodyRead(total, false, new IOException(e.getMessage(), e));
+        } finally {
+            if (!dst.hasArray()) {
+                giveTransfer(transfer);
+            }
+        }
+    }
+
+    private byte[] takeTransfer() {
+        byte[] transfer = transfers.poll();
+        return transfer != null ? transfer : new byte[TRANSFER_BYTES];
+    }
+
+    private void giveTransfer(byte[] transfer) {
+        if (transfers.size() < settings.maxConnections()) {
+            transfers.offer(transfer);
         }
     }
 
