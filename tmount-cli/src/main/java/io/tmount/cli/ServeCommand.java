@@ -63,6 +63,15 @@ final class ServeCommand implements Callable<Integer> {
             + "layered on it, prefetch in the background; 0 turns traces off (env TMOUNT_TRACE_WINDOW; default 60s).")
     String traceWindow;
 
+    @Option(names = "--prefetch", paramLabel = "TEMPLATE=BUILD", description = "Warm this host for a build once the "
+            + "daemon is up (repeatable), in the background, behind the reads of mounts: its read trace first, then "
+            + "everything it maps, at --prefetch-rate at most (as tmount prefetch --all).")
+    java.util.List<String> prefetch = new java.util.ArrayList<>();
+
+    @Option(names = "--prefetch-rate", paramLabel = "MB/s", defaultValue = "50", description = "How fast --prefetch "
+            + "fetches everything a build maps, at most (default: ${DEFAULT-VALUE}; 0: no limit).")
+    double prefetchRate;
+
     @Option(names = "--copy-local-store", description = "Copy the chunks of a store on this host into the chunk cache, "
             + "as for a remote store, instead of reading its files in place (env TMOUNT_COPY_LOCAL_STORE=true): for a "
             + "store folder on a network filesystem, whose reads cost more than the cache's.")
@@ -94,6 +103,23 @@ final class ServeCommand implements Callable<Integer> {
             + "127.0.0.1:9810. The API socket serves GET /metrics either way.")
     String metricsListen;
 
+    /** The builds of --prefetch, refused before anything starts if one is not TEMPLATE=BUILD. */
+    java.util.List<io.tmount.store.BuildId> prefetchBuilds() {
+        if (!(prefetchRate >= 0)) {
+            throw io.tmount.TmountException.invalid("--prefetch-rate takes MB/s, 0 or more, not %s", prefetchRate);
+        }
+        java.util.List<io.tmount.store.BuildId> builds = new java.util.ArrayList<>();
+        for (String item : prefetch) {
+            int eq = item.indexOf('=');
+            if (eq <= 0 || eq == item.length() - 1) {
+                throw io.tmount.TmountException.invalid("--prefetch takes TEMPLATE=BUILD, not '%s'", item);
+            }
+            TemplateId.of(item.substring(0, eq));
+            builds.add(io.tmount.store.BuildId.of(item.substring(eq + 1)));
+        }
+        return builds;
+    }
+
     TrustPolicy trustPolicy() {
         java.util.Map<TemplateId, TrustPolicy.Trust> templates = new java.util.LinkedHashMap<>();
         trust.forEach((template, level) -> templates.put(TemplateId.of(template), TrustPolicy.Trust.parse(level)));
@@ -107,6 +133,7 @@ final class ServeCommand implements Callable<Integer> {
             case "json" -> Logging.format(true);
             default -> throw io.tmount.TmountException.invalid("--log-format takes text or json, not '%s'", logFormat);
         }
+        java.util.List<io.tmount.store.BuildId> warm = prefetchBuilds();
         Settings settings = main.settings();
         int poolSize = nbdPoolSize != null ? nbdPoolSize : settings.nbdPoolSize();
         ByteSize max = cacheMax != null ? ByteSize.parse(cacheMax) : settings.cacheMax();
@@ -121,8 +148,10 @@ final class ServeCommand implements Callable<Integer> {
             FetchPolicy fetch = Settings.fetchPolicy(config.fetch(), fetches, fetchesPerBuild, readAhead,
                     traceWindow);
             config = config.withFetch(copyLocalStore ? fetch.withCopyLocalStore(true) : fetch);
-            daemon = Daemon.start(TmountHost.open(config, buildsDir, metrics), settings.socket(), Version.current(),
+            TmountHost host = TmountHost.open(config, buildsDir, metrics);
+            daemon = Daemon.start(host, settings.socket(), Version.current(),
                     settings.stateDir().toString(), Daemon.DEFAULT_BUILD_HEARTBEAT, apiGroup, scrape);
+            host.warmInBackground(warm, (long) (prefetchRate * 1_000_000));
         } catch (RuntimeException e) {
             store.close();
             throw e;

@@ -99,5 +99,17 @@ class CliOperatorDocsTest {
                 new PrintWriter(err), Map.of("TMOUNT_STATE_DIR", dir.resolve("s").toString(),
                         "TMOUNT_RUNTIME_DIR", dir.resolve("r").toString()))).isEqualTo(1);
         assertThat(err.toString()).contains("--log-format takes text or json");
+        for (String[] bad : new String[][] {{"--prefetch", "no-build"}, {"--prefetch", "t="},
+                {"--prefetch", "t=b", "--prefetch-rate", "-1"}}) {
+            StringWriter refused = new StringWriter();
+            String[] args = new String[bad.length + 1];
+            args[0] = "serve";
+            System.arraycopy(bad, 0, args, 1, bad.length);
+            assertThat(Main.run(args, new PrintWriter(new StringWriter()), new PrintWriter(refused),
+                    Map.of("TMOUNT_STATE_DIR", dir.resolve("s").toString(), "TMOUNT_RUNTIME_DIR",
+                            dir.resolve("r").toString()))).as(String.join(" ", bad)).isEqualTo(1);
+            assertThat(refused.toString()).containsPattern("--prefetch takes TEMPLATE=BUILD|--prefetch-rate takes");
+        }
+        assertThat(dir.resolve("s")).doesNotExist(); // refused before anything started
     }
 }

@@ -47,8 +47,16 @@ class DaemonProcessTest {
         return serve(List.of(), List.of());
     }
 
-    /** {@code wrapper}: a command the daemon runs under (prlimit); {@code jvmOptions}: such as a heap limit. */
     private Process serve(List<String> wrapper, List<String> jvmOptions) throws IOException, InterruptedException {
+        return serve(wrapper, jvmOptions, List.of());
+    }
+
+    /**
+     * {@code wrapper}: a command the daemon runs under (prlimit); {@code jvmOptions}: such as a heap limit;
+     * {@code serveOptions}: after {@code serve}.
+     */
+    private Process serve(List<String> wrapper, List<String> jvmOptions, List<String> serveOptions)
+            throws IOException, InterruptedException {
         List<String> command = new java.util.ArrayList<>(wrapper);
         command.add(ProcessHandle.current().info().command().orElseThrow());
         command.addAll(jvmOptions);
@@ -56,6 +64,7 @@ class DaemonProcessTest {
                 "-cp", System.getProperty("java.class.path"), "io.tmount.cli.Main",
                 "--state-dir", dir.resolve("state").toString(), "--runtime-dir", dir.resolve("run").toString(),
                 "--store", "file://" + dir.resolve("store"), "serve"));
+        command.addAll(serveOptions);
         Process process = new ProcessBuilder(command)
                 .redirectErrorStream(true).redirectOutput(dir.resolve("daemon.log").toFile()).start();
         Path socket = dir.resolve("run/tmount.sock");
@@ -196,6 +205,28 @@ class DaemonProcessTest {
                 throw new java.io.EOFException("closed during the handshake");
             }
         }
+    }
+
+    @Test
+    void prefetchAtStart_warmsTheBuildInTheBackground_afterTheDaemonIsUp() throws Exception {
+        Process daemon = serve(List.of(), List.of(), List.of("--prefetch", "base=" + build.value(), "--prefetch",
+                "base=no-such-build", "--prefetch-rate", "0"));
+        try {
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            while (!log().contains("prefetched build " + build.value() + " at start")) {
+                assertThat(System.nanoTime()).as("no prefetch at start: %s", log()).isLessThan(deadline);
+                Thread.sleep(50);
+            }
+            assertThat(log()).contains("cannot prefetch build no-such-build at start");
+            try (DaemonClient client = DaemonClient.connect(dir.resolve("run/tmount.sock"))) {
+                assertThat(client.cache().objects()).extracting(o -> o.object())
+                        .contains(build.value() + "/rootfs.ext4");
+            }
+        } finally {
+            daemon.destroy();
+            assertThat(daemon.waitFor(60, TimeUnit.SECONDS)).isTrue();
+        }
+        assertThat(daemon.exitValue()).as(log()).isZero();
     }
 
     @Test

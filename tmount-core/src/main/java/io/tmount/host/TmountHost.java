@@ -35,6 +35,7 @@ public final class TmountHost implements AutoCloseable {
     private final BuildRunner builds;
     private final Metrics metrics;
     private final Warmer warmer;
+    private Thread warming; // guarded by this
     private boolean closed;
 
     private TmountHost(MountManager mounts, Exports exports, BuildRunner builds, Metrics metrics, Warmer warmer) {
@@ -94,6 +95,13 @@ public final class TmountHost implements AutoCloseable {
         return warmer;
     }
 
+    /** Warms {@code builds} in the background (trace first, then everything, at most {@code bytesPerSecond}). */
+    public synchronized void warmInBackground(java.util.List<io.tmount.store.BuildId> builds, long bytesPerSecond) {
+        if (!closed && !builds.isEmpty()) {
+            warming = warmer.warmInBackground(builds, bytesPerSecond);
+        }
+    }
+
     public TemplateStore store() {
         return mounts.store();
     }
@@ -108,6 +116,14 @@ public final class TmountHost implements AutoCloseable {
             return;
         }
         closed = true;
+        if (warming != null) {
+            warming.interrupt();
+            try {
+                warming.join(Duration.ofSeconds(10)); // its fetches end with the caches, which close below
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
         try {
             if (!builds.stop(BUILD_STOP_WAIT)) {
                 log.warn("builds did not end within {} s; unmounting under them", BUILD_STOP_WAIT.toSeconds());

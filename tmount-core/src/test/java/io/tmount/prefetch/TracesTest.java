@@ -174,6 +174,24 @@ class TracesTest {
         assertThat(ms).as("64 chunks at 16 a second").isGreaterThanOrEqualTo(3500);
     }
 
+    @Test
+    void warmingInTheBackground_warmsEachBuild_andStopsWhenInterrupted() throws Exception {
+        Warmer warmer = new Warmer(images, traces);
+        Thread warming = warmer.warmInBackground(List.of(BuildId.of("missing-build"), child), 0);
+        warming.join(TimeUnit.SECONDS.toMillis(10));
+        assertThat(warming.isAlive()).isFalse();
+        assertThat(present(images)).isEqualTo(SIZE); // the missing one was said in the log, and skipped
+
+        try (BuildImages cold = images("cold")) {
+            Thread slow = new Warmer(cold, traces).warmInBackground(List.of(base), CHUNK); // 64 s at this rate
+            Thread.sleep(300);
+            slow.interrupt();
+            slow.join(TimeUnit.SECONDS.toMillis(5));
+            assertThat(slow.isAlive()).isFalse();
+            assertThat(present(cold)).isLessThan(SIZE / 4);
+        }
+    }
+
     private static void await(java.util.function.BooleanSupplier condition) throws InterruptedException {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
         while (!condition.getAsBoolean()) {
