@@ -5,7 +5,6 @@ import io.tmount.daemon.Daemon;
 import io.tmount.host.TmountHost;
 import io.tmount.metrics.Metrics;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
-import io.tmount.image.FetchPolicy;
 import io.tmount.mount.MountManagerConfig;
 import io.tmount.mount.TrustPolicy;
 import io.tmount.store.TemplateId;
@@ -145,9 +144,8 @@ final class ServeCommand implements Callable<Integer> {
         try {
             MountManagerConfig config = settings.mountManagerConfig(store, poolSize, chunk, max)
                     .withTrust(trustPolicy());
-            FetchPolicy fetch = Settings.fetchPolicy(config.fetch(), fetches, fetchesPerBuild, readAhead,
-                    traceWindow);
-            config = config.withFetch(copyLocalStore ? fetch.withCopyLocalStore(true) : fetch);
+            config = config.withFetch(settings.fetchEnv().policy(fetches, fetchesPerBuild, readAhead, traceWindow,
+                    copyLocalStore));
             TmountHost host = TmountHost.open(config, buildsDir, metrics);
             daemon = Daemon.start(host, settings.socket(), Version.current(),
                     settings.stateDir().toString(), Daemon.DEFAULT_BUILD_HEARTBEAT, apiGroup, scrape);

@@ -22,7 +22,25 @@ import java.util.Map;
  * (TMOUNT_FETCHES, TMOUNT_FETCHES_PER_BUILD, TMOUNT_READ_AHEAD, TMOUNT_TRACE_WINDOW, TMOUNT_COPY_LOCAL_STORE).
  */
 record Settings(Path stateDir, Path runtimeDir, Path socket, StoreLocation store, int nbdPoolSize, ByteSize cacheMax,
-                boolean strictBuildIds, WriteFormat writeFormat, FetchPolicy fetch) {
+                boolean strictBuildIds, WriteFormat writeFormat, FetchEnv fetchEnv) {
+
+    /** The fetch settings the environment gives (null: not given), resolved with the options over them. */
+    record FetchEnv(Integer fetches, Integer perBuild, Integer readAhead, String traceWindow, boolean copyLocalStore) {
+
+        /** The policy with {@code serve}'s options (null: not given) over these, over the defaults. */
+        FetchPolicy policy(Integer fetchesOption, Integer perBuildOption, Integer readAheadOption, String windowOption,
+                           boolean copyOption) {
+            return fetchPolicy(FetchPolicy.DEFAULT.withCopyLocalStore(copyLocalStore || copyOption),
+                    fetchesOption != null ? fetchesOption : fetches, perBuildOption != null ? perBuildOption : perBuild,
+                    readAheadOption != null ? readAheadOption : readAhead,
+                    windowOption != null ? windowOption : traceWindow);
+        }
+    }
+
+    /** How chunks are fetched, by the environment. */
+    FetchPolicy fetch() {
+        return fetchEnv.policy(null, null, null, null, false);
+    }
 
     static Settings resolve(GlobalOptions options, Map<String, String> env) {
         Path stateDir = pick(options.stateDir, env.get("TMOUNT_STATE_DIR"), MountManagerConfig.DEFAULT_STATE_DIR);
@@ -36,7 +54,7 @@ record Settings(Path stateDir, Path runtimeDir, Path socket, StoreLocation store
                 || Boolean.parseBoolean(env.getOrDefault("TMOUNT_STRICT_BUILD_IDS", "false").trim());
         return new Settings(stateDir, runtimeDir, socket, store, poolSize(env.get("NBD_POOL_SIZE")),
                 cacheMax == null || cacheMax.isBlank() ? null : ByteSize.parse(cacheMax), strict,
-                WriteFormat.fromEnvironment(env), fetchPolicy(env));
+                WriteFormat.fromEnvironment(env), fetchEnv(env));
     }
 
     /**
@@ -44,13 +62,13 @@ record Settings(Path stateDir, Path runtimeDir, Path socket, StoreLocation store
      * (chunks), TMOUNT_TRACE_WINDOW (how long a mount's reads are traced), TMOUNT_COPY_LOCAL_STORE=true (copy a local
      * store's chunks into the cache).
      */
-    private static FetchPolicy fetchPolicy(Map<String, String> env) {
-        FetchPolicy defaults = FetchPolicy.DEFAULT;
+    private static FetchEnv fetchEnv(Map<String, String> env) {
         String window = env.get("TMOUNT_TRACE_WINDOW");
-        return fetchPolicy(defaults.withCopyLocalStore(
-                        Boolean.parseBoolean(env.getOrDefault("TMOUNT_COPY_LOCAL_STORE", "false").trim())),
-                number(env, "TMOUNT_FETCHES"), number(env, "TMOUNT_FETCHES_PER_BUILD"), number(env, "TMOUNT_READ_AHEAD"),
-                window == null || window.isBlank() ? null : window);
+        FetchEnv given = new FetchEnv(number(env, "TMOUNT_FETCHES"), number(env, "TMOUNT_FETCHES_PER_BUILD"),
+                number(env, "TMOUNT_READ_AHEAD"), window == null || window.isBlank() ? null : window,
+                Boolean.parseBoolean(env.getOrDefault("TMOUNT_COPY_LOCAL_STORE", "false").trim()));
+        given.policy(null, null, null, null, false); // refused now if it cannot be
+        return given;
     }
 
     /** {@code policy} with those of its settings that are given (null: kept), or a clear refusal. */
@@ -58,7 +76,7 @@ record Settings(Path stateDir, Path runtimeDir, Path socket, StoreLocation store
                                    String traceWindow) {
         try {
             int total = fetches != null ? fetches : policy.fetches();
-            // a lower total caps the per-build share unless that is given too
+            // a lower total caps the share unless a share is given too
             int share = perBuild != null ? perBuild : Math.min(total, policy.fetchesPerBuild());
             return policy.withFetches(total, share).withReadAhead(readAhead != null ? readAhead : policy.readAhead())
                     .withTraceWindow(traceWindow != null ? duration(traceWindow) : policy.traceWindow());
@@ -74,11 +92,15 @@ record Settings(Path stateDir, Path runtimeDir, Path socket, StoreLocation store
             throw TmountException.invalid("'%s' is not a duration (60s, 5m, 0 for none)", text);
         }
         long n = Long.parseLong(m.group(1));
-        return switch (m.group(2)) {
+        java.time.Duration duration = switch (m.group(2)) {
             case "m" -> java.time.Duration.ofMinutes(n);
             case "h" -> java.time.Duration.ofHours(n);
             default -> java.time.Duration.ofSeconds(n);
         };
+        if (duration.compareTo(java.time.Duration.ofDays(7)) > 0) {
+            throw TmountException.invalid("'%s' is longer than the 7 days a duration here may be", text);
+        }
+        return duration;
     }
 
     private static Integer number(Map<String, String> env, String name) {
@@ -106,7 +128,7 @@ record Settings(Path stateDir, Path runtimeDir, Path socket, StoreLocation store
     /** A mount manager's configuration for these settings: this host's attach backends, default retries. */
     MountManagerConfig mountManagerConfig(TemplateStore store, int poolSize) {
         return new MountManagerConfig(stateDir, runtimeDir, store, Attachers.onThisHost(poolSize),
-                MountManagerConfig.DEFAULT_UNMOUNT_BUSY_RETRY).withWriteFormat(writeFormat).withFetch(fetch);
+                MountManagerConfig.DEFAULT_UNMOUNT_BUSY_RETRY).withWriteFormat(writeFormat).withFetch(fetch());
     }
 
     /** The same with an explicit cache: chunk size and budget (null: the defaults). */

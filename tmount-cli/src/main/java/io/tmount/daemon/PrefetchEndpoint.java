@@ -31,6 +31,7 @@ final class PrefetchEndpoint {
     void serve(Request request, Response response, Callback callback) {
         PrefetchRequest body;
         long rate;
+        BuildId build;
         try {
             body = new RequestBodies(json).read(RequestBodies.text(request), PrefetchRequest.class, "POST /v1/prefetch");
             if (body.templateId() == null || body.buildId() == null) {
@@ -41,11 +42,11 @@ final class PrefetchEndpoint {
                 throw TmountException.invalid("the prefetch rate (%s MB/s) must be positive, or 0 for no limit", mbps);
             }
             rate = (long) (mbps * 1_000_000);
+            build = BuildId.of(body.buildId());
         } catch (Exception badRequest) {
             StreamedWork.refuse(json, response, callback, badRequest);
             return;
         }
-        BuildId build = BuildId.of(body.buildId());
         StreamedWork.run(json, response, callback, heartbeat, "prefetch", stream -> {
             try {
                 Warmer.Warmed warmed = warmer.warm(build, body.all(), rate, stream.progress());

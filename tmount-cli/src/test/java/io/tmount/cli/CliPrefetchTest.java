@@ -92,6 +92,9 @@ class CliPrefetchTest {
                 long mapped = all.path("bytes").asLong() - (chunks << 20);
                 assertThat(cached(cli)).isEqualTo(mapped); // all of it, once
                 assertThat(cli.run("prefetch", "t", "no-such-build").err()).contains("no-such-build");
+                CliRunner.Result bad = cli.run("prefetch", "t", "a/b"); // refused at once, not left hanging
+                assertThat(bad.status()).isNotZero();
+                assertThat(bad.err()).contains("a/b");
             }
         }
     }

@@ -185,6 +185,9 @@ class CliTest {
         assertThat(mixed.fetch().copyLocalStore()).isTrue();
         assertThat(mixed.fetch()).isEqualTo(new io.tmount.image.FetchPolicy(true, 4, 4, 32, java.time.Duration.ofSeconds(90))); // the share fits the total
         assertThat(Settings.fetchPolicy(mixed.fetch(), null, 2, 0, "0")).isEqualTo(new io.tmount.image.FetchPolicy(true, 4, 2, 0, java.time.Duration.ZERO));
+        // serve's options over the environment's: a larger total is not held to the share the smaller one capped
+        assertThat(mixed.fetchEnv().policy(32, null, null, null, false)).isEqualTo(
+                new io.tmount.image.FetchPolicy(true, 32, 8, 32, java.time.Duration.ofSeconds(90)));
         assertThatThrownBy(() -> Settings.fetchPolicy(mixed.fetch(), 0, null, null, null))
                 .hasMessageContaining("must be at least 1");
         cli.env.put("TMOUNT_READ_AHEAD", "lots");
@@ -193,6 +196,7 @@ class CliTest {
         assertThatThrownBy(() -> Settings.fetchPolicy(mixed.fetch(), null, null, null, "soon"))
                 .hasMessageContaining("'soon' is not a duration (60s, 5m, 0 for none)");
         assertThat(Settings.fetchPolicy(mixed.fetch(), null, null, null, "2m").traceWindow()).hasMinutes(2);
+        assertThatThrownBy(() -> Settings.duration("3000000h")).hasMessageContaining("longer than the 7 days");
 
         Settings defaults = Settings.resolve(new GlobalOptions(), Map.of());
         assertThat(defaults.stateDir()).isEqualTo(Path.of("/var/lib/tmount"));

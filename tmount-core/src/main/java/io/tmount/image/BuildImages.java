@@ -107,7 +107,8 @@ public final class BuildImages implements AutoCloseable {
         String key = layer.key();
         ChunkDigests digests = digests(layer);
         if (!layer.compressed() && !policy.copyLocalStore()) {
-            Optional<StoreFile> local = StoreFile.open(store.objects(), key, layer.object(), chunkSize, digests);
+            Optional<StoreFile> local = StoreFile.open(store.objects(), key, layer.object(), chunkSize, digests,
+                    pipeline);
             if (local.isPresent()) {
                 return local.get();
             }

@@ -65,7 +65,9 @@ final class ChunkFetcher {
      * when the fetch is done.
      */
     CompletableFuture<Void> start(int chunk, FetchPipeline.Priority priority) {
-        return fetching.computeIfAbsent(chunk, c -> submit(c, priority)).done();
+        Fetch fetch = fetching.computeIfAbsent(chunk, c -> submit(c, priority));
+        pipeline.raise(fetch.ticket(), priority); // read-ahead of a chunk a trace replay queued goes first
+        return fetch.done();
     }
 
     /** Waits until a chunk the caller has pinned is present; false when it was present already. */

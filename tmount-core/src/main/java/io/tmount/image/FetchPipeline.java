@@ -89,6 +89,30 @@ final class FetchPipeline {
         run(now);
     }
 
+    /**
+     * Someone wants this fetch at {@code priority}: a queued one moves up to it (read-ahead for a chunk a trace
+     * replay queued, say), a reader's starts it at once; a higher priority it has already is kept.
+     */
+    void raise(Ticket ticket, Priority priority) {
+        if (priority == Priority.DEMAND) {
+            promote(ticket);
+            return;
+        }
+        synchronized (this) {
+            if (ticket.started || ticket.priority.ordinal() <= priority.ordinal()) {
+                return;
+            }
+            ArrayDeque<Ticket> queue = queued.get(ticket.priority).get(ticket.build);
+            queue.remove(ticket);
+            if (queue.isEmpty()) {
+                queued.get(ticket.priority).remove(ticket.build);
+            }
+            ticket.priority = priority;
+            queued.get(priority).computeIfAbsent(ticket.build, b -> new ArrayDeque<>()).add(ticket);
+        }
+        dispatch();
+    }
+
     /** A started fetch is done: its place goes to the next queued one. */
     private void finished(Ticket ticket) {
         synchronized (this) {

@@ -40,11 +40,20 @@ public final class StoreFile implements BuildData {
     /** Null: no digest list, nothing to check. */
     private final ChunkDigests digests;
     private final AtomicBits checked;
-    private final ConcurrentHashMap<Integer, CompletableFuture<Void>> checking = new ConcurrentHashMap<>();
+    /** Checks run in the fetch pipeline, within its limits: a trace replay must not start thousands at once. */
+    private final FetchPipeline pipeline;
+    private final FetchBuffers buffers = new FetchBuffers();
+    private final ConcurrentHashMap<Integer, Check> checking = new ConcurrentHashMap<>();
     private final AtomicLong hits = new AtomicLong();
     private final AtomicLong checks = new AtomicLong();
 
-    private StoreFile(Path path, String key, long size, int chunkSize, FileChannel file, int fd, ChunkDigests digests) {
+    /** A chunk's check, queued or running, and what its waiters wait on. */
+    private record Check(CompletableFuture<Void> done, FetchPipeline.Ticket ticket) {
+    }
+
+    private StoreFile(Path path, String key, long size, int chunkSize, FileChannel file, int fd, ChunkDigests digests,
+                      FetchPipeline pipeline) {
+        this.pipeline = pipeline;
         this.path = path;
         this.key = key;
         this.size = size;
@@ -61,7 +70,7 @@ public final class StoreFile implements BuildData {
      * null; when given, its blocks must divide {@code chunkSize}.
      */
     static Optional<StoreFile> open(ObjectStore store, String key, ObjectInfo object, int chunkSize,
-                                    ChunkDigests digests) throws IOException {
+                                    ChunkDigests digests, FetchPipeline pipeline) throws IOException {
         Optional<Path> root = store.localRoot();
         if (root.isEmpty()) {
             return Optional.empty();
@@ -77,7 +86,7 @@ public final class StoreFile implements BuildData {
                 file.close();
                 return Optional.empty();
             }
-            return Optional.of(new StoreFile(path, key, object.size(), chunkSize, file, fd, digests));
+            return Optional.of(new StoreFile(path, key, object.size(), chunkSize, file, fd, digests, pipeline));
         } catch (IOException | RuntimeException e) {
             if (fd >= 0) {
                 LinuxFiles.close(fd);
@@ -153,15 +162,15 @@ public final class StoreFile implements BuildData {
                 LinuxFiles.adviseWillNeed(fd, start, Math.min(size, (end + 1) * chunkSize) - start);
             }
             for (long c = from; c <= end && digests != null; c++) {
-                startCheck((int) c);
+                startCheck((int) c, FetchPipeline.Priority.READ_AHEAD);
             }
         }
     }
 
-    /** The kernel reads ahead: the window of the default policy. */
+    /** The window of the pipeline's policy: how far ahead the kernel is asked to read, and chunks are checked. */
     @Override
     public ReadAhead newReadAhead() {
-        return new ReadAhead();
+        return pipeline.newReadAhead();
     }
 
     @Override
@@ -207,7 +216,7 @@ public final class StoreFile implements BuildData {
         int last = (int) ((offset + length - 1) / chunkSize);
         CompletableFuture<?>[] checks = new CompletableFuture<?>[last - first + 1];
         for (int c = first; c <= last; c++) {
-            checks[c - first] = startCheck(c);
+            checks[c - first] = startCheck(c, FetchPipeline.Priority.BACKGROUND);
         }
         return CompletableFuture.allOf(checks);
     }
@@ -241,7 +250,7 @@ public final class StoreFile implements BuildData {
             return false;
         }
         try {
-            startCheck(chunk).get();
+            startCheck(chunk, FetchPipeline.Priority.DEMAND).get();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new InterruptedIOException("interrupted while checking a chunk of " + key);
@@ -252,33 +261,54 @@ public final class StoreFile implements BuildData {
         return true;
     }
 
-    /** Checks a chunk on a virtual thread, once however many readers ask; a failed check is tried again next time. */
-    private CompletableFuture<Void> startCheck(int chunk) {
+    /**
+     * Has a chunk checked in the pipeline at {@code priority}, once however many ask (a queued check moves up to the
+     * highest priority asked); a failed check is tried again next time.
+     */
+    private CompletableFuture<Void> startCheck(int chunk, FetchPipeline.Priority priority) {
         if (checked.get(chunk)) {
             return CompletableFuture.completedFuture(null);
         }
-        return checking.computeIfAbsent(chunk, c -> {
+        Check check = checking.computeIfAbsent(chunk, c -> {
             CompletableFuture<Void> done = new CompletableFuture<>();
-            Thread.ofVirtual().name("check-" + c).start(() -> {
-                try {
-                    check(c);
-                    checked.set(c);
-                    checking.remove(c, done);
-                    done.complete(null);
-                } catch (Throwable t) {
-                    checking.remove(c, done);
-                    done.completeExceptionally(t);
-                }
-            });
-            return done;
+            return new Check(done, pipeline.submit(this, priority, () -> checkInto(c, done)));
         });
+        pipeline.raise(check.ticket(), priority);
+        return check.done();
+    }
+
+    private void checkInto(int chunk, CompletableFuture<Void> done) {
+        Throwable failure = null;
+        try {
+            if (!checked.get(chunk)) {
+                check(chunk);
+                checked.set(chunk);
+            }
+        } catch (Throwable t) {
+            failure = t;
+        } finally {
+            checking.computeIfPresent(chunk, (c, check) -> check.done() == done ? null : check);
+        }
+        if (failure == null) {
+            done.complete(null);
+        } else {
+            done.completeExceptionally(failure);
+        }
     }
 
     private void check(int chunk) throws IOException {
         long start = (long) chunk * chunkSize;
-        ByteBuffer bytes = ByteBuffer.allocateDirect(chunkLength(chunk));
+        ByteBuffer bytes = buffers.take(chunkSize).limit(chunkLength(chunk));
+        try {
+            checkIn(chunk, start, bytes);
+        } finally {
+            buffers.give(bytes);
+        }
+    }
+
+    private void checkIn(int chunk, long start, ByteBuffer bytes) throws IOException {
         for (int attempt = 1; ; attempt++) {
-            bytes.clear();
+            bytes.clear().limit(chunkLength(chunk));
             while (bytes.hasRemaining()) {
                 if (file.read(bytes, start + bytes.position()) < 0) {
                     break; // shorter than it should be: the check below fails it

@@ -30,8 +30,9 @@ public final class Prefetcher {
     /** Queues the trace's chunks, in order; the future completes when all are local. */
     public static CompletableFuture<Void> replay(LayeredImage image, Trace trace) {
         long unit = trace.unit();
+        long chunks = (image.size() + unit - 1) / unit; // a damaged trace's huge index must not overflow
         CompletableFuture<?>[] fetches = java.util.Arrays.stream(trace.chunks())
-                .filter(chunk -> chunk * unit < image.size())
+                .filter(chunk -> chunk < chunks)
                 .mapToObj(chunk -> image.prefetch(chunk * unit, unit))
                 .toArray(CompletableFuture[]::new);
         return CompletableFuture.allOf(fetches);
@@ -53,6 +54,8 @@ public final class Prefetcher {
             progress.update(done[0], total);
         }
         if (all) {
+            long allStart = System.nanoTime(); // the rate is for this part: the trace's time does not count
+            long allDone = 0;
             ArrayDeque<CompletableFuture<Void>> outstanding = new ArrayDeque<>();
             for (BuildMapping m : image.mappings()) {
                 if (m.zeros()) {
@@ -60,8 +63,9 @@ public final class Prefetcher {
                 }
                 for (long at = m.offset(); at < m.end(); at += step) {
                     long n = Math.min(step, m.end() - at);
-                    pace(start, done[0] - (trace == null ? 0 : (long) trace.size() * trace.unit()), bytesPerSecond);
+                    pace(allStart, allDone, bytesPerSecond);
                     outstanding.add(image.prefetch(at, n));
+                    allDone += n;
                     if (outstanding.size() >= OUTSTANDING) {
                         await(outstanding.poll());
                     }

@@ -106,14 +106,18 @@ public final class Traces {
      * saves the recording if the window has not already. Never fails the mount: a trace is only a hint.
      */
     public AutoCloseable follow(BuildId build, TemplateStore store, LayeredImage image) {
-        find(build, store).ifPresent(found -> replay(build, found, image));
+        try {
+            find(build, store).ifPresent(found -> replay(build, found, image));
+        } catch (RuntimeException e) {
+            log.warn("cannot replay the read trace of build {}: {}", build, e.toString());
+        }
         if (window.isZero()) {
             return () -> { };
         }
         TraceRecorder recorder = new TraceRecorder(unit, System.nanoTime() + window.toNanos(), MAX_CHUNKS);
         image.observe(recorder);
         Recording recording = new Recording(build, recorder, image);
-        Thread.ofVirtual().name("trace-" + build.value()).start(recording::saveAfterWindow);
+        recording.timer = Thread.ofVirtual().name("trace-" + build.value()).start(recording::saveAfterWindow);
         return recording;
     }
 
@@ -141,6 +145,7 @@ public final class Traces {
         private final TraceRecorder recorder;
         private final LayeredImage image;
         private boolean saved; // guarded by this
+        private volatile Thread timer;
 
         Recording(BuildId build, TraceRecorder recorder, LayeredImage image) {
             this.build = build;
@@ -175,6 +180,10 @@ public final class Traces {
         @Override
         public void close() {
             save();
+            Thread waiting = timer;
+            if (waiting != null) {
+                waiting.interrupt(); // it holds the image until its window ends otherwise
+            }
         }
     }
 }

@@ -89,6 +89,22 @@ class FetchPipelineTest {
     }
 
     @Test
+    void aQueuedBackgroundFetch_raisedToReadAhead_goesFirst() throws Exception {
+        FetchPipeline pipeline = new FetchPipeline(1, 1, 8);
+        Object build = new Object();
+        CountDownLatch first = new CountDownLatch(1);
+        pipeline.submit(build, Priority.READ_AHEAD, held("running", first));
+        await(() -> started.size() == 1);
+        pipeline.submit(build, Priority.BACKGROUND, held("background-0", release));
+        FetchPipeline.Ticket wanted = pipeline.submit(build, Priority.BACKGROUND, held("background-1", release));
+        pipeline.raise(wanted, Priority.READ_AHEAD); // a reader's read-ahead reached the chunk a trace queued
+        pipeline.raise(wanted, Priority.BACKGROUND); // never lowered
+        first.countDown();
+        await(() -> started.size() == 2);
+        assertThat(started).containsExactly("running", "background-1");
+    }
+
+    @Test
     void readAheadGoesBeforeBackgroundPrefetch() throws Exception {
         FetchPipeline pipeline = new FetchPipeline(1, 1, 8);
         Object build = new Object();

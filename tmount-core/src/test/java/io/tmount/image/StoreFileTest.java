@@ -131,6 +131,23 @@ class StoreFileTest {
     }
 
     @Test
+    void prefetch_checksChunksInTheBackground_withinThePipelinesLimits() throws Exception {
+        put(true);
+        FetchPipeline pipeline = new FetchPipeline(1, 1, 8);
+        var info = objects.info(TemplateStore.rootfsKey(build));
+        ChunkDigests digests = ChunkDigests.parse(objects.get(TemplateStore.digestsKey(build)));
+        try (StoreFile file = StoreFile.open(objects, TemplateStore.rootfsKey(build), info, CHUNK, digests, pipeline)
+                .orElseThrow()) {
+            var done = file.prefetch(0, SIZE);
+            assertThat(pipeline.running() + pipeline.queued()).isLessThanOrEqualTo(SIZE / CHUNK);
+            assertThat(pipeline.running()).isLessThanOrEqualTo(1);
+            done.get(10, java.util.concurrent.TimeUnit.SECONDS);
+            assertThat(file.present(0, SIZE)).isTrue();
+            assertThat(file.checks()).isEqualTo(SIZE / CHUNK);
+        }
+    }
+
+    @Test
     void anObjectReplacedWhileOpen_keepsServingTheVersionItWasOpenedOn() throws Exception {
         put(false);
         try (BuildImages images = images(FetchPolicy.DEFAULT)) {
@@ -154,9 +171,10 @@ class StoreFileTest {
         var seen = objects.info(TemplateStore.rootfsKey(build));
         Path replacement = Files.write(dir.resolve("replacement"), bytes);
         Files.move(replacement, object(), StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-        assertThat(StoreFile.open(objects, TemplateStore.rootfsKey(build), seen, CHUNK, null)).isEmpty();
+        assertThat(StoreFile.open(objects, TemplateStore.rootfsKey(build), seen, CHUNK, null,
+                FetchPipeline.of(FetchPolicy.DEFAULT))).isEmpty();
         assertThat(StoreFile.open(objects, TemplateStore.rootfsKey(build), objects.info(TemplateStore.rootfsKey(build)),
-                CHUNK, null)).hasValueSatisfying(file -> {
+                CHUNK, null, FetchPipeline.of(FetchPolicy.DEFAULT))).hasValueSatisfying(file -> {
                     try {
                         file.close();
                     } catch (IOException e) {

@@ -117,6 +117,18 @@ class TracesTest {
     }
 
     @Test
+    void aDamagedTrace_neverFailsAMount() throws Exception {
+        Files.createDirectories(dir.resolve("traces"));
+        Files.writeString(traces.file(base), "tmount-trace 1 unit=" + CHUNK + "\n" + (Long.MAX_VALUE / 2) + "\n3\n");
+        LayeredImage image = images.open(images.layout(base));
+        try (AutoCloseable following = traces.follow(base, store, image)) {
+            await(() -> present(images) == CHUNK); // the chunk that exists, and nothing past the device
+        }
+        Files.writeString(traces.file(child), "not a trace");
+        assertThat(traces.read(child)).isEmpty();
+    }
+
+    @Test
     void readsAfterTheWindow_orPastTheBound_areNotRecorded() {
         TraceRecorder recorder = new TraceRecorder(CHUNK, System.nanoTime() + TimeUnit.SECONDS.toNanos(30), 3);
         recorder.read(0, 5L * CHUNK);
