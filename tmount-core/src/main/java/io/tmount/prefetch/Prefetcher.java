@@ -46,12 +46,11 @@ public final class Prefetcher {
     public static Result warm(LayeredImage image, Trace trace, boolean all, int step, long bytesPerSecond,
                               Progress progress) throws IOException {
         long start = System.nanoTime();
-        long total = (trace == null ? 0 : (long) trace.size() * trace.unit()) + (all ? mappedBytes(image) : 0);
-        long[] done = {0};
+        long traceBytes = trace == null ? 0 : (long) trace.size() * trace.unit();
+        long total = traceBytes + (all ? mappedBytes(image) : 0);
         if (trace != null) {
             await(replay(image, trace));
-            done[0] += (long) trace.size() * trace.unit();
-            progress.update(done[0], total);
+            progress.update(traceBytes, total);
         }
         if (all) {
             long allStart = System.nanoTime(); // the rate is for this part: the trace's time does not count
@@ -69,8 +68,7 @@ public final class Prefetcher {
                     if (outstanding.size() >= OUTSTANDING) {
                         await(outstanding.poll());
                     }
-                    done[0] += n;
-                    progress.update(done[0], total);
+                    progress.update(traceBytes + allDone, total);
                 }
             }
             while (!outstanding.isEmpty()) {

@@ -89,7 +89,7 @@ public final class Traces {
         if (trace.size() == 0) {
             return;
         }
-        Trace merged = read(build).map(old -> old.merge(trace, MAX_CHUNKS)).orElse(trace.merge(trace, MAX_CHUNKS));
+        Trace merged = read(build).map(old -> old.merge(trace, MAX_CHUNKS)).orElse(trace); // recorders bound theirs
         Files.createDirectories(dir);
         Path temp = Files.createTempFile(dir, build.value(), ".tmp");
         try {
