@@ -1,6 +1,7 @@
 package io.tmount.nbd;
 
 import io.tmount.TmountException;
+import io.tmount.os.SocketBuffers;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -234,9 +235,9 @@ public final class NbdServer implements AutoCloseable {
             if (listen instanceof NbdListen.Tcp) {
                 channel.setOption(StandardSocketOptions.TCP_NODELAY, true);
             } else {
-                // room for a whole large read in flight: sendfile then rarely finds the socket full (the kernel caps
-                // this at net.core.wmem_max); TCP sizes its own buffers
-                channel.setOption(StandardSocketOptions.SO_SNDBUF, SEND_BUFFER_BYTES);
+                // room for a whole large read in flight: sendfile then rarely finds the socket full, whatever the
+                // host's net.core.wmem_max (forced where the daemon may); TCP sizes its own buffers
+                SocketBuffers.setSendBuffer(channel, SEND_BUFFER_BYTES);
             }
             var chosen = negotiateInTime(channel);
             if (chosen.isPresent()) {

@@ -35,11 +35,6 @@ final class Transmission {
     /** Writes up to this size are done by the reader; larger ones are worth doing in parallel. */
     private static final int INLINE_WRITE_MAX_BYTES = 128 * 1024;
     /**
-     * Requests are done by the reader while they take, on average, less than this beyond the time their bytes take to
-     * copy (about 0.5 ns a byte, allowed for): the page cache answers in microseconds, a disk in a hundred or more.
-     */
-    private static final long INLINE_MAX_NANOS = 40_000;
-    /**
      * Requests of one connection running at once (beyond those the reader answers itself). The kernel's client queues
      * up to 128 per connection and nbdcopy 64; what their payloads hold is bounded by the payload budgets besides.
      */
@@ -55,8 +50,10 @@ final class Transmission {
     private final Replies replies;
     private final RequestReader reader;
     private final Inflight inflight;
-    private volatile long readNanos; // moving averages of how much longer reads and writes take than copying
-    private volatile long writeNanos;
+    private final InlineGate inlineReads = new InlineGate(); // the reader's
+    private final InlineGate inlineWrites = new InlineGate();
+    private final LargeReadPath largeReads = new LargeReadPath(); // the reader's
+    private LargeReadPath.Rates loggedRates;
 
     Transmission(SocketChannel channel, Session session, BufferPool buffers, Allowance allowance, int maxPayload) {
         this.channel = channel;
@@ -201,31 +198,44 @@ final class Transmission {
      * without its waits for room in the socket: those are the client's pace, not the storage's.
      */
     private void read(long cookie, long offset, int length) throws IOException {
+        LargeReadPath.Probe probe = null; // the probe timing this read when it is copied as one
         if (length == 0) {
             replies.flushBatch(); // in order
             replies.emptyRead(cookie);
             return;
         }
-        if (readNanos < INLINE_MAX_NANOS) {
+        if (inlineReads.inline()) {
             if (length <= BATCH_MAX_BYTES && LocalAccess.readsLocally(image, offset, length)) {
                 long start = System.nanoTime();
                 if (replies.batchRead(cookie, offset, length, dst -> image.read(dst, offset))) {
-                    readNanos = average(readNanos, start, length);
+                    inlineReads.measured(System.nanoTime() - start, length);
                     return;
                 } // a failing read is retried on its own thread, which reports the error
             } else if (LocalAccess.transfersDirectly(image, offset, length)) {
                 replies.flushBatch(); // in order: the batch's replies were ready first
-                long start = System.nanoTime();
-                long waited = transfer(cookie, offset, length);
-                readNanos = average(readNanos, start + waited, length); // the storage's time, not the client's
-                return;
+                LargeReadPath.Choice choice = largeReads.next(System.nanoTime(), length);
+                logRates();
+                if (choice.sendfile()) {
+                    long start = System.nanoTime();
+                    long waited = transfer(cookie, offset, length);
+                    inlineReads.measured(System.nanoTime() - start - waited, length); // the storage's, not the client's
+                    if (choice.probe() != null) {
+                        choice.probe().answered(System.nanoTime(), channel.isOpen());
+                    }
+                    return;
+                }
+                probe = choice.probe();
             }
         }
         int units = acquire(length);
+        LargeReadPath.Probe timing = probe;
         try {
-            inflight.start(() -> read(cookie, offset, length, units));
+            inflight.start(() -> read(cookie, offset, length, units, timing));
         } catch (IOException | RuntimeException e) {
             allowance.release(units); // never started: the budget must not keep it
+            if (timing != null) {
+                timing.answered(System.nanoTime(), false);
+            }
             throw e;
         }
     }
@@ -252,8 +262,8 @@ final class Transmission {
     /** A small write of local data without FUA, done by the reader with its reply in the batch; false to hand it off. */
     private boolean writeInline(long cookie, int flags, long offset, ByteBuffer payload, int units) throws IOException {
         int length = payload.remaining();
-        if (length > INLINE_WRITE_MAX_BYTES || (flags & CMD_FLAG_FUA) != 0 || writeNanos > INLINE_MAX_NANOS
-                || !(image instanceof LocalAccess local && local.writesLocally(offset, length))) {
+        if (length > INLINE_WRITE_MAX_BYTES || (flags & CMD_FLAG_FUA) != 0
+                || !(image instanceof LocalAccess local && local.writesLocally(offset, length)) || !inlineWrites.inline()) {
             return false;
         }
         long start = System.nanoTime();
@@ -266,18 +276,46 @@ final class Transmission {
         } finally {
             release(payload, units);
         }
-        writeNanos = average(writeNanos, start, length);
+        inlineWrites.measured(System.nanoTime() - start, length);
         replies.batchSimple(cookie, error);
         return true;
     }
 
-    /** The moving average updated with a request begun at {@code start}: racy on purpose, rough is enough. */
-    private static long average(long average, long start, long bytes) {
-        long excess = System.nanoTime() - start - (bytes >> 1);
-        return average + ((excess - average) >> 3);
+    /**
+     * Logs what a connection's measurement of its large-read paths found, once per measurement: at INFO when the
+     * choice is not the usual one (sendfile) or changed, else at DEBUG.
+     */
+    private void logRates() {
+        LargeReadPath.Rates rates = largeReads.rates();
+        if (rates == null || rates == loggedRates) {
+            return;
+        }
+        boolean changed = loggedRates == null ? !rates.sendfile() : loggedRates.sendfile() != rates.sendfile();
+        loggedRates = rates;
+        String format = "export '{}': large reads {} (measured: sendfile {} MiB/s, copied {} MiB/s)";
+        Object[] args = {export.name(), rates.sendfile() ? "by sendfile" : "copied",
+                Math.round(rates.sendfileBytesPerSecond() / (1 << 20)), Math.round(rates.copyBytesPerSecond() / (1 << 20))};
+        if (changed) {
+            log.info(format, args);
+        } else {
+            log.debug(format, args);
+        }
     }
 
-    private void read(long cookie, long offset, int length, int units) {
+    /** A read on a thread of its own; {@code probe}, when not null, is told when its reply is sent. */
+    private void read(long cookie, long offset, int length, int units, LargeReadPath.Probe probe) {
+        boolean answered = false;
+        try {
+            answered = read(cookie, offset, length, units);
+        } finally {
+            if (probe != null) {
+                probe.answered(System.nanoTime(), answered);
+            }
+        }
+    }
+
+    /** Returns whether the data was sent. */
+    private boolean read(long cookie, long offset, int length, int units) {
         ByteBuffer data;
         try {
             data = buffers.acquire(length);
@@ -289,21 +327,21 @@ final class Transmission {
             } catch (IOException sendFailed) {
                 log.debug("cannot send a reply on export '{}': {}", export.name(), sendFailed.toString());
             }
-            return;
+            return false;
         }
         try {
-            long start = System.nanoTime();
             try {
                 image.read(data, offset);
             } catch (IOException | RuntimeException e) {
                 log.warn("read of {} bytes at {} from export '{}' failed: {}", length, offset, export.name(), e.toString());
                 replies.readError(cookie, EIO, "read failed: " + e.getMessage());
-                return;
+                return false;
             }
-            readNanos = average(readNanos, start, length);
             replies.readData(cookie, offset, data.flip());
+            return true;
         } catch (IOException e) {
             log.debug("cannot send a reply on export '{}': {}", export.name(), e.toString());
+            return false;
         } finally {
             release(data, units);
         }
@@ -333,13 +371,9 @@ final class Transmission {
 
     private void write(long cookie, int flags, long offset, ByteBuffer payload, int units) {
         try {
-            int length = payload.remaining();
             complete(cookie, () -> {
-                long start = System.nanoTime();
                 image.write(payload, offset);
-                if ((flags & CMD_FLAG_FUA) == 0) {
-                    writeNanos = average(writeNanos, start, length); // so inline writes can resume
-                } else {
+                if ((flags & CMD_FLAG_FUA) != 0) {
                     image.flush();
                 }
             });
