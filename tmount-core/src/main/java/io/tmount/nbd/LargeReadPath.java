@@ -2,6 +2,7 @@ package io.tmount.nbd;
 
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.LongSupplier;
 
 /**
  * Chooses, for one connection, how its large reads of local data go out: sent by the reader straight from the file
@@ -11,7 +12,8 @@ import java.util.concurrent.locks.ReentrantLock;
  * alternating (sendfile, copy, sendfile, copy), each timed from its first read's start to its last read's reply, the
  * next probe starting only when the last one's reads are all answered; then it keeps the faster (copy only when
  * {@link #COPY_MARGIN} faster: sendfile costs this process less CPU) for {@link #KEEP_BYTES} or {@link #KEEP_NANOS},
- * and measures again. A pause of the client within a probe (longer than {@link #IDLE_NANOS} between reads) voids it.
+ * and measures again. A pause of the client within a probe (from the reader being done with one read to the next
+ * one's arrival, longer than {@link #IDLE_NANOS} plus the read's time at 100 MB/s) voids it.
  * Called by the connection's reader; {@link Probe#answered} by any thread.
  */
 final class LargeReadPath {
@@ -93,53 +95,91 @@ final class LargeReadPath {
     private final long[] probeNanos = new long[2];
     private Probe probe; // the running probe; null while keeping a choice
     private int probeIndex;
-    private long lastRead;
+    private final LongSupplier clock;
+    private long readerFree; // when the reader was last done with a large read; 0: never
+    private Probe copies; // while keeping copying: the copies since the choice
     private boolean sendfile = true;
     private long keptBytes;
     private long keptSince;
     private Rates rates;
 
     LargeReadPath() {
-        this(WINDOW_BYTES, KEEP_BYTES, KEEP_NANOS);
+        this(WINDOW_BYTES, KEEP_BYTES, KEEP_NANOS, System::nanoTime, true);
     }
 
-    LargeReadPath(long windowBytes, long keepBytes, long keepNanos) {
+    /**
+     * {@code warmUp}: the connection's first window is sent by sendfile and not counted, so neither the client's
+     * start nor code not yet compiled is taken for a path's speed (a fresh daemon's first measurement gave sendfile
+     * 152 MiB/s where it then ran at 2300).
+     */
+    LargeReadPath(long windowBytes, long keepBytes, long keepNanos, LongSupplier clock, boolean warmUp) {
+        this.clock = clock;
         this.windowBytes = windowBytes;
         this.keepBytes = keepBytes;
         this.keepNanos = keepNanos;
         this.probe = new Probe(true);
+        this.probeIndex = warmUp ? -1 : 0;
     }
 
-    /** The path of a read of {@code length} bytes starting {@code now}; may wait for the last probe's reads. */
-    Choice next(long now, int length) {
-        boolean idle = lastRead != 0 && now - lastRead > IDLE_NANOS;
-        lastRead = now;
+    /**
+     * The path of the next large read of {@code length} bytes; may wait for the reads of the last probe (or, before
+     * measuring again, for the copies made since the last measurement), so probes never overlap.
+     */
+    Choice next(int length) {
+        long now = clock.getAsLong();
+        // a pause of the client: longer than its read would take at a slow 100 MB/s, on top of IDLE_NANOS
+        boolean idle = readerFree != 0 && now - readerFree > IDLE_NANOS + 10L * length;
         if (probe == null) {
             keptBytes += length;
             if (keptBytes < keepBytes && now - keptSince < keepNanos) {
-                return new Choice(sendfile, null);
+                return kept(now, length);
+            }
+            if (copies != null) {
+                copies.awaitAnswered();
+                copies = null;
             }
             probeIndex = 0;
             probe = new Probe(true);
             clearTotals();
+        } else if (probe.bytes >= windowBytes) {
+            probe.awaitAnswered();
+            finish(probe);
+            if (++probeIndex == PROBES) {
+                long decided = clock.getAsLong();
+                decide(decided);
+                keptBytes = length;
+                return kept(decided, length);
+            }
+            probe = new Probe(probeIndex % 2 == 0);
         } else if (idle) {
             probe.awaitAnswered();
             probe = new Probe(probe.sendfile); // the client paused: this probe measured the pause, not a path
-        } else if (probe.bytes >= windowBytes) {
-            probe.awaitAnswered(); // probes must not overlap, or each would measure the other too
-            finish(probe);
-            if (++probeIndex == PROBES) {
-                decide(now);
-                keptBytes = length;
-                return new Choice(sendfile, null);
-            }
-            probe = new Probe(probeIndex % 2 == 0);
         }
-        probe.begin(now, length);
+        probe.begin(clock.getAsLong(), length); // after any wait: a probe times its own reads only
         return new Choice(probe.sendfile, probe);
     }
 
+    /** A read on the kept path; copies are tracked, so the next measurement starts when they are answered. */
+    private Choice kept(long now, int length) {
+        if (sendfile) {
+            return new Choice(true, null);
+        }
+        if (copies == null) {
+            copies = new Probe(false);
+        }
+        copies.begin(now, length);
+        return new Choice(false, copies);
+    }
+
+    /** The reader is done with a large read (sent it, or handed it to a thread): until the next, the client's time. */
+    void readerDone() {
+        readerFree = clock.getAsLong();
+    }
+
     private void finish(Probe done) {
+        if (probeIndex < 0) {
+            return; // the warm-up
+        }
         if (done.spoiled) {
             probeIndex--; // measured again
             return;

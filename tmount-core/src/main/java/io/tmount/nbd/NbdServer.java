@@ -98,6 +98,7 @@ public final class NbdServer implements AutoCloseable {
     private final Thread payloadWatch;
     private volatile boolean closed;
     private boolean overCap; // the acceptor's: warn once per run of refused connections
+    private volatile boolean sendBufferCapped;
 
     private NbdServer(ServerSocketChannel listener, NbdListen listen, Map<String, NbdExport> exports, Limits limits,
                       PayloadBudget shared, NbdTls tls) {
@@ -237,7 +238,13 @@ public final class NbdServer implements AutoCloseable {
             } else {
                 // room for a whole large read in flight: sendfile then rarely finds the socket full, whatever the
                 // host's net.core.wmem_max (forced where the daemon may); TCP sizes its own buffers
-                SocketBuffers.setSendBuffer(channel, SEND_BUFFER_BYTES);
+                int granted = SocketBuffers.setSendBuffer(channel, SEND_BUFFER_BYTES);
+                if (granted < SEND_BUFFER_BYTES && !sendBufferCapped) {
+                    sendBufferCapped = true; // said once per server
+                    log.info("unix socket send buffer capped at {} bytes by net.core.wmem_max (wanted {}): large reads "
+                            + "slow down; run the daemon as root with --add-exports=java.base/sun.nio.ch=ALL-UNNAMED "
+                            + "(as ./tmount does), or raise net.core.wmem_max", granted, SEND_BUFFER_BYTES);
+                }
             }
             var chosen = negotiateInTime(channel);
             if (chosen.isPresent()) {

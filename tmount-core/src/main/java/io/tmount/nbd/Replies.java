@@ -143,13 +143,13 @@ final class Replies {
 
     /**
      * A read's data sent by the image itself, straight after the header (sendfile where the image can); returns the
-     * nanoseconds spent waiting for room in the socket.
+     * nanoseconds spent waiting for the socket: for its lock, and for room in it.
      */
     long readTransfer(long cookie, long offset, int length, BlockImage image) throws IOException {
-        lock.lock();
+        long start = System.nanoTime();
+        lock.lock(); // waiting for replies of other threads to go out is the socket's time too, not the storage's
         try {
             ByteBuffer head = header(putReadHeader(header.clear(), 0, cookie, offset, length));
-            long start = System.nanoTime();
             Wire.writeFully(channel, head);
             long waited = System.nanoTime() - start;
             return waited + LocalAccess.transfer(image, offset, length, channel);

@@ -204,16 +204,18 @@ final class Transmission {
             replies.emptyRead(cookie);
             return;
         }
-        if (inlineReads.inline()) {
-            if (length <= BATCH_MAX_BYTES && LocalAccess.readsLocally(image, offset, length)) {
+        boolean small = length <= BATCH_MAX_BYTES && LocalAccess.readsLocally(image, offset, length);
+        boolean large = !small && LocalAccess.transfersDirectly(image, offset, length);
+        if ((small || large) && inlineReads.inline()) {
+            if (small) {
                 long start = System.nanoTime();
                 if (replies.batchRead(cookie, offset, length, dst -> image.read(dst, offset))) {
                     inlineReads.measured(System.nanoTime() - start, length);
                     return;
                 } // a failing read is retried on its own thread, which reports the error
-            } else if (LocalAccess.transfersDirectly(image, offset, length)) {
+            } else {
                 replies.flushBatch(); // in order: the batch's replies were ready first
-                LargeReadPath.Choice choice = largeReads.next(System.nanoTime(), length);
+                LargeReadPath.Choice choice = largeReads.next(length);
                 logRates();
                 if (choice.sendfile()) {
                     long start = System.nanoTime();
@@ -222,21 +224,30 @@ final class Transmission {
                     if (choice.probe() != null) {
                         choice.probe().answered(System.nanoTime(), channel.isOpen());
                     }
+                    largeReads.readerDone();
                     return;
                 }
                 probe = choice.probe();
             }
         }
-        int units = acquire(length);
         LargeReadPath.Probe timing = probe;
+        int units = -1;
         try {
-            inflight.start(() -> read(cookie, offset, length, units, timing));
+            units = acquire(length);
+            int held = units;
+            inflight.start(() -> read(cookie, offset, length, held, timing));
         } catch (IOException | RuntimeException e) {
-            allowance.release(units); // never started: the budget must not keep it
+            if (units >= 0) {
+                allowance.release(units); // never started: the budget must not keep it
+            }
             if (timing != null) {
                 timing.answered(System.nanoTime(), false);
             }
             throw e;
+        } finally {
+            if (large) {
+                largeReads.readerDone();
+            }
         }
     }
 

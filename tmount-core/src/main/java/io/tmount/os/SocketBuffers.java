@@ -59,9 +59,11 @@ public final class SocketBuffers {
         try (Arena arena = Arena.ofConfined()) {
             int fd = (int) FD_VAL.invoke(channel);
             MemorySegment value = arena.allocateFrom(ValueLayout.JAVA_INT, bytes);
-            return (int) SETSOCKOPT.invokeExact(fd, SOL_SOCKET, SO_SNDBUFFORCE, value, Integer.BYTES) == 0;
+            return (int) SETSOCKOPT.invokeExact(fd, SOL_SOCKET, SO_SNDBUFFORCE, value, Integer.BYTES) == 0; // EPERM: no CAP_NET_ADMIN
+        } catch (Error e) {
+            throw e;
         } catch (Throwable notExported) {
-            return false; // not exported to us (tmount used as a library without the flag), or no CAP_NET_ADMIN
+            return false; // not exported to us (tmount used as a library without the flag)
         }
     }
 }
