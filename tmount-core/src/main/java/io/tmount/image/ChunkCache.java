@@ -155,7 +155,11 @@ public final class ChunkCache implements BuildData {
             source.read(offset, dst); // a chunk the source cannot fill whole is never cached
             return;
         }
-        serve(offset, dst.remaining(), readAhead, file -> {
+        ChunkFetcher.EarlyRead early = copyEarly(dst, offset, readAhead);
+        if (early == ChunkFetcher.EarlyRead.COPIED) {
+            return;
+        }
+        serve(offset, dst.remaining(), readAhead, early == ChunkFetcher.EarlyRead.WAITED, file -> {
             long position = offset;
             while (dst.hasRemaining()) {
                 int n = file.read(dst, position);
@@ -190,12 +194,37 @@ public final class ChunkCache implements BuildData {
         return waited[0];
     }
 
+    /**
+     * A read within one missing chunk: copied from the chunk's fetch as soon as its bytes arrive, not after the whole
+     * chunk is in the cache. Otherwise {@code dst} untouched, and whether this reader waited for a fetch (not a hit).
+     */
+    private ChunkFetcher.EarlyRead copyEarly(ByteBuffer dst, long offset, ReadAhead readAhead) throws IOException {
+        int length = dst.remaining();
+        if (length == 0 || offset < 0 || offset + length > size) {
+            return ChunkFetcher.EarlyRead.PRESENT; // not for here: serve says what is wrong
+        }
+        int chunk = (int) (offset / chunkSize);
+        if ((offset + length - 1) / chunkSize != chunk) {
+            return ChunkFetcher.EarlyRead.PRESENT;
+        }
+        ChunkFetcher.EarlyRead early = fetcher.copyEarly(chunk, (int) (offset - (long) chunk * chunkSize), dst);
+        if (early == ChunkFetcher.EarlyRead.COPIED) {
+            readAhead(chunk, chunk, readAhead);
+        }
+        return early;
+    }
+
     private interface Io {
         void run(FileChannel file) throws IOException;
     }
 
     /** Runs {@code io} on the cache file once the range's chunks are present, pinned so eviction leaves them. */
     private void serve(long offset, int length, ReadAhead readAhead, Io io) throws IOException {
+        serve(offset, length, readAhead, false, io);
+    }
+
+    /** As above; {@code waited}: the reader already waited for one of the chunks' fetches (a miss, not a hit). */
+    private void serve(long offset, int length, ReadAhead readAhead, boolean waited, Io io) throws IOException {
         if (length == 0) {
             return;
         }
@@ -208,7 +237,7 @@ public final class ChunkCache implements BuildData {
             states.pin(c);
         }
         try {
-            boolean hit = true;
+            boolean hit = !waited;
             for (int c = first; c <= last; c++) {
                 hit &= !fetcher.awaitPresent(c);
                 if (inherited != null) {
@@ -234,6 +263,11 @@ public final class ChunkCache implements BuildData {
                 states.unpin(c);
             }
         }
+        readAhead(first, last, readAhead);
+    }
+
+    /** Tells the reader's stream it read chunks {@code first..last}, and fetches ahead what it asks for. */
+    private void readAhead(int first, int last, ReadAhead readAhead) {
         if (readAhead != null) {
             int window = readAhead.next(first, last);
             for (int c = last + 1; c <= Math.min(states.count() - 1, last + window); c++) {

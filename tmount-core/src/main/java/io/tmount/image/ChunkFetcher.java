@@ -35,8 +35,8 @@ final class ChunkFetcher {
     private final AtomicLong fetchedBytes = new AtomicLong();
     private final AtomicLong fetches = new AtomicLong();
 
-    /** A chunk's fetch, queued or running, and what its waiters wait on. */
-    private record Fetch(CompletableFuture<Void> done, FetchPipeline.Ticket ticket) {
+    /** A chunk's fetch, queued or running, what its waiters wait on, and its bytes as they arrive. */
+    private record Fetch(CompletableFuture<Void> done, FetchPipeline.Ticket ticket, EarlyBytes early) {
     }
 
     ChunkFetcher(ChunkSource source, ChunkStates states, SavedChunks saved, CacheBudget budget, FileChannel data,
@@ -83,9 +83,33 @@ final class ChunkFetcher {
         return waited;
     }
 
+    /**
+     * Copies {@code [from, from + dst.remaining())} of a missing chunk into {@code dst} as soon as its fetch (started,
+     * or promoted, for this reader) has received those bytes; else, {@code dst} as it was, says whether the chunk was
+     * present or the reader waited for the whole fetch: read the cache then. A fetch that failed first fails this read.
+     */
+    EarlyRead copyEarly(int chunk, int from, ByteBuffer dst) throws IOException {
+        if (states.present(chunk)) {
+            return EarlyRead.PRESENT;
+        }
+        Fetch fetch = fetching.computeIfAbsent(chunk, c -> submit(c, FetchPipeline.Priority.DEMAND));
+        pipeline.promote(fetch.ticket());
+        if (fetch.early().copy(from, dst)) {
+            return EarlyRead.COPIED;
+        }
+        await(fetch.done()); // a failed fetch fails its waiting readers, as for any reader of the chunk
+        return EarlyRead.WAITED;
+    }
+
+    /** How {@link #copyEarly} went: bytes copied; the chunk was present; or the reader waited for the whole fetch. */
+    enum EarlyRead {
+        COPIED, PRESENT, WAITED
+    }
+
     private Fetch submit(int chunk, FetchPipeline.Priority priority) {
         CompletableFuture<Void> done = new CompletableFuture<>();
-        return new Fetch(done, pipeline.submit(this, priority, () -> fetchInto(chunk, done)));
+        EarlyBytes early = new EarlyBytes();
+        return new Fetch(done, pipeline.submit(this, priority, () -> fetchInto(chunk, done, early)), early);
     }
 
     private void await(CompletableFuture<?> wait) throws IOException {
@@ -107,18 +131,19 @@ final class ChunkFetcher {
      * would land after the write), and the chunk cannot be evicted between being marked present and its waiters waking
      * up.
      */
-    private void fetchInto(int chunk, CompletableFuture<Void> done) {
+    private void fetchInto(int chunk, CompletableFuture<Void> done, EarlyBytes early) {
         states.pin(chunk);
         boolean fetched = false;
         Throwable failure = null;
         try {
             if (!states.present(chunk)) {
-                fetch(chunk);
+                fetch(chunk, early);
                 fetched = true;
             }
         } catch (Throwable t) {
             failure = t; // a later read tries again
         } finally {
+            early.end(); // readers still waiting for bytes read the cache (or see the failure) instead
             fetching.computeIfPresent(chunk, (c, fetch) -> fetch.done() == done ? null : fetch);
             states.unpin(chunk);
         }
@@ -133,13 +158,14 @@ final class ChunkFetcher {
         }
     }
 
-    private void fetch(int chunk) throws IOException {
+    private void fetch(int chunk, EarlyBytes early) throws IOException {
         long start = (long) chunk * chunkSize;
         int length = length(chunk);
         ByteBuffer buffer = budget.buffers().take(chunkSize);
         try {
             buffer.limit(length);
-            source.read(start, buffer);
+            early.started(buffer);
+            source.read(start, buffer, early::arrived);
             buffer.flip();
             try {
                 write(buffer, start);
@@ -150,6 +176,7 @@ final class ChunkFetcher {
                 write(buffer.rewind(), start); // room made by evicting other chunks
             }
         } finally {
+            early.end(); // no reader copies from the buffer once it is back in the pool
             budget.buffers().give(buffer);
         }
         states.markPresent(chunk); // readers may use it now; the saved index lists it only after the next flush

@@ -2,6 +2,7 @@ package io.tmount.image;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.util.function.IntConsumer;
 
 /**
  * Where a chunk cache fetches its bytes from: how one build's data is got out of the store. Stored objects are read
@@ -21,6 +22,15 @@ interface ChunkSource extends AutoCloseable {
 
     /** Fills all of {@code dst} with the bytes at {@code offset}, or fails; never serves bytes it could not check. */
     void read(long offset, ByteBuffer dst) throws IOException;
+
+    /**
+     * As {@link #read}, telling {@code arrived} how far {@code dst} is filled (its position) whenever more of it is
+     * final: bytes it has checked, or that need no check. By default once, at the end.
+     */
+    default void read(long offset, ByteBuffer dst, IntConsumer arrived) throws IOException {
+        read(offset, dst);
+        arrived.accept(dst.position());
+    }
 
     /**
      * Whether the source can produce every byte of {@code [offset, offset + length)}. A compressed object whose

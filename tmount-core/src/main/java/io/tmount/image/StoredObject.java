@@ -8,6 +8,7 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.util.Optional;
+import java.util.function.IntConsumer;
 
 /** A data object stored as it is (uncompressed): read with ranged reads. */
 final class StoredObject implements ChunkSource {
@@ -40,6 +41,12 @@ final class StoredObject implements ChunkSource {
     @Override
     public void read(long offset, ByteBuffer dst) throws IOException {
         store.readFully(key, offset, dst);
+    }
+
+    /** Bytes of an object stored as it is need no check here: each is final as it arrives. */
+    @Override
+    public void read(long offset, ByteBuffer dst, IntConsumer arrived) throws IOException {
+        store.readFully(key, offset, dst, arrived);
     }
 
     /** Where the store is a folder on this host, the holes of the sparse file; elsewhere all of it is data. */

@@ -10,6 +10,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Optional;
+import java.util.function.IntConsumer;
 
 /**
  * Counts and times every request to a template store, by operation (read is a ranged GET: a chunk fetch), bytes and
@@ -66,10 +67,21 @@ public final class MeteredObjectStore implements ObjectStore {
     }
 
     @Override
+    public int read(String key, long offset, ByteBuffer dst, IntConsumer arrived) throws IOException {
+        return timed("read", () -> store.read(key, offset, dst, arrived), n -> Math.max(0, n));
+    }
+
+    @Override
     public void readFully(String key, long offset, ByteBuffer dst) throws IOException {
+        readFully(key, offset, dst, position -> {
+        });
+    }
+
+    @Override
+    public void readFully(String key, long offset, ByteBuffer dst, IntConsumer arrived) throws IOException {
         int length = dst.remaining();
         timed("read", () -> {
-            store.readFully(key, offset, dst);
+            store.readFully(key, offset, dst, arrived);
             return length;
         }, n -> n);
     }

@@ -5,6 +5,7 @@ import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Optional;
+import java.util.function.IntConsumer;
 
 /**
  * Objects by key ({@code buildId/rootfs.ext4}): the only thing tmount asks of a template store.
@@ -28,11 +29,30 @@ public interface ObjectStore extends AutoCloseable {
     /** Reads up to {@code dst.remaining()} bytes from {@code offset}; returns the count, -1 at the end. */
     int read(String key, long offset, ByteBuffer dst) throws IOException;
 
+    /**
+     * As {@link #read}, telling {@code arrived} {@code dst}'s position whenever bytes have arrived: the bytes before it
+     * are final (a body that breaks off is asked for again from where it stopped, never from before). By default it
+     * is told once, at the end.
+     */
+    default int read(String key, long offset, ByteBuffer dst, IntConsumer arrived) throws IOException {
+        int n = read(key, offset, dst);
+        if (n > 0) {
+            arrived.accept(dst.position());
+        }
+        return n;
+    }
+
     /** Fills all of {@code dst} from {@code offset}; an object that ends first is an {@link java.io.EOFException}. */
     default void readFully(String key, long offset, ByteBuffer dst) throws IOException {
+        readFully(key, offset, dst, position -> {
+        });
+    }
+
+    /** As {@link #readFully}, telling {@code arrived} how far {@code dst} is filled as bytes arrive ({@link #read}). */
+    default void readFully(String key, long offset, ByteBuffer dst, IntConsumer arrived) throws IOException {
         long position = offset;
         while (dst.hasRemaining()) {
-            int n = read(key, position, dst);
+            int n = read(key, position, dst, arrived);
             if (n < 0) {
                 throw new java.io.EOFException(key + " ends at " + position + ", " + dst.remaining()
                         + " bytes short of what was asked");

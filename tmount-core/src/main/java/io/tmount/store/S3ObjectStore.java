@@ -29,6 +29,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.IntConsumer;
 import java.util.function.Supplier;
 
 /**
@@ -143,12 +144,18 @@ final class S3ObjectStore implements ObjectStore {
      */
     @Override
     public int read(String key, long offset, ByteBuffer dst) throws IOException {
+        return read(key, offset, dst, position -> {
+        });
+    }
+
+    @Override
+    public int read(String key, long offset, ByteBuffer dst, IntConsumer arrived) throws IOException {
         if (!dst.hasRemaining()) {
             return 0;
         }
         int total = 0;
         for (int attempt = 1; ; attempt++) {
-            BodyRead got = readOnce(key, offset + total, dst);
+            BodyRead got = readOnce(key, offset + total, dst, arrived);
             total += got.bytes();
             if (got.broken() == null) {
                 return got.ended() && total == 0 ? -1 : total;
@@ -166,7 +173,7 @@ final class S3ObjectStore implements ObjectStore {
     private record BodyRead(int bytes, boolean ended, IOException broken) {
     }
 
-    private BodyRead readOnce(String key, long offset, ByteBuffer dst) throws IOException {
+    private BodyRead readOnce(String key, long offset, ByteBuffer dst, IntConsumer arrived) throws IOException {
         String range = "bytes=" + offset + "-" + (offset + dst.remaining() - 1);
         ResponseInputStream<GetObjectResponse> in;
         try {
@@ -210,6 +217,7 @@ final class S3ObjectStore implements ObjectStore {
                     return new BodyRead(total, true, null);
                 }
                 total += n;
+                arrived.accept(dst.position());
             }
             return new BodyRead(total, false, null);
         } catch (IOException e) {
