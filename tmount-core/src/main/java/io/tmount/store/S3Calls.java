@@ -59,25 +59,8 @@ final class S3Calls {
         } catch (NoSuchKeyException e) {
             throw new S3Failure("cannot " + what + ": no such object in " + settings.url(), 404, e);
         } catch (S3Exception e) {
-            String code = e.awsErrorDetails() == null ? null : e.awsErrorDetails().errorCode();
-            int status = e.statusCode();
-            if ("InvalidAccessKeyId".equals(code) || "SignatureDoesNotMatch".equals(code)) {
-                throw new S3Failure("S3 refused the credentials for bucket '" + settings.bucket() + "' at "
-                        + endpointName() + " (" + code + "): check AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or the "
-                        + "SDK's default credential chain)", status, e);
-            }
-            if (status == 403) {
-                // HEAD answers carry no error code, and without s3:ListBucket S3 answers 403 for a missing object
-                throw new S3Failure("S3 denied access (" + (code == null || code.isEmpty() ? "HTTP 403" : code)
-                        + ") when trying to " + what + " in bucket '" + settings.bucket() + "' at " + endpointName()
-                        + ": the credentials are wrong or lack permission (tmount needs s3:ListBucket on the bucket, "
-                        + "s3:GetObject, and s3:PutObject/s3:DeleteObject to store builds)", status, e);
-            }
-            if (status == 404 && (code == null || code.isEmpty()) && what.equals("check the bucket")) {
-                throw new S3Failure("S3 bucket '" + settings.bucket() + "' does not exist at " + endpointName(), 404, e);
-            }
-            throw new S3Failure("cannot " + what + " in " + settings.url() + ": " + (code == null ? "" : code + ": ")
-                    + firstLine(e.getMessage()), status, e);
+            throw failure(what, e.statusCode(), e.awsErrorDetails() == null ? null : e.awsErrorDetails().errorCode(),
+                    e.getMessage(), e);
         } catch (AwsServiceException e) {
             throw new S3Failure("cannot " + what + " in " + settings.url() + ": " + firstLine(e.getMessage()),
                     e.statusCode(), e);
@@ -87,6 +70,42 @@ final class S3Calls {
         } catch (SdkException e) {
             throw new S3Failure("cannot " + what + " in " + settings.url() + ": " + firstLine(e.getMessage()), 0, e);
         }
+    }
+
+    /**
+     * What an error answer means: the service answered {@code status} with the error {@code code} (null or empty when
+     * the answer had none, as HEAD answers) and {@code message}.
+     */
+    S3Failure failure(String what, int status, String code, String message, Throwable cause) {
+        if ("NoSuchBucket".equals(code)) {
+            return new S3Failure("S3 bucket '" + settings.bucket() + "' does not exist at " + endpointName(), 404, cause);
+        }
+        if ("NoSuchKey".equals(code)) {
+            return new S3Failure("cannot " + what + ": no such object in " + settings.url(), 404, cause);
+        }
+        if ("InvalidAccessKeyId".equals(code) || "SignatureDoesNotMatch".equals(code)) {
+            return new S3Failure("S3 refused the credentials for bucket '" + settings.bucket() + "' at "
+                    + endpointName() + " (" + code + "): check AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or the "
+                    + "SDK's default credential chain)", status, cause);
+        }
+        if (status == 403) {
+            // HEAD answers carry no error code, and without s3:ListBucket S3 answers 403 for a missing object
+            return new S3Failure("S3 denied access (" + (code == null || code.isEmpty() ? "HTTP 403" : code)
+                    + ") when trying to " + what + " in bucket '" + settings.bucket() + "' at " + endpointName()
+                    + ": the credentials are wrong or lack permission (tmount needs s3:ListBucket on the bucket, "
+                    + "s3:GetObject, and s3:PutObject/s3:DeleteObject to store builds)", status, cause);
+        }
+        if (status == 404 && (code == null || code.isEmpty()) && what.equals("check the bucket")) {
+            return new S3Failure("S3 bucket '" + settings.bucket() + "' does not exist at " + endpointName(), 404, cause);
+        }
+        return new S3Failure("cannot " + what + " in " + settings.url() + ": " + (code == null ? "" : code + ": ")
+                + firstLine(message), status, cause);
+    }
+
+    /** A request that got no answer after its attempts. */
+    S3Failure unanswered(String what, Throwable cause) {
+        return new S3Failure("cannot " + what + ": " + endpointName() + " did not answer (" + firstLine(cause.toString())
+                + ")", 0, cause);
     }
 
     String endpointName() {

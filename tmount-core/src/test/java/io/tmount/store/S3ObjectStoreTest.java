@@ -12,6 +12,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
+import software.amazon.awssdk.auth.credentials.AwsCredentialsProvider;
 import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
 
 import java.io.IOException;
@@ -89,6 +90,141 @@ class S3ObjectStoreTest {
         assertThat(got).isEqualTo(java.util.Arrays.copyOfRange(object, 1234, 6234));
         assertThat(store.read("b/rootfs.ext4", 99_000, ByteBuffer.allocate(5000))).isEqualTo(1000);
         assertThat(store.read("b/rootfs.ext4", 100_000, ByteBuffer.allocate(10))).isEqualTo(-1);
+    }
+
+    @Test
+    void keysWithOddCharacters_areReadBack_signedAsTheServerChecks() throws IOException {
+        // the ranged reads sign their own requests: S3Proxy checks each signature against the key as it decodes it
+        for (String key : List.of("b/a b+c=d&e%f;g,h", "b/ü-ß/漢字", "b/~x._-y/(1)!*'")) {
+            byte[] object = key.getBytes(StandardCharsets.UTF_8);
+            store.put(key, object);
+            ByteBuffer buffer = ByteBuffer.allocateDirect(object.length);
+            assertThat(store.read(key, 0, buffer)).as(key).isEqualTo(object.length);
+            byte[] got = new byte[object.length];
+            buffer.flip().get(got);
+            assertThat(got).as(key).isEqualTo(object);
+        }
+    }
+
+    @Test
+    void readsWithCredentialsTheServerRefuses_areAClearError() throws IOException {
+        store.put("b/rootfs.ext4", new byte[100]);
+        AtomicInteger asked = new AtomicInteger();
+        S3Settings right = server.settings(bucket);
+        AwsCredentialsProvider turning = () -> asked.incrementAndGet() == 1 ? right.credentials().resolveCredentials()
+                : AwsBasicCredentials.create(S3ProxyServer.ACCESS_KEY, "not-the-secret");
+        try (S3ObjectStore turned = S3ObjectStore.open(right.withCredentials(turning))) {
+            assertThatThrownBy(() -> turned.read("b/rootfs.ext4", 0, ByteBuffer.allocate(10)))
+                    .hasMessageContaining("S3 refused the credentials for bucket '" + bucket + "'")
+                    .hasMessageContaining("SignatureDoesNotMatch");
+        }
+    }
+
+    @Test
+    void throttledReads_areRetried_andEndWithTheBytes() throws IOException {
+        byte[] object = new byte[1 << 20];
+        new Random(7).nextBytes(object);
+        store.put("b/rootfs.ext4", object);
+        try (FaultProxy proxy = new FaultProxy(server.port(), Duration.ZERO);
+             S3ObjectStore viaProxy = S3ObjectStore.open(server.settings(bucket, proxy.endpoint()))) {
+            proxy.failNext(2, "503 Slow Down"); // 3 attempts: the third gets through
+            ByteBuffer all = ByteBuffer.allocateDirect(object.length);
+            assertThat(viaProxy.read("b/rootfs.ext4", 0, all)).isEqualTo(object.length);
+            assertThat(proxy.failed()).isEqualTo(2);
+            byte[] got = new byte[object.length];
+            all.flip().get(got);
+            assertThat(got).isEqualTo(object);
+
+            proxy.failNext(3, "500 Internal Server Error"); // as many as the attempts: the read fails, saying why
+            assertThatThrownBy(() -> viaProxy.read("b/rootfs.ext4", 0, ByteBuffer.allocate(10)))
+                    .hasMessageContaining("read b/rootfs.ext4 bytes=0-9").hasMessageContaining("500");
+        }
+    }
+
+    @Test
+    void aKeptAliveConnectionTheServerClosed_isReplacedAtOnce_withoutUsingAnAttempt() throws Exception {
+        // a server that closes each connection after its answer without saying so (no Connection: close)
+        byte[] object = "0123456789".getBytes(StandardCharsets.US_ASCII);
+        AtomicInteger connections = new AtomicInteger();
+        try (java.net.ServerSocket listener = new java.net.ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
+            Thread.ofVirtual().start(() -> {
+                while (true) {
+                    try (java.net.Socket socket = listener.accept()) {
+                        connections.incrementAndGet();
+                        java.io.InputStream in = socket.getInputStream();
+                        for (int matched = 0, b; matched < 4 && (b = in.read()) >= 0; ) {
+                            matched = b == (matched % 2 == 0 ? '\r' : '\n') ? matched + 1 : b == '\r' ? 1 : 0;
+                        }
+                        socket.getOutputStream().write(("HTTP/1.1 206 Partial Content\r\nContent-Range: bytes 0-9/10\r\n"
+                                + "Content-Length: 10\r\n\r\n0123456789").getBytes(StandardCharsets.US_ASCII));
+                    } catch (IOException e) {
+                        return;
+                    }
+                }
+            });
+            S3Settings once = server.settings(bucket, URI.create("http://127.0.0.1:" + listener.getLocalPort()))
+                    .withLimits(Duration.ofSeconds(3), 1, 4);
+            try (S3RangeReads reads = new S3RangeReads(once, once.credentials(),
+                    javax.net.ssl.SSLContext.getDefault(), new S3Calls(once))) {
+                for (int i = 0; i < 3; i++) {
+                    ByteBuffer buffer = ByteBuffer.allocate(10);
+                    assertThat(reads.read("b/rootfs.ext4", 0, buffer, position -> {
+                    })).isEqualTo(10);
+                    assertThat(buffer.array()).isEqualTo(object);
+                    Thread.sleep(50); // the server has closed the connection by the next read
+                }
+            }
+        }
+        assertThat(connections.get()).isEqualTo(3);
+    }
+
+    @Test
+    void readsOverTls_checkTheServersCertificateAndName() throws Exception {
+        io.tmount.testing.TestPki pki = io.tmount.testing.TestPki.create(dir.resolve("pki"));
+        javax.net.ssl.SSLContext serverSide = io.tmount.nbd.NbdTls.fromPem(pki.cert("server"), pki.key("server"),
+                pki.cert("ca"), false, true).context();
+        com.sun.net.httpserver.HttpsServer https = com.sun.net.httpserver.HttpsServer.create(
+                new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
+        https.setHttpsConfigurator(new com.sun.net.httpserver.HttpsConfigurator(serverSide));
+        byte[] object = "0123456789".repeat(1000).getBytes(StandardCharsets.US_ASCII);
+        List<String> paths = new java.util.concurrent.CopyOnWriteArrayList<>();
+        https.createContext("/", exchange -> {
+            paths.add(exchange.getRequestURI().getRawPath());
+            String range = exchange.getRequestHeaders().getFirst("Range"); // bytes=a-b
+            String[] bounds = range.substring("bytes=".length()).split("-");
+            int from = Integer.parseInt(bounds[0]);
+            int to = Math.min(object.length - 1, Integer.parseInt(bounds[1]));
+            exchange.getResponseHeaders().add("Content-Range", "bytes " + from + "-" + to + "/" + object.length);
+            exchange.sendResponseHeaders(206, to - from + 1);
+            exchange.getResponseBody().write(object, from, to - from + 1);
+            exchange.close();
+        });
+        https.start();
+        try {
+            for (String host : List.of("127.0.0.1", "localhost")) {
+                S3Settings secure = server.settings(bucket, URI.create("https://" + host + ":" + https.getAddress().getPort()));
+                try (S3RangeReads reads = new S3RangeReads(secure, secure.credentials(), serverSide, new S3Calls(secure))) {
+                    ByteBuffer buffer = ByteBuffer.allocateDirect(5000);
+                    assertThat(reads.read("k", 2500, buffer, position -> {
+                    })).isEqualTo(5000);
+                    byte[] got = new byte[5000];
+                    buffer.flip().get(got);
+                    assertThat(got).isEqualTo(java.util.Arrays.copyOfRange(object, 2500, 7500));
+                }
+            }
+            assertThat(paths).containsOnly("/" + bucket + "/k");
+            // a client that trusts another CA refuses the server, and says so
+            javax.net.ssl.SSLContext otherTrust = io.tmount.nbd.NbdTls.fromPem(pki.cert("server"), pki.key("server"),
+                    pki.cert("other-ca"), false, true).context();
+            S3Settings secure = server.settings(bucket, URI.create("https://127.0.0.1:" + https.getAddress().getPort()))
+                    .withLimits(Duration.ofSeconds(3), 1, 4);
+            try (S3RangeReads reads = new S3RangeReads(secure, secure.credentials(), otherTrust, new S3Calls(secure))) {
+                assertThatThrownBy(() -> reads.read("k", 0, ByteBuffer.allocate(10), position -> {
+                })).hasMessageContaining("did not answer").hasMessageContaining("SSLHandshakeException");
+            }
+        } finally {
+            https.stop(0);
+        }
     }
 
     @Test

@@ -1,0 +1,157 @@
+package io.tmount.store.http;
+
+import io.tmount.store.http.HttpConnection.Endpoint;
+
+import javax.net.ssl.SSLContext;
+import java.io.Closeable;
+import java.io.IOException;
+import java.time.Duration;
+import java.util.concurrent.ConcurrentLinkedDeque;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Kept-alive connections to one endpoint, and a watchdog that ends a request when nothing has arrived on its
+ * connection for the timeout (a blocking channel read has no timeout of its own).
+ */
+public final class ConnectionPool implements Closeable {
+
+    private final Endpoint endpoint;
+    private final SSLContext tls;
+    private final Duration timeout;
+    private final int max;
+    private final Semaphore permits;
+    private final ConcurrentLinkedDeque<HttpConnection> idle = new ConcurrentLinkedDeque<>();
+    private final ScheduledExecutorService watchdog;
+    private volatile boolean closed;
+
+    /** At most {@code max} connections at once, busy or idle. */
+    public ConnectionPool(Endpoint endpoint, SSLContext tls, Duration timeout, int max) {
+        this.endpoint = endpoint;
+        this.tls = tls;
+        this.timeout = timeout;
+        this.max = max;
+        this.permits = new Semaphore(max);
+        this.watchdog = Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().daemon().name("http-watchdog")
+                .factory());
+    }
+
+    public Endpoint endpoint() {
+        return endpoint;
+    }
+
+    /**
+     * The most recently used idle connection (the least likely to have been closed by the server), or a new one;
+     * waits up to the timeout while all {@code max} are in use. Hand it back with {@link #give} or {@link #discard}.
+     */
+    public HttpConnection take() throws IOException {
+        try {
+            if (!permits.tryAcquire(timeout.toNanos(), TimeUnit.NANOSECONDS)) {
+                throw new IOException("all " + max + " connections to " + endpoint.hostHeader() + " stayed busy for "
+                        + timeout.toSeconds() + " s");
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new java.io.InterruptedIOException("interrupted while waiting for a connection");
+        }
+        try {
+            if (closed) {
+                throw new IOException("the connection pool is closed");
+            }
+            HttpConnection connection = idle.pollFirst();
+            return connection != null ? connection : HttpConnection.open(endpoint, timeout, tls);
+        } catch (IOException | RuntimeException e) {
+            permits.release();
+            throw e;
+        }
+    }
+
+    /** Keeps a taken connection for the next request if it can carry one, else closes it. */
+    public void give(HttpConnection connection) {
+        if (!closed && connection.reusable()) {
+            idle.offerFirst(connection);
+        } else {
+            closeQuietly(connection);
+        }
+        permits.release();
+    }
+
+    /** Closes a taken connection. */
+    public void discard(HttpConnection connection) {
+        closeQuietly(connection);
+        permits.release();
+    }
+
+    /** Closes the idle connections: after one was found closed by the server, the others likely are too. */
+    public void dropIdle() {
+        for (HttpConnection connection; (connection = idle.pollFirst()) != null; ) {
+            closeQuietly(connection);
+        }
+    }
+
+    /** Watches a request on {@code connection}: aborted once nothing arrives for the timeout, until closed. */
+    public Watch watch(HttpConnection connection) {
+        return new Watch(connection);
+    }
+
+    @Override
+    public void close() {
+        closed = true;
+        dropIdle();
+        watchdog.shutdownNow();
+    }
+
+    /** A running request's watch. */
+    public final class Watch implements AutoCloseable, Runnable {
+        private final HttpConnection connection;
+        private volatile ScheduledFuture<?> next;
+        private volatile boolean done;
+
+        private Watch(HttpConnection connection) {
+            this.connection = connection;
+            connection.touch();
+            schedule(timeout.toNanos());
+        }
+
+        @Override
+        public void run() {
+            if (done) {
+                return;
+            }
+            long quiet = System.nanoTime() - connection.lastProgress();
+            if (quiet >= timeout.toNanos()) {
+                connection.abort();
+            } else {
+                schedule(timeout.toNanos() - quiet);
+            }
+        }
+
+        private void schedule(long nanos) {
+            try {
+                next = watchdog.schedule(this, nanos, TimeUnit.NANOSECONDS);
+            } catch (java.util.concurrent.RejectedExecutionException e) {
+                connection.abort(); // the pool closed under the request
+            }
+        }
+
+        @Override
+        public void close() {
+            done = true;
+            ScheduledFuture<?> pending = next;
+            if (pending != null) {
+                pending.cancel(false);
+            }
+        }
+    }
+
+    private static void closeQuietly(HttpConnection connection) {
+        try {
+            connection.close();
+        } catch (IOException e) {
+            // nothing to keep
+        }
+    }
+}
