@@ -22,6 +22,11 @@ import java.util.concurrent.atomic.AtomicLong;
  */
 final class ChunkFetcher {
 
+    /** A reader's part of a chunk is asked for from this boundary on. */
+    static final int SPLIT_ALIGN = 64 * 1024;
+    /** Below this, the part before a reader's bytes is not worth a request of its own. */
+    static final int MIN_SPLIT = 256 * 1024;
+
     private final ChunkSource source;
     private final ChunkStates states;
     private final SavedChunks saved;
@@ -92,7 +97,8 @@ final class ChunkFetcher {
         if (states.present(chunk)) {
             return EarlyRead.PRESENT;
         }
-        Fetch fetch = fetching.computeIfAbsent(chunk, c -> submit(c, FetchPipeline.Priority.DEMAND));
+        Fetch fetch = fetching.computeIfAbsent(chunk, c -> submit(c, FetchPipeline.Priority.DEMAND, from));
+        fetch.early().want(from); // a queued read-ahead or prefetch of the chunk, promoted now, may begin here too
         pipeline.promote(fetch.ticket());
         if (fetch.early().copy(from, dst)) {
             return EarlyRead.COPIED;
@@ -107,8 +113,16 @@ final class ChunkFetcher {
     }
 
     private Fetch submit(int chunk, FetchPipeline.Priority priority) {
+        return submit(chunk, priority, -1);
+    }
+
+    /** {@code wanted}: where in the chunk the reader submitting it needs bytes (-1: no reader). */
+    private Fetch submit(int chunk, FetchPipeline.Priority priority, int wanted) {
         CompletableFuture<Void> done = new CompletableFuture<>();
         EarlyBytes early = new EarlyBytes();
+        if (wanted >= 0) {
+            early.want(wanted); // before the pipeline may start it
+        }
         return new Fetch(done, pipeline.submit(this, priority, () -> fetchInto(chunk, done, early)), early);
     }
 
@@ -164,9 +178,15 @@ final class ChunkFetcher {
         ByteBuffer buffer = budget.buffers().take(chunkSize);
         try {
             buffer.limit(length);
-            early.started(buffer);
-            source.read(start, buffer, early::arrived);
-            buffer.flip();
+            int split = splitAt(early.wanted(), length);
+            early.started(buffer, split);
+            if (split == 0) {
+                source.read(start, buffer, early::arrived);
+            } else { // the reader's part first, then what comes before it
+                source.read(start + split, buffer.slice(split, length - split), p -> early.arrivedFromSplit(split + p));
+                source.read(start, buffer.slice(0, split), early::arrived);
+            }
+            buffer.position(0).limit(length);
             try {
                 write(buffer, start);
             } catch (IOException full) {
@@ -184,6 +204,19 @@ final class ChunkFetcher {
         fetchedBytes.addAndGet(length);
         fetches.incrementAndGet();
         saved.scheduleFlush(states, data);
+    }
+
+    /**
+     * Where a fetch that a reader needs bytes of at {@code wanted} asks for the chunk first: there, aligned down to
+     * {@link #SPLIT_ALIGN}, when the source reports bytes as they arrive and the part before is worth a request of its
+     * own; else 0, the chunk in one request from its start (read-ahead and sequential readers, digest-checked and
+     * compressed sources, reads near the chunk's start).
+     */
+    private int splitAt(int wanted, int length) {
+        if (wanted < MIN_SPLIT || wanted >= length || !source.reportsArrivals()) {
+            return 0;
+        }
+        return wanted / SPLIT_ALIGN * SPLIT_ALIGN;
     }
 
     private void write(ByteBuffer buffer, long position) throws IOException {

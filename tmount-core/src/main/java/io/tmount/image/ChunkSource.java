@@ -33,6 +33,14 @@ interface ChunkSource extends AutoCloseable {
     }
 
     /**
+     * Whether {@link #read(long, ByteBuffer, IntConsumer)} reports bytes as they arrive (rather than once at the end),
+     * and a read may start anywhere at no extra cost: then a fetch can ask for a reader's part of a chunk first.
+     */
+    default boolean reportsArrivals() {
+        return false;
+    }
+
+    /**
      * Whether the source can produce every byte of {@code [offset, offset + length)}. A compressed object whose
      * known frame table has gaps cannot: a chunk over a gap is never cached, reads of it go straight to the source.
      */

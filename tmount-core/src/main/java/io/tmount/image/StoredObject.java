@@ -49,6 +49,11 @@ final class StoredObject implements ChunkSource {
         store.readFully(key, offset, dst, arrived);
     }
 
+    @Override
+    public boolean reportsArrivals() {
+        return true;
+    }
+
     /** Where the store is a folder on this host, the holes of the sparse file; elsewhere all of it is data. */
     @Override
     public boolean extents(long offset, long length, Extents out) throws IOException {

@@ -172,6 +172,94 @@ class EarlyBytesTest {
         }
     }
 
+    /** A source reporting arrivals at once, which holds every read that starts at a chunk's start until let go. */
+    private final class HeadHeld implements ChunkSource {
+        final CountDownLatch head = new CountDownLatch(1);
+        final java.util.List<String> reads = new java.util.concurrent.CopyOnWriteArrayList<>();
+
+        @Override
+        public String name() {
+            return "head-held";
+        }
+
+        @Override
+        public long size() {
+            return object.length;
+        }
+
+        @Override
+        public String identity() {
+            return "head-held 1";
+        }
+
+        @Override
+        public boolean reportsArrivals() {
+            return true;
+        }
+
+        @Override
+        public void read(long offset, ByteBuffer dst) throws IOException {
+            read(offset, dst, position -> {
+            });
+        }
+
+        @Override
+        public void read(long offset, ByteBuffer dst, IntConsumer arrived) throws IOException {
+            reads.add(offset + "+" + dst.remaining());
+            try {
+                if (offset % CHUNK == 0 && !head.await(30, TimeUnit.SECONDS)) {
+                    throw new IOException("the test never let the head go");
+                }
+            } catch (InterruptedException e) {
+                throw new IOException(e);
+            }
+            dst.put(object, (int) offset, dst.remaining());
+            arrived.accept(dst.position());
+        }
+
+        @Override
+        public boolean extents(long offset, long length, Extents out) {
+            return out.add(length, 0);
+        }
+    }
+
+    @Test
+    void aReaderInAChunksLaterPart_isFetchedFirst_thenThePartBefore() throws Exception {
+        HeadHeld source = new HeadHeld();
+        ExecutorService readers = Executors.newVirtualThreadPerTaskExecutor();
+        try (ChunkCache cache = ChunkCache.open(source, CHUNK, dir.resolve("cache"), new CacheBudget(1L << 30))) {
+            int split = 3 * CHUNK / 4; // 768 KiB: a multiple of the 64 KiB alignment
+            long wanted = CHUNK + split + 100;
+            // its bytes come while the part before it is still held
+            assertThat(readers.submit(() -> read(cache, wanted, 4096)).get(10, TimeUnit.SECONDS))
+                    .isEqualTo(expected(wanted, 4096));
+            assertThat(source.reads).containsExactly((CHUNK + split) + "+" + (CHUNK - split), CHUNK + "+" + split);
+            // a read over the split waits for both parts, one in the part before waits for it
+            Future<byte[]> across = readers.submit(() -> read(cache, CHUNK + split - 2048, 4096));
+            Future<byte[]> before = readers.submit(() -> read(cache, CHUNK + 4096, 4096));
+            assertThatThrownBy(() -> across.get(300, TimeUnit.MILLISECONDS)).isInstanceOf(TimeoutException.class);
+            assertThat(before.isDone()).isFalse();
+            source.head.countDown();
+            assertThat(across.get(10, TimeUnit.SECONDS)).isEqualTo(expected(CHUNK + split - 2048, 4096));
+            assertThat(before.get(10, TimeUnit.SECONDS)).isEqualTo(expected(CHUNK + 4096, 4096));
+            assertThat(read(cache, CHUNK, CHUNK)).isEqualTo(expected(CHUNK, CHUNK)); // whole, in the cache
+            assertThat(source.reads).hasSize(2); // one fetch, two requests
+        } finally {
+            readers.shutdownNow();
+        }
+    }
+
+    @Test
+    void aReaderNearAChunksStart_fetchesItInOneRequest() throws Exception {
+        HeadHeld source = new HeadHeld();
+        source.head.countDown();
+        try (ChunkCache cache = ChunkCache.open(source, CHUNK, dir.resolve("cache"), new CacheBudget(1L << 30))) {
+            long wanted = 2L * CHUNK + ChunkFetcher.MIN_SPLIT - 4096; // before the smallest split worth a request
+            assertThat(read(cache, wanted, 4096)).isEqualTo(expected(wanted, 4096));
+            assertThat(source.reads).containsExactly((2L * CHUNK) + "+" + CHUNK);
+        }
+    }
+
     private static byte[] read(ChunkCache cache, long offset, int length) throws IOException {
         ByteBuffer buffer = ByteBuffer.allocate(length);
         cache.read(buffer, offset, null);
