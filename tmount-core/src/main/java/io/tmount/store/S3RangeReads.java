@@ -13,9 +13,11 @@ import software.amazon.awssdk.auth.credentials.AwsSessionCredentials;
 import software.amazon.awssdk.core.exception.SdkException;
 
 import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLHandshakeException;
 import java.io.Closeable;
 import java.io.IOException;
 import java.io.InterruptedIOException;
+import java.net.SocketTimeoutException;
 import java.net.URI;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
@@ -70,7 +72,7 @@ final class S3RangeReads implements Closeable {
         boolean pathStyle = settings.pathStyle() || (secure && settings.bucket().contains("."));
         String host = pathStyle ? base.getHost() : settings.bucket() + "." + base.getHost();
         int port = base.getPort() > 0 ? base.getPort() : secure ? 443 : 80;
-        String basePath = base.getRawPath() == null ? "" : base.getRawPath().replaceAll("/+$", "");
+        String basePath = base.getPath() == null ? "" : base.getPath().replaceAll("/+$", ""); // encoded when sent
         this.pathBase = basePath + (pathStyle ? "/" + settings.bucket() : "");
         this.pool = new ConnectionPool(new Endpoint(secure, host, port), tls, settings.attemptTimeout(),
                 settings.maxConnections());
@@ -95,14 +97,16 @@ final class S3RangeReads implements Closeable {
         int total = 0;
         int failures = 0;
         int spent = 0;
+        int stale = 0;
+        String[] etag = {null}; // the version the first answer came from: a resumed body must be the same object
         while (true) {
-            Attempt attempt = attempt(key, offset + total, dst, arrived);
+            Attempt attempt = attempt(key, offset + total, dst, arrived, etag);
             total += attempt.bytes();
-            if (attempt.failure() == null) {
-                budget.succeeded(spent);
+            if (attempt.failure() == null || !dst.hasRemaining()) {
+                budget.succeeded(spent); // all asked for arrived, whatever ended the connection after it
                 return attempt.ended() && total == 0 ? -1 : total;
             }
-            if (attempt.stale()) {
+            if (attempt.stale() && ++stale <= 2) {
                 pool.dropIdle(); // the others were idle as long: do not find them closed one by one
                 continue;
             }
@@ -129,7 +133,12 @@ final class S3RangeReads implements Closeable {
         }
     }
 
-    private Attempt attempt(String key, long offset, ByteBuffer dst, IntConsumer arrived) throws IOException {
+    /**
+     * One GET of {@code [offset, offset + dst.remaining())}. The bytes it reports are exactly those it put into
+     * {@code dst} (counted from the buffer's position, so no failure after a copy can lose or repeat any).
+     */
+    private Attempt attempt(String key, long offset, ByteBuffer dst, IntConsumer arrived, String[] etag)
+            throws IOException {
         String range = "bytes=" + offset + "-" + (offset + dst.remaining() - 1);
         String what = "read " + key + " " + range;
         SigV4.Credentials signing = credentials(what);
@@ -137,9 +146,13 @@ final class S3RangeReads implements Closeable {
         try {
             connection = pool.take();
         } catch (IOException e) {
+            throwIfInterrupted(e);
+            if (e instanceof SSLHandshakeException) { // a certificate the client does not trust stays so: no retry
+                return new Attempt(0, false, calls.unanswered(what, e), false, false);
+            }
             return new Attempt(0, false, e, true, false);
         }
-        int got = 0;
+        int start = dst.position();
         boolean keep = false;
         try (ConnectionPool.Watch watch = pool.watch(connection)) {
             String path = SigV4.encodePath(pathBase + "/" + settings.objectKey(key));
@@ -157,17 +170,27 @@ final class S3RangeReads implements Closeable {
                             + range + " of " + key + " with range " + served + ": tmount needs an S3 server that "
                             + "serves byte ranges"), false, false);
                 }
+                String version = head.header("etag");
+                if (etag[0] == null) {
+                    etag[0] = version;
+                } else if (version != null && !version.equals(etag[0])) {
+                    return new Attempt(0, false, new IOException(key + " in " + settings.url() + " changed while it "
+                            + "was read (ETag " + etag[0] + ", then " + version + ")"), false, false);
+                }
                 while (dst.hasRemaining()) {
                     int n = connection.readBody(dst);
                     if (n < 0) {
                         keep = true;
-                        return new Attempt(got, true, null, false, false);
+                        return new Attempt(dst.position() - start, true, null, false, false);
                     }
-                    got += n;
                     arrived.accept(dst.position());
                 }
-                keep = connection.readBody(ByteBuffer.allocate(1)) < 0; // a server that sent more is not reused
-                return new Attempt(got, false, null, false, false);
+                try {
+                    keep = connection.readBody(ByteBuffer.allocate(1)) < 0; // a server that sent more is not reused
+                } catch (IOException e) {
+                    keep = false; // all asked for is here: only the connection is lost
+                }
+                return new Attempt(dst.position() - start, false, null, false, false);
             }
             if (status == 200) {
                 return new Attempt(0, false, new IOException(calls.endpointName() + " answered the ranged read " + range
@@ -190,15 +213,27 @@ final class S3RangeReads implements Closeable {
             return new Attempt(0, false, calls.failure(what, status, code, (message != null ? message + " " : "")
                     + "(HTTP " + status + " " + head.reason() + ")", null), retryable, throttled);
         } catch (IOException e) {
+            throwIfInterrupted(e);
             IOException failure = connection.aborted()
                     ? new IOException("nothing arrived for " + settings.attemptTimeout().toSeconds() + " s", e) : e;
-            return new Attempt(got, false, failure, true, false, connection.failedStale());
+            boolean stale = connection.failedStale() && !(e instanceof SocketTimeoutException);
+            return new Attempt(dst.position() - start, false, failure, true, false, stale);
         } finally {
             if (keep) {
                 pool.give(connection);
             } else {
                 pool.discard(connection);
             }
+        }
+    }
+
+    /** An interrupted reader stops at once: no retry, no backoff, nothing charged to the store. */
+    private static void throwIfInterrupted(IOException e) throws InterruptedIOException {
+        if (Thread.currentThread().isInterrupted() || e instanceof InterruptedIOException
+                || e instanceof java.nio.channels.ClosedByInterruptException) {
+            InterruptedIOException interrupted = new InterruptedIOException("interrupted while reading from S3");
+            interrupted.initCause(e);
+            throw interrupted;
         }
     }
 

@@ -178,6 +178,90 @@ class S3ObjectStoreTest {
         assertThat(connections.get()).isEqualTo(3);
     }
 
+    /** Answers the i-th request (one per connection) with {@code answers[i]} as raw bytes, then closes. */
+    private static java.net.ServerSocket scripted(List<String> requests, String... answers) throws IOException {
+        java.net.ServerSocket listener = new java.net.ServerSocket(0, 50, InetAddress.getLoopbackAddress());
+        Thread.ofVirtual().start(() -> {
+            for (String answer : answers) {
+                try (java.net.Socket socket = listener.accept()) {
+                    java.io.InputStream in = socket.getInputStream();
+                    StringBuilder head = new StringBuilder();
+                    for (int matched = 0, b; matched < 4 && (b = in.read()) >= 0; ) {
+                        head.append((char) b);
+                        matched = b == (matched % 2 == 0 ? '\r' : '\n') ? matched + 1 : b == '\r' ? 1 : 0;
+                    }
+                    requests.add(head.toString());
+                    socket.getOutputStream().write(answer.getBytes(StandardCharsets.ISO_8859_1));
+                } catch (IOException e) {
+                    return;
+                }
+            }
+        });
+        return listener;
+    }
+
+    private static byte[] readAll(S3RangeReads reads, int length) throws IOException {
+        ByteBuffer buffer = ByteBuffer.allocateDirect(length);
+        List<Integer> arrived = new ArrayList<>();
+        assertThat(reads.read("k", 0, buffer, arrived::add)).isEqualTo(length);
+        assertThat(arrived).isSorted().doesNotHaveDuplicates();
+        byte[] got = new byte[length];
+        buffer.flip().get(got);
+        return got;
+    }
+
+    @Test
+    void aChunkedBodyCutAtAChunksEnd_isResumedWithoutLosingOrRepeatingAByte() throws Exception {
+        // the first answer's chunk of 4 bytes arrives whole, then the connection ends before the chunk's CRLF
+        List<String> requests = new java.util.concurrent.CopyOnWriteArrayList<>();
+        try (java.net.ServerSocket listener = scripted(requests,
+                "HTTP/1.1 206 Partial Content\r\nContent-Range: bytes 0-9/10\r\nETag: \"v1\"\r\n"
+                        + "Transfer-Encoding: chunked\r\n\r\n4\r\n0123",
+                "HTTP/1.1 206 Partial Content\r\nContent-Range: bytes 4-9/10\r\nETag: \"v1\"\r\n"
+                        + "Content-Length: 6\r\n\r\n456789")) {
+            S3Settings settings = server.settings(bucket, URI.create("http://127.0.0.1:" + listener.getLocalPort()));
+            try (S3RangeReads reads = new S3RangeReads(settings, settings.credentials(),
+                    javax.net.ssl.SSLContext.getDefault(), new S3Calls(settings))) {
+                assertThat(new String(readAll(reads, 10), StandardCharsets.US_ASCII)).isEqualTo("0123456789");
+            }
+        }
+        assertThat(requests).hasSize(2);
+        assertThat(requests.get(1)).contains("Range: bytes=4-9\r\n");
+    }
+
+    @Test
+    void aBodyResumedFromAnotherVersionOfTheObject_isAnError_notMixedBytes() throws Exception {
+        List<String> requests = new java.util.concurrent.CopyOnWriteArrayList<>();
+        try (java.net.ServerSocket listener = scripted(requests,
+                "HTTP/1.1 206 Partial Content\r\nContent-Range: bytes 0-9/10\r\nETag: \"v1\"\r\n"
+                        + "Content-Length: 10\r\n\r\n0123",
+                "HTTP/1.1 206 Partial Content\r\nContent-Range: bytes 4-9/10\r\nETag: \"v2\"\r\n"
+                        + "Content-Length: 6\r\n\r\nabcdef")) {
+            S3Settings settings = server.settings(bucket, URI.create("http://127.0.0.1:" + listener.getLocalPort()));
+            try (S3RangeReads reads = new S3RangeReads(settings, settings.credentials(),
+                    javax.net.ssl.SSLContext.getDefault(), new S3Calls(settings))) {
+                assertThatThrownBy(() -> readAll(reads, 10)).hasMessageContaining("changed while it was read")
+                        .hasMessageContaining("\"v1\"").hasMessageContaining("\"v2\"");
+            }
+        }
+    }
+
+    @Test
+    void aBodyThatBreaksAfterAllWasAskedFor_isStillARead() throws Exception {
+        // all 10 bytes come, then a malformed chunk terminator: the bytes count, the connection is not reused
+        List<String> requests = new java.util.concurrent.CopyOnWriteArrayList<>();
+        try (java.net.ServerSocket listener = scripted(requests,
+                "HTTP/1.1 206 Partial Content\r\nContent-Range: bytes 0-9/10\r\n"
+                        + "Transfer-Encoding: chunked\r\n\r\na\r\n0123456789\r\nzz\r\n\r\n")) {
+            S3Settings settings = server.settings(bucket, URI.create("http://127.0.0.1:" + listener.getLocalPort()));
+            try (S3RangeReads reads = new S3RangeReads(settings, settings.credentials(),
+                    javax.net.ssl.SSLContext.getDefault(), new S3Calls(settings))) {
+                assertThat(new String(readAll(reads, 10), StandardCharsets.US_ASCII)).isEqualTo("0123456789");
+            }
+        }
+        assertThat(requests).hasSize(1);
+    }
+
     @Test
     void readsOverTls_checkTheServersCertificateAndName() throws Exception {
         io.tmount.testing.TestPki pki = io.tmount.testing.TestPki.create(dir.resolve("pki"));

@@ -7,9 +7,9 @@ import java.io.Closeable;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.concurrent.ConcurrentLinkedDeque;
-import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 
@@ -35,8 +35,10 @@ public final class ConnectionPool implements Closeable {
         this.timeout = timeout;
         this.max = max;
         this.permits = new Semaphore(max);
-        this.watchdog = Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().daemon().name("http-watchdog")
-                .factory());
+        ScheduledThreadPoolExecutor timer = new ScheduledThreadPoolExecutor(1, Thread.ofPlatform().daemon()
+                .name("http-watchdog").factory());
+        timer.setRemoveOnCancelPolicy(true); // a finished request's check leaves the queue (and its connection) at once
+        this.watchdog = timer;
     }
 
     public Endpoint endpoint() {
@@ -101,7 +103,7 @@ public final class ConnectionPool implements Closeable {
     public void close() {
         closed = true;
         dropIdle();
-        watchdog.shutdownNow();
+        watchdog.shutdownNow(); // a request still running ends with the store's close (its connection is closed then)
     }
 
     /** A running request's watch. */
@@ -116,8 +118,9 @@ public final class ConnectionPool implements Closeable {
             schedule(timeout.toNanos());
         }
 
+        /** Locked against {@link #close}: once the request's watch is closed, its connection is never aborted. */
         @Override
-        public void run() {
+        public synchronized void run() {
             if (done) {
                 return;
             }
@@ -138,7 +141,7 @@ public final class ConnectionPool implements Closeable {
         }
 
         @Override
-        public void close() {
+        public synchronized void close() {
             done = true;
             ScheduledFuture<?> pending = next;
             if (pending != null) {

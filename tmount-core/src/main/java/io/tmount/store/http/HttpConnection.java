@@ -30,6 +30,12 @@ public final class HttpConnection implements Closeable {
 
     /** Where requests go. */
     public record Endpoint(boolean tls, String host, int port) {
+        public Endpoint {
+            if (host.startsWith("[") && host.endsWith("]")) {
+                host = host.substring(1, host.length() - 1); // URI.getHost() keeps an IPv6 literal's brackets
+            }
+        }
+
         /** The Host header: the port only when it is not the scheme's. */
         public String hostHeader() {
             String name = host.indexOf(':') >= 0 ? "[" + host + "]" : host;
@@ -62,6 +68,7 @@ public final class HttpConnection implements Closeable {
     /** Body framing: -1 when the body runs to the connection's end. */
     private long left;
     private boolean chunked;
+    private boolean lineEndOwed;
     private boolean bodyDone = true;
 
     private HttpConnection(Transport transport) {
@@ -75,10 +82,11 @@ public final class HttpConnection implements Closeable {
             throw new java.net.UnknownHostException(endpoint.host());
         }
         int millis = (int) Math.min(Integer.MAX_VALUE, timeout.toMillis());
+        int connectMillis = Math.min(millis, 10_000); // as the SDK's: an endpoint that does not answer fails soon
         if (!endpoint.tls()) {
             SocketChannel channel = SocketChannel.open();
             try {
-                channel.socket().connect(address, millis);
+                channel.socket().connect(address, connectMillis);
                 channel.setOption(StandardSocketOptions.TCP_NODELAY, true);
                 return new HttpConnection(new Plain(channel));
             } catch (IOException | RuntimeException e) {
@@ -88,7 +96,7 @@ public final class HttpConnection implements Closeable {
         }
         Socket socket = new Socket();
         try {
-            socket.connect(address, millis);
+            socket.connect(address, connectMillis);
             socket.setTcpNoDelay(true);
             socket.setSoTimeout(millis);
             SSLSocket secure = (SSLSocket) tls.getSocketFactory().createSocket(socket, endpoint.host(), endpoint.port(), true);
@@ -153,6 +161,10 @@ public final class HttpConnection implements Closeable {
      */
     public int readBody(ByteBuffer dst) throws IOException {
         if (chunked && left == 0 && !bodyDone) {
+            if (lineEndOwed) {
+                expectLineEnd();
+                lineEndOwed = false;
+            }
             nextChunk();
         }
         if (bodyDone) {
@@ -190,7 +202,7 @@ public final class HttpConnection implements Closeable {
             left -= n;
             if (left == 0) {
                 if (chunked) {
-                    expectLineEnd();
+                    lineEndOwed = true; // read with the next chunk's size: nothing may fail after bytes were given
                 } else {
                     bodyDone = true;
                 }
@@ -214,7 +226,7 @@ public final class HttpConnection implements Closeable {
 
     /** Whether the connection can carry another request: the last body was read whole and neither side ends it. */
     public boolean reusable() {
-        return keepAlive && bodyDone && !aborted;
+        return keepAlive && bodyDone && !aborted && !buffered.hasRemaining(); // stray bytes would pass for an answer
     }
 
     /**
@@ -254,13 +266,14 @@ public final class HttpConnection implements Closeable {
         transport.close();
     }
 
-    private void frame(Head head, String version) {
+    private void frame(Head head, String version) throws IOException {
         String connection = head.header("connection");
         keepAlive = version.equals("HTTP/1.1") ? !"close".equalsIgnoreCase(connection)
                 : "keep-alive".equalsIgnoreCase(connection);
         String encoding = head.header("transfer-encoding");
         String length = head.header("content-length");
         chunked = encoding != null && encoding.toLowerCase(Locale.ROOT).contains("chunked");
+        lineEndOwed = false;
         bodyDone = false;
         if (head.status() == 204 || head.status() == 304) {
             left = 0;
@@ -268,20 +281,30 @@ public final class HttpConnection implements Closeable {
         } else if (chunked) {
             left = 0;
         } else if (length != null) {
-            try {
-                left = Long.parseLong(length.trim());
-            } catch (NumberFormatException e) {
-                left = -1;
-            }
-            if (left < 0) {
-                keepAlive = false;
-                left = -1;
-            }
+            left = contentLength(length);
             bodyDone = left == 0;
         } else {
             left = -1; // to the connection's end
             keepAlive = false;
         }
+    }
+
+    /** Content-Length, repeated only with one value (RFC 9112 6.3: differing values make the message invalid). */
+    private static long contentLength(String value) throws IOException {
+        long length = -1;
+        for (String part : value.split(",")) {
+            long one;
+            try {
+                one = Long.parseLong(part.trim());
+            } catch (NumberFormatException e) {
+                throw new IOException("malformed Content-Length: " + printable(value));
+            }
+            if (one < 0 || (length >= 0 && one != length)) {
+                throw new IOException("invalid Content-Length: " + printable(value));
+            }
+            length = one;
+        }
+        return length;
     }
 
     private void nextChunk() throws IOException {
@@ -326,7 +349,7 @@ public final class HttpConnection implements Closeable {
                         keepAlive = false;
                         throw new EOFException("the server closed the connection without an answer");
                     }
-                    throw new EOFException("the connection closed in the middle of the response head");
+                    throw new EOFException("the connection closed in the middle of the response's framing");
                 }
                 lastProgress = System.nanoTime();
             }

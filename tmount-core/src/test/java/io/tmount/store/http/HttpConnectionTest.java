@@ -174,6 +174,18 @@ class HttpConnectionTest {
     }
 
     @Test
+    void differingContentLengths_areRefused() throws Exception {
+        script = (in, out) -> {
+            request(in);
+            write(out, "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 7\r\n\r\nhello!!");
+        };
+        try (HttpConnection connection = open()) {
+            connection.send("GET", "/", Map.of("Host", "h"));
+            assertThatThrownBy(connection::readHead).hasMessageContaining("invalid Content-Length: 5, 7");
+        }
+    }
+
+    @Test
     void garbage_isNotTakenForAnAnswer() throws Exception {
         script = (in, out) -> {
             request(in);
@@ -282,6 +294,7 @@ class HttpConnectionTest {
         assertThat(new Endpoint(true, "s3.eu-west-1.amazonaws.com", 443).hostHeader()).isEqualTo("s3.eu-west-1.amazonaws.com");
         assertThat(new Endpoint(false, "127.0.0.1", 9000).hostHeader()).isEqualTo("127.0.0.1:9000");
         assertThat(new Endpoint(false, "::1", 80).hostHeader()).isEqualTo("[::1]");
+        assertThat(new Endpoint(false, "[::1]", 9000).hostHeader()).isEqualTo("[::1]:9000"); // as URI.getHost() gives it
         assertThat(new InetSocketAddress("127.0.0.1", 1).isUnresolved()).isFalse();
     }
 }
