@@ -200,6 +200,12 @@ class S3ObjectStoreTest {
         return listener;
     }
 
+    private S3RangeReads readsFrom(java.net.ServerSocket listener) throws Exception {
+        S3Settings settings = server.settings(bucket, URI.create("http://127.0.0.1:" + listener.getLocalPort()));
+        return new S3RangeReads(settings, settings.credentials(), javax.net.ssl.SSLContext.getDefault(),
+                new S3Calls(settings));
+    }
+
     private static byte[] readAll(S3RangeReads reads, int length) throws IOException {
         ByteBuffer buffer = ByteBuffer.allocateDirect(length);
         List<Integer> arrived = new ArrayList<>();
@@ -219,9 +225,7 @@ class S3ObjectStoreTest {
                         + "Transfer-Encoding: chunked\r\n\r\n4\r\n0123",
                 "HTTP/1.1 206 Partial Content\r\nContent-Range: bytes 4-9/10\r\nETag: \"v1\"\r\n"
                         + "Content-Length: 6\r\n\r\n456789")) {
-            S3Settings settings = server.settings(bucket, URI.create("http://127.0.0.1:" + listener.getLocalPort()));
-            try (S3RangeReads reads = new S3RangeReads(settings, settings.credentials(),
-                    javax.net.ssl.SSLContext.getDefault(), new S3Calls(settings))) {
+            try (S3RangeReads reads = readsFrom(listener)) {
                 assertThat(new String(readAll(reads, 10), StandardCharsets.US_ASCII)).isEqualTo("0123456789");
             }
         }
@@ -237,9 +241,7 @@ class S3ObjectStoreTest {
                         + "Content-Length: 10\r\n\r\n0123",
                 "HTTP/1.1 206 Partial Content\r\nContent-Range: bytes 4-9/10\r\nETag: \"v2\"\r\n"
                         + "Content-Length: 6\r\n\r\nabcdef")) {
-            S3Settings settings = server.settings(bucket, URI.create("http://127.0.0.1:" + listener.getLocalPort()));
-            try (S3RangeReads reads = new S3RangeReads(settings, settings.credentials(),
-                    javax.net.ssl.SSLContext.getDefault(), new S3Calls(settings))) {
+            try (S3RangeReads reads = readsFrom(listener)) {
                 assertThatThrownBy(() -> readAll(reads, 10)).hasMessageContaining("changed while it was read")
                         .hasMessageContaining("\"v1\"").hasMessageContaining("\"v2\"");
             }
@@ -253,9 +255,7 @@ class S3ObjectStoreTest {
         try (java.net.ServerSocket listener = scripted(requests,
                 "HTTP/1.1 206 Partial Content\r\nContent-Range: bytes 0-9/10\r\n"
                         + "Transfer-Encoding: chunked\r\n\r\na\r\n0123456789\r\nzz\r\n\r\n")) {
-            S3Settings settings = server.settings(bucket, URI.create("http://127.0.0.1:" + listener.getLocalPort()));
-            try (S3RangeReads reads = new S3RangeReads(settings, settings.credentials(),
-                    javax.net.ssl.SSLContext.getDefault(), new S3Calls(settings))) {
+            try (S3RangeReads reads = readsFrom(listener)) {
                 assertThat(new String(readAll(reads, 10), StandardCharsets.US_ASCII)).isEqualTo("0123456789");
             }
         }
