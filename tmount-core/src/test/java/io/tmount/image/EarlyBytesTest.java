@@ -175,6 +175,7 @@ class EarlyBytesTest {
     /** A source reporting arrivals at once, which holds every read that starts at a chunk's start until let go. */
     private final class HeadHeld implements ChunkSource {
         final CountDownLatch head = new CountDownLatch(1);
+        final CountDownLatch headAsked = new CountDownLatch(1);
         final java.util.List<String> reads = new java.util.concurrent.CopyOnWriteArrayList<>();
 
         @Override
@@ -207,6 +208,9 @@ class EarlyBytesTest {
         public void read(long offset, ByteBuffer dst, IntConsumer arrived) throws IOException {
             reads.add(offset + "+" + dst.remaining());
             try {
+                if (offset % CHUNK == 0) {
+                    headAsked.countDown();
+                }
                 if (offset % CHUNK == 0 && !head.await(30, TimeUnit.SECONDS)) {
                     throw new IOException("the test never let the head go");
                 }
@@ -233,6 +237,7 @@ class EarlyBytesTest {
             // its bytes come while the part before it is still held
             assertThat(readers.submit(() -> read(cache, wanted, 4096)).get(10, TimeUnit.SECONDS))
                     .isEqualTo(expected(wanted, 4096));
+            assertThat(source.headAsked.await(10, TimeUnit.SECONDS)).isTrue(); // the fetch goes on after the reader
             assertThat(source.reads).containsExactly((CHUNK + split) + "+" + (CHUNK - split), CHUNK + "+" + split);
             // a read over the split waits for both parts, one in the part before waits for it
             Future<byte[]> across = readers.submit(() -> read(cache, CHUNK + split - 2048, 4096));
