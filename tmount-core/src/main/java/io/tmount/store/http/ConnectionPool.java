@@ -25,6 +25,7 @@ public final class ConnectionPool implements Closeable {
     private final int max;
     private final Semaphore permits;
     private final ConcurrentLinkedDeque<HttpConnection> idle = new ConcurrentLinkedDeque<>();
+    private final java.util.Set<HttpConnection> busy = java.util.concurrent.ConcurrentHashMap.newKeySet();
     private final ScheduledExecutorService watchdog;
     private volatile boolean closed;
 
@@ -64,7 +65,11 @@ public final class ConnectionPool implements Closeable {
                 throw new IOException("the connection pool is closed");
             }
             HttpConnection connection = idle.pollFirst();
-            return connection != null ? connection : HttpConnection.open(endpoint, timeout, tls);
+            if (connection == null) {
+                connection = HttpConnection.open(endpoint, timeout, tls);
+            }
+            busy.add(connection);
+            return connection;
         } catch (IOException | RuntimeException e) {
             permits.release();
             throw e;
@@ -73,6 +78,7 @@ public final class ConnectionPool implements Closeable {
 
     /** Keeps a taken connection for the next request if it can carry one, else closes it. */
     public void give(HttpConnection connection) {
+        busy.remove(connection);
         if (!closed && connection.reusable()) {
             idle.offerFirst(connection);
         } else {
@@ -83,6 +89,7 @@ public final class ConnectionPool implements Closeable {
 
     /** Closes a taken connection. */
     public void discard(HttpConnection connection) {
+        busy.remove(connection);
         closeQuietly(connection);
         permits.release();
     }
@@ -103,7 +110,10 @@ public final class ConnectionPool implements Closeable {
     public void close() {
         closed = true;
         dropIdle();
-        watchdog.shutdownNow(); // a request still running ends with the store's close (its connection is closed then)
+        watchdog.shutdownNow();
+        for (HttpConnection connection : busy) {
+            connection.abort(); // a request still running ends now: without the watchdog nothing else would end it
+        }
     }
 
     /** A running request's watch. */

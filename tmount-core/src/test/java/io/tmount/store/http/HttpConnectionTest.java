@@ -260,6 +260,29 @@ class HttpConnectionTest {
     }
 
     @Test
+    void closingThePool_endsARequestStillWaiting() throws Exception {
+        script = (in, out) -> {
+            request(in);
+            Thread.sleep(60_000);
+        };
+        ConnectionPool pool = new ConnectionPool(endpoint(), SSLContext.getDefault(), Duration.ofSeconds(60), 4);
+        HttpConnection waiting = pool.take();
+        waiting.send("GET", "/", Map.of("Host", "h"));
+        var head = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+            try {
+                return waiting.readHead();
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        });
+        Thread.sleep(200);
+        pool.close();
+        assertThatThrownBy(() -> head.get(5, java.util.concurrent.TimeUnit.SECONDS))
+                .hasCauseInstanceOf(java.io.UncheckedIOException.class);
+        assertThat(waiting.aborted()).isTrue();
+    }
+
+    @Test
     void thePool_keepsOnlyReusableConnections() throws Exception {
         script = (in, out) -> {
             while (request(in)) {
