@@ -62,6 +62,15 @@ final class AtomicBits {
         return count;
     }
 
+    /** How many bits are set both here and in {@code other} (of the same size). */
+    long cardinalityAnd(AtomicBits other) {
+        long count = 0;
+        for (int i = 0; i < words.length(); i++) {
+            count += Long.bitCount(words.get(i) & other.words.get(i));
+        }
+        return count;
+    }
+
     long[] snapshot() {
         long[] copy = new long[words.length()];
         for (int i = 0; i < copy.length; i++) {

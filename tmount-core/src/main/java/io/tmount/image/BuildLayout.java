@@ -58,6 +58,23 @@ public record BuildLayout(BuildId build, Header header, boolean headerless, Map<
         return folders;
     }
 
+    /**
+     * The header UUIDs of the builds of this chain, and of {@code newBuild} over it, whose ids are not UUIDs, with
+     * their ids: what a new layer's metadata records so that its header's UUIDs lead back to their folders.
+     */
+    public Map<UUID, BuildId> aliasesWith(BuildId newBuild) {
+        Map<UUID, BuildId> aliases = new HashMap<>();
+        for (BuildId folder : folders().values()) {
+            if (!folder.isUuid()) {
+                aliases.put(folder.uuid(), folder);
+            }
+        }
+        if (!newBuild.isUuid()) {
+            aliases.put(newBuild.uuid(), newBuild);
+        }
+        return aliases;
+    }
+
     /** Bytes each build contributes to the device, in the order builds first appear; nil UUID for zeros. */
     public Map<UUID, Long> contributions() {
         Map<UUID, Long> bytes = new LinkedHashMap<>();

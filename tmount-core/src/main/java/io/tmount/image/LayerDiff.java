@@ -32,6 +32,15 @@ public final class LayerDiff {
      */
     public static Result write(Overlay overlay, List<BuildMapping> parent, UUID newBuild, FileChannel packed)
             throws IOException {
+        return write(overlay, parent, newBuild, packed, false);
+    }
+
+    /**
+     * The same; with {@code sinceMark}, only what changed since the overlay's last {@linkplain Overlay#mark mark}:
+     * the layer over a parent that holds the changes before it (a build's previous step).
+     */
+    public static Result write(Overlay overlay, List<BuildMapping> parent, UUID newBuild, FileChannel packed,
+                               boolean sinceMark) throws IOException {
         List<BuildMapping> out = new ArrayList<>();
         long size = overlay.size();
         long storage = 0;
@@ -40,7 +49,7 @@ public final class LayerDiff {
         int below = 0; // the first parent mapping that may still overlap: runs and mappings both go forwards
         long blocksEnd = overlay.blocks() * Overlay.BLOCK; // the last block whole: mappings cover whole blocks
         for (long position = 0; position < blocksEnd; ) {
-            Overlay.Run run = overlay.runAt(position, blocksEnd);
+            Overlay.Run run = sinceMark ? overlay.runSinceMarkAt(position, blocksEnd) : overlay.runAt(position, blocksEnd);
             long start = run.start();
             long end = run.end();
             switch (run.source()) {

@@ -152,6 +152,24 @@ public final class Overlay implements BlockImage, LocalAccess {
         return map.runAt(position, end);
     }
 
+    /** The same, counting only changes since the last {@link #mark}: older ones read as {@link Source#BELOW}. */
+    Run runSinceMarkAt(long position, long end) {
+        return map.runAt(position, end, true);
+    }
+
+    /**
+     * What the overlay holds now is committed as a layer: diffs since the mark ({@link LayerDiff}) hold only what
+     * changes from here on, for the next layer over that one. Call with nothing writing (a frozen filesystem).
+     */
+    public void mark() {
+        map.mark();
+    }
+
+    /** Own blocks changed since the last mark (all of them when never marked). */
+    public long ownBlocksSinceMark() {
+        return map.ownCountSinceMark();
+    }
+
     /** Calls {@code action} on each longest run of blocks of one source in {@code [offset, end)}, in order. */
     private void forEachRun(long offset, long end, RunAction action) throws IOException {
         for (long position = offset; position < end; ) {
@@ -311,6 +329,7 @@ public final class Overlay implements BlockImage, LocalAccess {
         try {
             if (source(block) == Source.OWN) {
                 writeData(src, blockStart + inBlock);
+                claim(block, block + 1); // already its own: counts as changed since the last mark
                 return;
             }
             ByteBuffer whole = ByteBuffer.allocate(blockLength);

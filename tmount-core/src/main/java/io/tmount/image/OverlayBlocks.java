@@ -17,12 +17,23 @@ final class OverlayBlocks {
     private final long blocks;
     private final AtomicBits owned;
     private final AtomicBits zeroed;
+    /** Blocks claimed or zeroed since the overlay was opened or last {@linkplain #mark marked}. */
+    private final AtomicBits touched;
     private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
 
     OverlayBlocks(long blocks, OverlayMap.Saved saved) {
         this.blocks = blocks;
         this.owned = saved == null ? new AtomicBits(blocks) : new AtomicBits(blocks, saved.owned());
         this.zeroed = saved == null ? new AtomicBits(blocks) : new AtomicBits(blocks, saved.zeroed());
+        this.touched = new AtomicBits(blocks, saved == null ? new long[0] : or(saved.owned(), saved.zeroed()));
+    }
+
+    private static long[] or(long[] a, long[] b) {
+        long[] out = java.util.Arrays.copyOf(a, Math.max(a.length, b.length));
+        for (int i = 0; i < b.length; i++) {
+            out[i] |= b[i];
+        }
+        return out;
     }
 
     Overlay.Source source(long block) {
@@ -38,6 +49,7 @@ final class OverlayBlocks {
         try {
             owned.set(from, to);
             zeroed.clear(from, to);
+            touched.set(from, to);
         } finally {
             lock.readLock().unlock();
         }
@@ -49,8 +61,24 @@ final class OverlayBlocks {
         try {
             zeroed.set(from, to);
             owned.clear(from, to);
+            touched.set(from, to);
         } finally {
             lock.readLock().unlock();
+        }
+    }
+
+    /** Where the block reads from, counting only what changed since the last mark: older changes read as below. */
+    Overlay.Source sourceSinceMark(long block) {
+        return touched.get(block) ? source(block) : Overlay.Source.BELOW;
+    }
+
+    /** From now on, only later changes count as changed since the mark. */
+    void mark() {
+        lock.writeLock().lock();
+        try {
+            touched.clear(0, blocks);
+        } finally {
+            lock.writeLock().unlock();
         }
     }
 
@@ -65,6 +93,11 @@ final class OverlayBlocks {
 
     long ownCount() {
         return owned.cardinality();
+    }
+
+    /** Own blocks changed since the last mark. */
+    long ownCountSinceMark() {
+        return owned.cardinalityAnd(touched);
     }
 
     long zeroCount() {
@@ -83,12 +116,21 @@ final class OverlayBlocks {
 
     /** The longest run of blocks of one source from byte {@code position}, cut at {@code end}: the one walk of the map. */
     Overlay.Run runAt(long position, long end) {
-        Overlay.Source source = source(position / Overlay.BLOCK);
+        return runAt(position, end, false);
+    }
+
+    /** The same, with {@code sinceMark}: changes before the last mark read as below (see {@link #sourceSinceMark}). */
+    Overlay.Run runAt(long position, long end, boolean sinceMark) {
+        Overlay.Source source = sourceOf(position / Overlay.BLOCK, sinceMark);
         long runEnd = Math.min(end, (position / Overlay.BLOCK + 1) * Overlay.BLOCK);
-        while (runEnd < end && source(runEnd / Overlay.BLOCK) == source) {
+        while (runEnd < end && sourceOf(runEnd / Overlay.BLOCK, sinceMark) == source) {
             runEnd = Math.min(end, runEnd + Overlay.BLOCK);
         }
         return new Overlay.Run(source, position, runEnd);
+    }
+
+    private Overlay.Source sourceOf(long block, boolean sinceMark) {
+        return sinceMark ? sourceSinceMark(block) : source(block);
     }
 
     /** Where the range's first block from below begins (the range's start at most), or -1 when it has none. */

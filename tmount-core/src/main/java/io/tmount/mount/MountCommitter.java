@@ -24,9 +24,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.time.Instant;
-import java.util.HashMap;
-import java.util.Map;
-import java.util.UUID;
 
 /**
  * Persists a mount's changes as a new layered build: freezes the filesystem (so every change is on the device and
@@ -56,11 +53,23 @@ final class MountCommitter {
 
     CommitResult commit(ActiveMount mount, BuildId newBuild, TemplateId template, boolean evenWithoutChanges,
                         Path workDir, WriteFormat format, ProgressCounter progress) throws IOException {
+        return commit(mount, newBuild, template, evenWithoutChanges, false, workDir, format, progress);
+    }
+
+    /**
+     * The same; with {@code advance}, the overlay's changes so far count as committed once the build is stored (see
+     * {@link Overlay#mark}), so the next commit holds only later changes, layered on this one: the caller then
+     * treats the mount as one of the new build.
+     */
+    CommitResult commit(ActiveMount mount, BuildId newBuild, TemplateId template, boolean evenWithoutChanges,
+                        boolean advance, Path workDir, WriteFormat format, ProgressCounter progress)
+            throws IOException {
         long start = System.nanoTime();
         MountInfo info = mount.info();
         refuseUncommittable(mount, newBuild);
         if (filesystems.wentReadOnly(info)) {
-            return commitBroken(mount, newBuild, template, evenWithoutChanges, workDir, format, start, progress);
+            return commitBroken(mount, newBuild, template, evenWithoutChanges, advance, workDir, format, start,
+                    progress);
         }
         MountFilesystems.Hold hold;
         try {
@@ -74,7 +83,8 @@ final class MountCommitter {
             refuseOnAFullDisk(info.mountPath(), workDir, e);
             // room enough, and still it cannot write back: its device failed writes before (its journal may be
             // aborted without the filesystem showing it as read-only), so the device's blocks are all there are
-            return commitBroken(mount, newBuild, template, evenWithoutChanges, workDir, format, start, progress);
+            return commitBroken(mount, newBuild, template, evenWithoutChanges, advance, workDir, format, start,
+                    progress);
         }
         CommitResult result;
         try {
@@ -82,7 +92,7 @@ final class MountCommitter {
                 result = CommitResult.unchanged(info.buildId(), template, millisSince(start)); // fuse2fs had nothing
             } else {
                 // nothing writes while frozen: what is written from here on is not in this commit
-                result = store(mount, newBuild, template, workDir, format, start, progress);
+                result = store(mount, newBuild, template, advance, workDir, format, start, progress);
             }
         } catch (IOException | RuntimeException e) {
             try {
@@ -151,15 +161,15 @@ final class MountCommitter {
      * alternative, an unmount, would drop it.
      */
     private CommitResult commitBroken(ActiveMount mount, BuildId newBuild, TemplateId template,
-                                      boolean evenWithoutChanges, Path workDir, WriteFormat format, long start,
-                                      ProgressCounter progress) throws IOException {
+                                      boolean evenWithoutChanges, boolean advance, Path workDir, WriteFormat format,
+                                      long start, ProgressCounter progress) throws IOException {
         MountInfo info = mount.info();
         if (!mount.changedSinceCommit() && !evenWithoutChanges) {
             return CommitResult.unchanged(info.buildId(), template, millisSince(start));
         }
         log.warn("{} went read-only or cannot write back after a filesystem error; committing the blocks that reached "
                 + "the device", info.mountPath());
-        return store(mount, newBuild, template, workDir, format, start, progress).withWarning(info.mountPath()
+        return store(mount, newBuild, template, advance, workDir, format, start, progress).withWarning(info.mountPath()
                 + " went read-only after a filesystem error, or could not write back its changes (see the kernel "
                 + "log), so the commit took the blocks that "
                 + "reached the device without a sync: fsynced writes may be in its journal only (a writable mount "
@@ -171,8 +181,9 @@ final class MountCommitter {
      * Stores what the overlay holds, with nothing writing to it: flushes it, marks the commit pending (if this process
      * dies while the build is stored, the next start removes what it left half done), packs and publishes.
      */
-    private CommitResult store(ActiveMount mount, BuildId newBuild, TemplateId template, Path workDir,
-                               WriteFormat format, long start, ProgressCounter progress) throws IOException {
+    private CommitResult store(ActiveMount mount, BuildId newBuild, TemplateId template, boolean advance,
+                               Path workDir, WriteFormat format, long start, ProgressCounter progress)
+            throws IOException {
         Overlay overlay = mount.overlay();
         Path packed = workDir.resolve("commit-" + newBuild + ".data");
         Path pending = workDir.resolve(PENDING);
@@ -183,6 +194,9 @@ final class MountCommitter {
             AtomicFiles.replace(pending, java.nio.ByteBuffer.wrap(newBuild.value().getBytes(StandardCharsets.UTF_8)));
             CommitResult result = publish(mount, newBuild, template, packed, format, workDir, start, progress);
             mount.committedMutations().set(committing); // only once the build is stored: a failed commit commits nothing
+            if (advance) {
+                overlay.mark(); // still frozen: nothing was written since the blocks were packed
+            }
             return result;
         } finally {
             Files.deleteIfExists(packed);
@@ -197,14 +211,15 @@ final class MountCommitter {
         BuildLayout parent = mount.layout();
         LayerDiff.Result diff;
         // packing the overlay's own blocks, then the writer's passes over them, each about that many bytes
-        progress.total(mount.overlay().ownBlocks() * Overlay.BLOCK
+        progress.total(mount.overlay().ownBlocksSinceMark() * Overlay.BLOCK
                 * (1 + BuildWriter.readPasses(format, parent.header())));
         try (FileChannel out = CountingFileChannel.of(FileChannel.open(packed, StandardOpenOption.CREATE_NEW,
                 StandardOpenOption.WRITE), progress)) {
-            diff = LayerDiff.write(mount.overlay(), parent.header().mappings(), newBuild.uuid(), out);
+            // since the last mark: a mount that advanced onto its commits has the older changes in its parent already
+            diff = LayerDiff.write(mount.overlay(), parent.header().mappings(), newBuild.uuid(), out, true);
         }
         BuildMetadata metadata = BuildMetadata.forNewBuild(newBuild, template, info.buildId(),
-                parent.header().size(), Instant.now()).withBuildAliases(aliases(parent, newBuild))
+                parent.header().size(), Instant.now()).withBuildAliases(parent.aliasesWith(newBuild))
                 .withE2bFrom(store.metadata(info.buildId()).orElse(null));
         BuildWriter.Written written = new BuildWriter(store, workDir, progress).writeLayer(parent, metadata, diff,
                 packed, format);
@@ -229,20 +244,6 @@ final class MountCommitter {
         } catch (IOException e) {
             log.debug("fstrim {} before commit failed: {}", info.mountPath(), e.getMessage());
         }
-    }
-
-    /** Builds of the chain whose ids are not UUIDs, so the new header's UUIDs lead back to their folders. */
-    private static Map<UUID, BuildId> aliases(BuildLayout parent, BuildId newBuild) {
-        Map<UUID, BuildId> aliases = new HashMap<>();
-        for (BuildId folder : parent.folders().values()) {
-            if (!folder.isUuid()) {
-                aliases.put(folder.uuid(), folder);
-            }
-        }
-        if (!newBuild.isUuid()) {
-            aliases.put(newBuild.uuid(), newBuild);
-        }
-        return aliases;
     }
 
     private static long millisSince(long start) {

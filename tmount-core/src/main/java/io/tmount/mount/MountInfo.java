@@ -55,6 +55,12 @@ public record MountInfo(
                 attach, engine, fs, createdAt, uri, problem);
     }
 
+    /** The same mount, now showing {@code build} of {@code template} (a build root that advanced onto its commit). */
+    MountInfo withBuild(TemplateId template, BuildId build) {
+        return new MountInfo(id, template, build, mountPath, devicePath, deviceSlot, tempFilePath, overlayPath,
+                readOnly, attach, engine, fs, createdAt, nbdUri, problem);
+    }
+
     MountInfo withProblem(String value) {
         return new MountInfo(id, templateId, buildId, mountPath, devicePath, deviceSlot, tempFilePath, overlayPath,
                 readOnly, attach, engine, fs, createdAt, nbdUri, value);

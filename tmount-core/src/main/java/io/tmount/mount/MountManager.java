@@ -199,6 +199,9 @@ public final class MountManager implements AutoCloseable {
         config.store().resolve(template, build);
         java.util.Set<TemplateId> chain = new java.util.HashSet<>();
         chain.add(template);
+        if (options.descendsFrom() != null) {
+            chain.add(options.descendsFrom());
+        }
         java.util.Set<BuildId> seen = new java.util.HashSet<>();
         java.util.Deque<BuildId> pending = new java.util.ArrayDeque<>(images.layout(build).folders().values());
         pending.add(build);
@@ -375,6 +378,56 @@ public final class MountManager implements AutoCloseable {
         } finally {
             lifecycle.readLock().unlock();
         }
+    }
+
+    /**
+     * Commits the changes of an ephemeral writable mount (a template build's root) as a new layered build, like
+     * {@link #commit}, and then treats the mount as one of that build: the next commit holds only the changes made
+     * after this one, layered on it. So each step of a build becomes a layer of its own. A mount with nothing changed
+     * stores nothing and stays as it is (the result says so). Only ephemeral mounts: a mount brought back after a
+     * crash comes back as its journal names it, on the build it was first mounted from.
+     */
+    public CommitResult commitAndAdvance(Path mountPath, BuildId newBuild, TemplateId template, WriteFormat format) {
+        lifecycle.readLock().lock();
+        try {
+            checkOpen();
+            Path path = activePath(mountPath);
+            BuildId id = newBuild == null ? BuildId.random() : newBuild;
+            ActiveMount mount = slots.take(path, MountSlots.Busy.COMMITTING);
+            ActiveMount after = mount;
+            try {
+                if (!journal.read(mount.info().id()).ephemeral()) {
+                    throw TmountException.invalid("%s is not an ephemeral mount: only a build root advances onto "
+                            + "its commits", path);
+                }
+                TemplateId target = template == null ? mount.info().templateId() : template;
+                CommitResult result = committer.commit(mount, id, target, false, true, journal.dirOf(mount.info().id()),
+                        format == null ? config.writeFormat() : format, new ProgressCounter(Progress.NONE));
+                if (result.changed()) {
+                    after = new ActiveMount(mount.info().withBuild(target, result.build()), images.layout(result.build()),
+                            mount.overlay(), mount.createdDirs(), mount.resources(), mount.bookkeeping(), mount.probe(),
+                            mount.committedMutations());
+                }
+                return result;
+            } catch (IOException e) {
+                throw TmountException.failed(e, "cannot commit %s", path);
+            } finally {
+                slots.put(path, after);
+            }
+        } finally {
+            lifecycle.readLock().unlock();
+        }
+    }
+
+    /**
+     * Whether a commit of the mount leaves its filesystem in place (the kernel's, frozen meanwhile), so that mounts
+     * inside it do not stand in the way; a userspace-mode filesystem (fuse2fs cannot be frozen) is taken off its
+     * path while the build is stored.
+     */
+    public boolean commitsInPlace(Path mountPath) {
+        return slots.active(mountPath.toAbsolutePath().normalize())
+                .orElseThrow(() -> TmountException.notFound("nothing is mounted by tmount at %s", mountPath))
+                .info().fs() == FilesystemMode.KERNEL;
     }
 
     /** The active mounts, oldest first, each with what is wrong with it right now ({@link MountInfo#problem()}). */

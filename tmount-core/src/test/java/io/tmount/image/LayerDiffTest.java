@@ -74,6 +74,56 @@ class LayerDiffTest {
     }
 
     @Test
+    void sinceAMark_onlyLaterChangesAreInTheLayer_partialWritesToOwnBlocksIncluded() throws IOException {
+        int size = 16 * B;
+        UUID first = UUID.fromString("44444444-4444-4444-4444-444444444444");
+        try (Overlay overlay = Overlay.open(new MemoryImage(new byte[size]), dir.resolve("ov"))) {
+            overlay.write(ByteBuffer.wrap(filled(4 * B, 0x11)), 0);        // blocks 0-3, committed as the first layer
+            overlay.writeZeroes(8L * B, 2L * B, false);                     // blocks 8-9 zero, committed too
+            List<BuildMapping> firstLayer;
+            try (FileChannel out = FileChannel.open(dir.resolve("p1"), StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+                firstLayer = LayerDiff.write(overlay, List.of(new BuildMapping(0, size, PARENT, 0)), first, out, true)
+                        .mappings();
+            }
+            overlay.mark();
+            assertThat(overlay.ownBlocksSinceMark()).isZero();
+            // after the mark: 1 KiB into block 0 (the superblock's place), block 12 whole, block 8 written over its zeros
+            overlay.write(ByteBuffer.wrap(filled(1024, 0x22)), 1024);
+            overlay.write(ByteBuffer.wrap(filled(B, 0x33)), 12L * B);
+            overlay.write(ByteBuffer.wrap(filled(B, 0x44)), 8L * B);
+            overlay.writeZeroes(2L * B, B, false);                         // block 2 zeroed
+            assertThat(overlay.ownBlocksSinceMark()).isEqualTo(3);
+            Path packed = dir.resolve("p2");
+            LayerDiff.Result second;
+            try (FileChannel out = FileChannel.open(packed, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+                second = LayerDiff.write(overlay, firstLayer, NEW, out, true);
+            }
+            assertThat(second.mappings()).containsExactly(
+                    new BuildMapping(0, B, NEW, 0),                          // block 0, whole, with the new KiB
+                    new BuildMapping(B, B, first, B),                        // block 1: the first layer's
+                    new BuildMapping(2L * B, B, BuildMapping.NIL, 0),
+                    new BuildMapping(3L * B, B, first, 3L * B),
+                    new BuildMapping(4L * B, 4L * B, PARENT, 4L * B),
+                    new BuildMapping(8L * B, B, NEW, B),
+                    new BuildMapping(9L * B, B, BuildMapping.NIL, 0),        // the first layer's zeros, kept
+                    new BuildMapping(10L * B, 2L * B, PARENT, 10L * B),
+                    new BuildMapping(12L * B, B, NEW, 2L * B),
+                    new BuildMapping(13L * B, 3L * B, PARENT, 13L * B));
+            byte[] block0 = filled(B, 0x11);
+            Arrays.fill(block0, 1024, 2048, (byte) 0x22);
+            byte[] expected = new byte[3 * B];
+            System.arraycopy(block0, 0, expected, 0, B);
+            System.arraycopy(filled(B, 0x44), 0, expected, B, B);
+            System.arraycopy(filled(B, 0x33), 0, expected, 2 * B, B);
+            assertThat(Files.readAllBytes(packed)).isEqualTo(expected);
+            // without the mark's view, the layer would hold everything the overlay has
+            try (FileChannel out = FileChannel.open(dir.resolve("p3"), StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+                assertThat(LayerDiff.write(overlay, firstLayer, NEW, out, false).ownBytes()).isEqualTo(5L * B);
+            }
+        }
+    }
+
+    @Test
     void aDeviceOffTheBlockGrid_getsWholeBlockMappings_andItsLastOwnBlockIsPaddedWithZeros() throws IOException {
         int size = 8 * B + 1000; // an old tmount build could have such a size
         List<BuildMapping> parent = List.of(new BuildMapping(0, 9L * B, PARENT, 0));
