@@ -152,6 +152,16 @@ public final class MeteredObjectStore implements ObjectStore {
     }
 
     @Override
+    public List<String> keys(String folder) throws IOException {
+        return timed("list", () -> store.keys(folder), f -> 0);
+    }
+
+    @Override
+    public List<String> folders(String folder) throws IOException {
+        return timed("list", () -> store.folders(folder), f -> 0);
+    }
+
+    @Override
     public List<String> folders() throws IOException {
         return timed("list", store::folders, f -> 0);
     }

@@ -3,6 +3,7 @@ package io.tmount.store;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import java.time.Instant;
+import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 
@@ -26,11 +27,26 @@ public record BuildMetadata(
         String firecrackerVersion,
         Map<UUID, BuildId> buildAliases,
         ObjectNode e2b,
-        Integer digestBlockSize) {
+        Integer digestBlockSize,
+        List<StepBuild> steps) {
 
     public BuildMetadata {
         buildAliases = buildAliases == null ? Map.of() : Map.copyOf(buildAliases);
         e2b = e2b == null ? null : e2b.deepCopy();
+        steps = steps == null ? List.of() : List.copyOf(steps);
+    }
+
+    public BuildMetadata(BuildId buildId, TemplateId templateId, BuildId parentBuildId, Instant createdAt,
+                         Long sizeBytes, String kernelVersion, String firecrackerVersion,
+                         Map<UUID, BuildId> buildAliases, ObjectNode e2b, Integer digestBlockSize) {
+        this(buildId, templateId, parentBuildId, createdAt, sizeBytes, kernelVersion, firecrackerVersion,
+                buildAliases, e2b, digestBlockSize, List.of());
+    }
+
+    /** The same, recording the steps of the template build that made it (see {@link StepBuild}). */
+    public BuildMetadata withSteps(List<StepBuild> value) {
+        return new BuildMetadata(buildId, templateId, parentBuildId, createdAt, sizeBytes, kernelVersion,
+                firecrackerVersion, buildAliases, e2b, digestBlockSize, value);
     }
 
     public BuildMetadata(BuildId buildId, TemplateId templateId, BuildId parentBuildId, Instant createdAt,
@@ -43,7 +59,7 @@ public record BuildMetadata(
     /** The same, marked as stored with a digest list of {@code blockSize} blocks. */
     public BuildMetadata withDigests(int blockSize) {
         return new BuildMetadata(buildId, templateId, parentBuildId, createdAt, sizeBytes, kernelVersion,
-                firecrackerVersion, buildAliases, e2b, blockSize);
+                firecrackerVersion, buildAliases, e2b, blockSize, steps);
     }
 
     public static BuildMetadata forNewBuild(BuildId buildId, TemplateId templateId, BuildId parent, long sizeBytes,
@@ -54,7 +70,7 @@ public record BuildMetadata(
     /** The same, for a layer whose chain includes builds with non-UUID ids (see {@link BuildId#uuid()}). */
     public BuildMetadata withBuildAliases(Map<UUID, BuildId> aliases) {
         return new BuildMetadata(buildId, templateId, parentBuildId, createdAt, sizeBytes, kernelVersion,
-                firecrackerVersion, aliases, e2b, digestBlockSize);
+                firecrackerVersion, aliases, e2b, digestBlockSize, steps);
     }
 
     /** The same, keeping what e2b recorded of the parent build (its document, kernel and Firecracker versions). */
@@ -65,6 +81,6 @@ public record BuildMetadata(
         return new BuildMetadata(buildId, templateId, parentBuildId, createdAt, sizeBytes,
                 parent.kernelVersion() == null ? kernelVersion : parent.kernelVersion(),
                 parent.firecrackerVersion() == null ? firecrackerVersion : parent.firecrackerVersion(),
-                buildAliases, parent.e2b(), digestBlockSize);
+                buildAliases, parent.e2b(), digestBlockSize, steps);
     }
 }

@@ -172,12 +172,40 @@ final class LocalObjectStore implements ObjectStore {
     }
 
     @Override
+    public List<String> keys(String folder) throws IOException {
+        Path dir = file(folder);
+        List<String> keys = new ArrayList<>();
+        if (!Files.isDirectory(dir)) {
+            return keys;
+        }
+        try (DirectoryStream<Path> entries = Files.newDirectoryStream(dir, Files::isRegularFile)) {
+            for (Path entry : entries) {
+                String name = entry.getFileName().toString();
+                if (!name.startsWith(".")) { // a write in progress, or one that died
+                    keys.add(folder + "/" + name);
+                }
+            }
+        }
+        keys.sort(null);
+        return keys;
+    }
+
+    @Override
     public List<String> folders() throws IOException {
+        return foldersIn(root);
+    }
+
+    @Override
+    public List<String> folders(String folder) throws IOException {
+        return foldersIn(file(folder));
+    }
+
+    private static List<String> foldersIn(Path dir) throws IOException {
         List<String> folders = new ArrayList<>();
-        if (!Files.isDirectory(root)) {
+        if (!Files.isDirectory(dir)) {
             return folders;
         }
-        try (DirectoryStream<Path> entries = Files.newDirectoryStream(root, Files::isDirectory)) {
+        try (DirectoryStream<Path> entries = Files.newDirectoryStream(dir, Files::isDirectory)) {
             for (Path entry : entries) {
                 folders.add(entry.getFileName().toString());
             }

@@ -59,6 +59,18 @@ final class MetadataJson {
             metadata.buildAliases().entrySet().stream().sorted(Map.Entry.comparingByKey())
                     .forEach(e -> aliases.put(e.getKey().toString(), e.getValue().value()));
         }
+        if (!metadata.steps().isEmpty()) {
+            var steps = tmount.putArray("steps");
+            for (StepBuild step : metadata.steps()) {
+                ObjectNode node = steps.addObject();
+                node.put("number", step.number());
+                node.put("step", step.step());
+                if (step.build() != null) {
+                    node.put("build_id", step.build().value());
+                }
+                node.put("cached", step.cached());
+            }
+        }
         return mapper.writerWithDefaultPrettyPrinter().writeValueAsBytes(root);
     }
 
@@ -83,6 +95,12 @@ final class MetadataJson {
             Map<UUID, BuildId> aliases = new HashMap<>();
             tmount.path("build_ids").properties().forEach(e ->
                     aliases.put(UUID.fromString(e.getKey()), BuildId.of(e.getValue().asText())));
+            java.util.List<StepBuild> steps = new java.util.ArrayList<>();
+            for (JsonNode step : tmount.path("steps")) {
+                String stepBuild = text(step, "build_id");
+                steps.add(new StepBuild(step.path("number").asInt(), step.path("step").asText(),
+                        stepBuild == null ? null : BuildId.of(stepBuild), step.path("cached").asBoolean()));
+            }
             ObjectNode e2b = ((ObjectNode) root).deepCopy();
             e2b.remove("tmount");
             return new BuildMetadata(
@@ -95,7 +113,8 @@ final class MetadataJson {
                     text(template, "firecracker_version"),
                     aliases,
                     e2b,
-                    digests.isInt() ? digests.asInt() : null);
+                    digests.isInt() ? digests.asInt() : null,
+                    steps);
         } catch (RuntimeException e) {
             throw new IOException("metadata.json has an invalid field: " + e.getMessage(), e);
         }

@@ -93,6 +93,12 @@ public interface ObjectStore extends AutoCloseable {
     default void removeUnfinishedWrites(String folder) throws IOException {
     }
 
+    /** The keys of the objects directly in {@code folder} (no deeper), as full keys, sorted; none when it has none. */
+    List<String> keys(String folder) throws IOException;
+
+    /** The names of the folders directly in {@code folder}, sorted; none when it has none. */
+    List<String> folders(String folder) throws IOException;
+
     /** The top-level folders (one per build), sorted. */
     List<String> folders() throws IOException;
 

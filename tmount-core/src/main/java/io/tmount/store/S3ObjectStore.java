@@ -213,8 +213,36 @@ final class S3ObjectStore implements ObjectStore {
     }
 
     @Override
+    public List<String> keys(String folder) throws IOException {
+        String base = settings.prefix().isEmpty() ? "" : settings.prefix() + "/";
+        String prefix = base + folder + "/";
+        List<String> keys = new ArrayList<>();
+        String token = null;
+        do {
+            String continuation = token;
+            ListObjectsV2Response page = call("list " + folder, () -> client.listObjectsV2(ListObjectsV2Request.builder()
+                    .bucket(settings.bucket()).prefix(prefix).delimiter("/").continuationToken(continuation).build()));
+            for (var object : page.contents()) {
+                keys.add(object.key().substring(base.length()));
+            }
+            token = page.isTruncated() ? page.nextContinuationToken() : null;
+        } while (token != null);
+        keys.sort(null);
+        return keys;
+    }
+
+    @Override
     public List<String> folders() throws IOException {
-        String prefix = settings.prefix().isEmpty() ? "" : settings.prefix() + "/";
+        return foldersUnder("");
+    }
+
+    @Override
+    public List<String> folders(String folder) throws IOException {
+        return foldersUnder(folder + "/");
+    }
+
+    private List<String> foldersUnder(String under) throws IOException {
+        String prefix = (settings.prefix().isEmpty() ? "" : settings.prefix() + "/") + under;
         List<String> folders = new ArrayList<>();
         String token = null;
         do {

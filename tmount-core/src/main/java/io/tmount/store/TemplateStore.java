@@ -54,6 +54,9 @@ public final class TemplateStore implements AutoCloseable {
      * warning, for callers that tell a user (empty for a UUID).
      */
     public Optional<String> checkNewBuildId(BuildId build) {
+        if (build.value().equals(CACHE_FOLDER)) {
+            throw TmountException.invalid("build id '%s' is the build cache's folder; choose another", build);
+        }
         if (build.isUuid()) {
             return Optional.empty();
         }
@@ -68,6 +71,9 @@ public final class TemplateStore implements AutoCloseable {
     public String url() {
         return objects.url();
     }
+
+    /** The folder of the build cache (see io.tmount.buildcache): never a build. */
+    public static final String CACHE_FOLDER = "tmount-build-cache";
 
     public ObjectStore objects() {
         return objects;
@@ -306,6 +312,21 @@ public final class TemplateStore implements AutoCloseable {
         } catch (IOException e) {
             throw TmountException.failed(e, "cannot remove the unfinished build %s from %s", build, url());
         }
+    }
+
+    /**
+     * Deletes a whole build: its metadata first, so that from then on it reads as a publication cut short (which
+     * {@link #removeIncomplete} finishes removing, also after a crash midway), then the rest. The caller makes sure
+     * that no other build's chain reads from it.
+     */
+    public void deleteBuild(BuildId build) {
+        try {
+            deleteIfExists(metadataKey(build));
+        } catch (IOException e) {
+            throw TmountException.failed(e, "cannot delete build %s from %s", build, url());
+        }
+        removeIncomplete(build);
+        log.info("deleted build {} from {}", build, url());
     }
 
     private boolean deleteIfExists(String key) throws IOException {

@@ -79,6 +79,16 @@ public abstract class ForwardingStore implements ObjectStore {
     }
 
     @Override
+    public List<String> keys(String folder) throws IOException {
+        return inner.keys(folder);
+    }
+
+    @Override
+    public List<String> folders(String folder) throws IOException {
+        return inner.folders(folder);
+    }
+
+    @Override
     public List<String> folders() throws IOException {
         return inner.folders();
     }
