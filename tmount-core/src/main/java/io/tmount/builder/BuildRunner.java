@@ -1,7 +1,16 @@
 package io.tmount.builder;
 
 import io.tmount.TmountException;
+import io.tmount.buildcache.BuildCache;
+import io.tmount.buildcache.CacheEntry;
+import io.tmount.buildcache.StepKey;
+import io.tmount.image.BuildWriter;
+import io.tmount.image.ChainWriter;
 import io.tmount.image.WriteFormat;
+import io.tmount.store.BuildMetadata;
+import io.tmount.store.StepBuild;
+import io.tmount.store.TemplateId;
+import io.tmount.template.Ext4Images;
 import io.tmount.metrics.Metrics;
 import io.tmount.mount.Checkpoints;
 import io.tmount.mount.MountManager;
@@ -16,6 +25,10 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
 
 /**
  * Runs template builds: mounts the base build copy-on-write (or a new empty filesystem) as the build root, runs the
@@ -33,6 +46,8 @@ public final class BuildRunner {
     private final Checkpoints checkpoints;
     private final Metrics metrics;
     private final RunningSteps running = new RunningSteps();
+    /** What COPY sources hold, remembered across this runner's builds (a rebuild stats them instead of reading). */
+    private final ContentHashes contents = new ContentHashes();
     private final Descriptors descriptors = Descriptors.ofThisProcess();
     /** A build's root mount, a MOUNT step or two, and the processes of its steps. */
     private static final int BUILD_DESCRIPTORS = 48;
@@ -61,16 +76,21 @@ public final class BuildRunner {
     }
 
     public BuildResult run(TemplateFile file, BuildId newBuild, BuildLog out) {
-        return run(file, newBuild, null, out);
+        return run(file, newBuild, BuildOptions.DEFAULTS, out);
     }
 
     /** The same, writing the new build with {@code format} (null: the mount manager's configured format). */
     public BuildResult run(TemplateFile file, BuildId newBuild, WriteFormat format, BuildLog out) {
+        return run(file, newBuild, BuildOptions.DEFAULTS.withFormat(format), out);
+    }
+
+    /** The same, as {@code options} say (build cache, squash, format). */
+    public BuildResult run(TemplateFile file, BuildId newBuild, BuildOptions options, BuildLog out) {
         descriptors.require(BUILD_DESCRIPTORS, "start a build of template " + file.template());
         running.buildStarted();
         boolean ok = false;
         try {
-            BuildResult result = build(file, newBuild, format, out);
+            BuildResult result = build(file, newBuild, options, out);
             ok = true;
             return result;
         } finally {
@@ -87,39 +107,60 @@ public final class BuildRunner {
         return running.stopAll(wait);
     }
 
-    private BuildResult build(TemplateFile file, BuildId newBuild, WriteFormat format, BuildLog out) {
-        WriteFormat writeFormat = format == null ? manager.writeFormat() : format;
+    /**
+     * The steps the build cache answers are skipped (see {@link CachedSteps}); from the first that it does not, the
+     * build root is the build so far, mounted copy-on-write, and each step that changed it is committed as a layer
+     * of its own and recorded in the cache. The new build is then a layer over the last one with nothing of its own
+     * (or, squashed, the whole content as one layer): a build whose every step is cached mounts nothing.
+     */
+    private BuildResult build(TemplateFile file, BuildId newBuild, BuildOptions options, BuildLog out) {
+        WriteFormat format = options.format() == null ? manager.writeFormat() : options.format();
         long start = System.nanoTime();
         TemplateStore store = manager.store();
         BuildId id = newBuild == null ? BuildId.random() : newBuild;
         if (store.exists(id)) {
             throw TmountException.conflict("build '%s' already exists in template store %s", id, store.url());
         }
+        store.checkNewBuildId(id);
         if (file.from() instanceof TemplateFile.FromBuild base) {
             store.resolve(base.template(), base.build());
         }
         Path work = newWorkFolder();
-        Path rootPath = work.resolve("root");
         int total = file.steps().size();
         out.line("building template " + file.template() + " as build " + id + " from " + file.from()
                 + " (" + total + " step" + (total == 1 ? "" : "s") + ")");
+        BuildCache cache = new BuildCache(store);
+        StepKeys keys = new StepKeys(file.context(), contents);
         try {
-            BuildRoot root = switch (file.from()) {
-                case TemplateFile.Empty empty ->
-                        EmptyRoot.create(store, file.template(), empty.size().bytes(), work.resolve("rootfs.ext4"), rootPath);
-                case TemplateFile.FromBuild base ->
-                        MountedRoot.mount(manager, base.template(), base.build(), rootPath, file.template());
+            BuildId base = switch (file.from()) {
+                case TemplateFile.FromBuild from -> from.build();
+                case TemplateFile.Empty empty -> emptyBase(empty, file.template(), cache, options, format, work, out);
             };
-            runSteps(file, id, root, writeFormat, out);
-            try {
-                root.close();
-            } catch (IOException | RuntimeException e) {
-                // the build is stored: say so, and leave the root for the operator (or the next start) to remove
-                out.line("warning: build " + id + " is stored, but its build root at " + root.path()
-                        + " could not be taken down: " + e.getMessage());
-                log.warn("build {} is stored, but its root at {} could not be taken down: {}", id, root.path(),
-                        e.getMessage());
+            CachedSteps lookup = new CachedSteps(cache, keys, file.template(), options);
+            CachedSteps.Resume resume = lookup.replay(file.steps(), base, out);
+            List<StepBuild> done = new ArrayList<>(resume.done());
+            TemplateId baseTemplate = file.from() instanceof TemplateFile.FromBuild from ? from.template()
+                    : file.template();
+            StepRunner.Services services = new StepRunner.Services(manager, cache, keys, lookup, options, format,
+                    checkpoints, metrics, running, baseTemplate);
+            BuildId last = resume.endCached() ? resume.build()
+                    : new StepRunner(services, file, work.resolve("root"), done, out).run(resume);
+            ChainWriter chain = new ChainWriter(manager.images(), work.resolve("scratch"));
+            List<StepBuild> steps = List.copyOf(done);
+            if (options.squash()) {
+                out.line("squashing the chain of build " + last + " into build " + id);
+                chain.squash(last, id, file.template(), format, m -> m.withSteps(steps));
+            } else {
+                chain.alias(last, id, file.template(), format, m -> m.withSteps(steps));
             }
+            int cached = (int) steps.stream().filter(s -> s.cached() && s.build() != null).count();
+            BuildResult result = new BuildResult(id, file.template(), options.squash() ? null : last, total,
+                    millisSince(start), steps, cached);
+            out.line("built template " + file.template() + " build " + id + " in " + result.millis() + " ms ("
+                    + result.cachedSteps() + " step" + (result.cachedSteps() == 1 ? "" : "s") + " cached)");
+            log.info("built template {} build {} ({} steps, {} cached) in {} ms", file.template(), id, total,
+                    result.cachedSteps(), result.millis());
+            return result;
         } catch (IOException e) {
             throw TmountException.failed(e, "build of template %s failed", file.template());
         } finally {
@@ -129,46 +170,30 @@ public final class BuildRunner {
                 log.warn("cannot remove the build folder {}: {}", work, e.getMessage());
             }
         }
-        BuildResult result = new BuildResult(id, file.template(),
-                file.from() instanceof TemplateFile.FromBuild base ? base.build() : null, total, millisSince(start));
-        out.line("built template " + file.template() + " build " + id + " in " + result.millis() + " ms");
-        log.info("built template {} build {} ({} steps) in {} ms", file.template(), id, total, result.millis());
-        return result;
     }
 
-    /** Runs the steps and commits the root; on failure takes down the root and every mount of the steps. */
-    private void runSteps(TemplateFile file, BuildId id, BuildRoot root, WriteFormat format, BuildLog out)
-            throws IOException {
-        StepMounts mounts = new StepMounts(manager, root.path());
-        int total = file.steps().size();
-        try {
-            BuildContext context = new BuildContext();
-            for (Step step : file.steps()) {
-                long stepStart = System.nanoTime();
-                out.line("step " + step.number() + "/" + total + " " + step.describe());
-                try {
-                    execute(step, file, root.path(), context, mounts, out);
-                    checkpoints.reached(Checkpoints.buildStep(step.type()));
-                } catch (IOException | RuntimeException e) {
-                    TmountException.Kind kind = e instanceof TmountException te ? te.kind() : TmountException.Kind.FAILED;
-                    throw new TmountException(kind, "step " + step.number() + " (" + step.describe() + "): "
-                            + e.getMessage(), e);
-                }
-                metrics.step(step.type(), System.nanoTime() - stepStart);
-                out.line("step " + step.number() + "/" + total + " done in " + millisSince(stepStart) + " ms");
-            }
-            mounts.unmountLeft(out);
-            out.line("committing the build root as build " + id);
-            root.commit(id, format);
-        } catch (IOException | RuntimeException e) {
-            mounts.unmountAll(e);
-            try {
-                root.close();
-            } catch (IOException | RuntimeException closing) {
-                e.addSuppressed(closing);
-            }
-            throw e;
+    /**
+     * The build an empty start begins from: an empty ext4 filesystem of the size, stored once per store and size (a
+     * build cache entry of the template) and reused by every build from nothing of that size.
+     */
+    private BuildId emptyBase(TemplateFile.Empty empty, TemplateId template, BuildCache cache, BuildOptions options,
+                              WriteFormat format, Path work, BuildLog out) throws IOException {
+        StepKey key = StepKeys.emptyFilesystem(empty.size().bytes());
+        Optional<CacheEntry> cached = new CachedSteps(cache, null, template, options).find(key);
+        if (cached.isPresent()) {
+            cache.used(cached.get());
+            out.line("empty filesystem of " + empty.size() + ": cached, build " + cached.get().build());
+            return cached.get().build();
         }
+        BuildId build = BuildId.random();
+        Path image = work.resolve("rootfs.ext4");
+        Ext4Images.makeEmpty(empty.size().bytes(), image);
+        new BuildWriter(manager.store(), work).writeBase(
+                BuildMetadata.forNewBuild(build, template, null, Files.size(image), Instant.now()), image, format);
+        Files.deleteIfExists(image);
+        cache.record(template, key, build, null, "an empty " + empty.size() + " filesystem");
+        out.line("empty filesystem of " + empty.size() + ": stored as build " + build);
+        return build;
     }
 
     /**
@@ -192,24 +217,6 @@ public final class BuildRunner {
      */
     public void removeLeftovers() {
         new BuildLeftovers(buildsDir, manager.stateDir()).remove();
-    }
-
-    private void execute(Step step, TemplateFile file, Path root, BuildContext context, StepMounts mounts,
-                         BuildLog out) throws IOException {
-        switch (step) {
-            case Step.Run run -> RunStep.run(root, context, run.command(), run.network(), out, running);
-            case Step.Copy copy -> CopyStep.copy(file.context(), root, context.workdir(), copy.source(), copy.destination());
-            case Step.Env env -> context.env(env.key(), env.value());
-            case Step.Workdir workdir -> {
-                Path host = RootPaths.resolve(root, context.workdir(), workdir.path());
-                Files.createDirectories(host);
-                context.workdir(RootPaths.inRoot(root, host));
-            }
-            case Step.User user -> context.user(root, user.name());
-            case Step.Mount mount -> mounts.mount(mount.template(), mount.build(),
-                    RootPaths.resolve(root, context.workdir(), mount.path()), mount.writable());
-            case Step.Unmount unmount -> mounts.unmount(RootPaths.resolve(root, context.workdir(), unmount.path()));
-        }
     }
 
     private static long millisSince(long start) {

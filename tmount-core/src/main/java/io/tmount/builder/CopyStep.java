@@ -1,7 +1,5 @@
 package io.tmount.builder;
 
-import io.tmount.TmountException;
-
 import java.io.IOException;
 import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
@@ -18,15 +16,7 @@ final class CopyStep {
     }
 
     static void copy(Path context, Path root, String cwd, String source, String destination) throws IOException {
-        if (context == null) {
-            throw TmountException.invalid("COPY needs a build context: set context: DIR in the template file");
-        }
-        Path realContext = context.toRealPath();
-        Path from = context.resolve(source).normalize();
-        if (!from.startsWith(context) || !Files.exists(from, LinkOption.NOFOLLOW_LINKS)
-                || !from.toRealPath().startsWith(realContext)) {
-            throw TmountException.invalid("COPY source '%s' is not inside the build context %s", source, context);
-        }
+        Path from = CopySource.resolve(context, source);
         Path target = RootPaths.resolve(root, cwd, destination);
         if (destination.endsWith("/") || Files.isDirectory(target)) {
             target = target.resolve(from.getFileName().toString());

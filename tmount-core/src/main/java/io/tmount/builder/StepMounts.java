@@ -42,6 +42,10 @@ final class StepMounts {
         mounts.put(inRoot, host);
     }
 
+    boolean isEmpty() {
+        return mounts.isEmpty();
+    }
+
     /** UNMOUNT: what a MOUNT step of this build mounted at {@code host}. */
     void unmount(Path host) {
         String inRoot = RootPaths.inRoot(root, host);

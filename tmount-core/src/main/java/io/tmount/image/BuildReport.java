@@ -22,10 +22,12 @@ import java.util.UUID;
  * headerless, and the chain of layers: for each, the bytes of the device it holds, its own header's version, how
  * its data object is stored (compression, frames, stored and uncompressed bytes), its SHA-256 when a header records
  * one, and whether it has a data object at all (a layer with no blocks of its own has none). A layer without a
- * build holds the ranges that read as zeros.
+ * build holds the ranges that read as zeros. For a template build, {@code steps} are its steps and the build each
+ * left (see {@link io.tmount.store.StepBuild}); empty otherwise.
  */
 public record BuildReport(BuildId build, TemplateId template, BuildId parent, long size, long blockSize,
-                          long generation, int headerVersion, boolean headerless, int mappings, List<Layer> layers) {
+                          long generation, int headerVersion, boolean headerless, int mappings, List<Layer> layers,
+                          List<io.tmount.store.StepBuild> steps) {
 
     /** One build of the chain; for the zero ranges, every field but {@code bytes} is empty. */
     public record Layer(BuildId build, long bytes, Integer headerVersion, String compression, int frames,
@@ -48,7 +50,8 @@ public record BuildReport(BuildId build, TemplateId template, BuildId parent, lo
         Header header = layout.header();
         return new BuildReport(build, metadata.map(BuildMetadata::templateId).orElse(null),
                 metadata.map(BuildMetadata::parentBuildId).orElse(null), header.size(), header.blockSize(),
-                header.generation(), header.format(), layout.headerless(), header.mappings().size(), layers);
+                header.generation(), header.format(), layout.headerless(), header.mappings().size(), layers,
+                metadata.map(BuildMetadata::steps).orElse(List.of()));
     }
 
     private static Layer layer(TemplateStore store, BuildLayout layout, UUID uuid, long bytes) {

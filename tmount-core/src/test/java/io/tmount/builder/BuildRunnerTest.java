@@ -11,6 +11,7 @@ import io.tmount.mount.MountOptions;
 import io.tmount.mount.TrustPolicy;
 import io.tmount.store.BuildId;
 import io.tmount.store.BuildSummary;
+import io.tmount.store.StepBuild;
 import io.tmount.store.StoreLocation;
 import io.tmount.store.TemplateId;
 import io.tmount.store.TemplateStore;
@@ -83,14 +84,7 @@ class BuildRunnerTest {
 
     /** Reads a file of a build through a read-only mount. */
     private String read(BuildId build, String path) throws IOException {
-        Path mnt = dir.resolve("check");
-        manager.mountTemplate(TemplateId.of("my-template"), build, mnt, MountOptions.defaults().withReadOnly(true));
-        try {
-            Path file = mnt.resolve(path.substring(1));
-            return Files.exists(file) ? Files.readString(file) : null;
-        } finally {
-            manager.unmountTemplate(mnt);
-        }
+        return BuildFiles.read(manager, TemplateId.of("my-template"), build, dir.resolve("check"), path);
     }
 
     @Test
@@ -108,8 +102,20 @@ class BuildRunnerTest {
                   - type: UNMOUNT
                     args: ["/mnt/source"]
                 """);
-        assertThat(result.parent()).isEqualTo(BuildId.of("base-1"));
+        // a layer per RUN, over the base; the MOUNT and UNMOUNT make none; the new build is a layer over the last
         assertThat(result.steps()).isEqualTo(4);
+        List<StepBuild> layers = result.layers();
+        assertThat(layers).extracting(StepBuild::number, s -> s.build() != null).containsExactly(
+                org.assertj.core.groups.Tuple.tuple(1, false), org.assertj.core.groups.Tuple.tuple(2, true),
+                org.assertj.core.groups.Tuple.tuple(3, true), org.assertj.core.groups.Tuple.tuple(4, false));
+        assertThat(layers.get(1).build()).isNotEqualTo(layers.get(2).build());
+        // the last layer: what the UNMOUNT left (tmount removed the mount folder it had made), over step 3's build
+        assertThat(store.metadata(result.parent()).orElseThrow().parentBuildId()).isEqualTo(layers.get(2).build());
+        assertThat(store.metadata(layers.get(2).build()).orElseThrow().parentBuildId()).isEqualTo(layers.get(1).build());
+        assertThat(store.metadata(layers.get(1).build()).orElseThrow().parentBuildId()).isEqualTo(BuildId.of("base-1"));
+        assertThat(store.metadata(result.build()).orElseThrow().steps()).isEqualTo(layers);
+        assertThat(read(layers.get(1).build(), "/current-build/app/README")).isEqualTo("the app\n");
+        assertThat(read(layers.get(1).build(), "/current-build/config/imported.conf")).isNull(); // step 3's, not yet
         assertThat(read(result.build(), "/current-build/app/README")).isEqualTo("the app\n");
         assertThat(read(result.build(), "/current-build/app/bin/server")).contains("echo serving");
         assertThat(read(result.build(), "/current-build/config/imported.conf")).isEqualTo("port = 8080\n");
@@ -250,7 +256,7 @@ class BuildRunnerTest {
         List<FileChannel> held = new ArrayList<>();
         BuildLog holding = line -> {
             log.add(line);
-            if (line.startsWith("committing the build root")) {
+            if (line.matches("step 1/1 stored as build .*")) {
                 try (var folders = Files.list(dir.resolve("builds"))) {
                     Path root = folders.findFirst().orElseThrow().resolve("root");
                     held.add(FileChannel.open(root.resolve("held.txt"), StandardOpenOption.CREATE, StandardOpenOption.WRITE));
@@ -267,7 +273,7 @@ class BuildRunnerTest {
                     steps:
                       - {type: RUN, args: ["echo stored > /stored.txt"]}
                     """, dir), BuildId.of("held-1"), holding);
-            assertThat(log).anyMatch(l -> l.startsWith("warning: build held-1 is stored, but its build root at"));
+            assertThat(log).anyMatch(l -> l.startsWith("warning: the build root at"));
             assertThat(manager.listMounts()).hasSize(1); // the busy root stays mounted, visible to the operator
         } finally {
             for (FileChannel channel : held) {
@@ -340,8 +346,11 @@ class BuildRunnerTest {
         assertThat(read(result.build(), "/current-build/config/imported.conf")).isEqualTo("port = 9090\n");
         var report = io.tmount.image.BuildReport.of(store, result.build());
         assertThat(report.headerVersion()).isEqualTo(5);
-        assertThat(report.layers()).filteredOn(l -> result.build().equals(l.build())).singleElement()
+        BuildId run = result.layers().get(1).build(); // the RUN's layer holds the data; the new build is a header over it
+        assertThat(report.layers()).filteredOn(l -> run.equals(l.build())).singleElement()
                 .satisfies(l -> assertThat(l.compression()).isEqualTo("lz4"));
+        assertThat(store.list()).filteredOn(b -> b.buildId().equals(result.build())).singleElement()
+                .satisfies(b -> assertThat(b.storedBytes()).isZero());
         assertThat(report.layers()).filteredOn(l -> BuildId.of("zbase-1").equals(l.build())).singleElement()
                 .satisfies(l -> assertThat(l.compression()).isEqualTo("zstd"));
     }
@@ -358,9 +367,12 @@ class BuildRunnerTest {
                   - {type: COPY, args: [files, /opt/]}
                   - {type: COPY, args: [files/hello.txt, /etc/motd]}
                 """);
-        assertThat(result.parent()).isNull();
+        // an empty base build, then a layer per COPY, then the new build over them
         assertThat(store.exists(result.build())).isTrue();
-        assertThat(io.tmount.image.BuildLayout.read(store, result.build()).header().generation()).isZero(); // a base build
+        assertThat(io.tmount.image.BuildLayout.read(store, result.build()).header().generation()).isEqualTo(3);
+        BuildId empty = store.metadata(result.layers().getFirst().build()).orElseThrow().parentBuildId();
+        assertThat(io.tmount.image.BuildLayout.read(store, empty).header().generation()).isZero();
+        assertThat(log).contains("empty filesystem of 32.0 MiB: stored as build " + empty);
         assertThat(read(result.build(), "/opt/files/hello.txt")).isEqualTo("from the context\n");
         assertThat(read(result.build(), "/etc/motd")).isEqualTo("from the context\n");
     }
