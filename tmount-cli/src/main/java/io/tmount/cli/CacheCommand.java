@@ -13,7 +13,10 @@ import java.io.PrintWriter;
 import java.util.List;
 import java.util.concurrent.Callable;
 
-@Command(name = "cache", description = "Show the daemon's chunk cache: budget, use, and per build what was fetched from the store.")
+@Command(name = "cache", description = {
+        "Show the daemon's chunk cache: budget, use, and per build what was fetched from the store.",
+        "`cache builds` and `cache prune` show and trim the build cache (template builds' cached steps, in the store)."},
+        subcommands = {CacheBuildsCommand.class, CachePruneCommand.class})
 final class CacheCommand implements Callable<Integer> {
 
     @ParentCommand

@@ -67,6 +67,12 @@ final class InspectCommand implements Callable<Integer> {
                         l.hasData() ? ByteSize.format(l.storedBytes()) : "-",
                         l.hasData() ? ByteSize.format(l.uncompressedBytes()) : "-",
                         l.sha256() == null ? "unknown" : l.sha256().substring(0, 16) + "…")).toList());
+        if (!report.steps().isEmpty()) {
+            out.println("steps (the build each left; \"-\" for a step that changes only the build's state):");
+            Output.table(out, List.of("  STEP", "BUILD", "", "INSTRUCTION"), report.steps().stream().map(s -> List.of(
+                    "  " + s.number(), s.build() == null ? "-" : s.build().value(), s.cached() ? "cached" : "ran",
+                    s.step().replace('\n', ' '))).toList());
+        }
         return 0;
     }
 

@@ -19,7 +19,7 @@ import java.util.Map;
                 UnexportCommand.class, ListCommand.class,
                 LsCommand.class, CatCommand.class, CpCommand.class, TarCommand.class, RunCommand.class,
                 DiffCommand.class, ManifestCommand.class,
-                CommitCommand.class, BuildCommand.class, InspectCommand.class, VerifyCommand.class, CacheCommand.class,
+                CommitCommand.class, BuildCommand.class, SquashCommand.class, InspectCommand.class, VerifyCommand.class, CacheCommand.class,
                 PrefetchCommand.class,
                 TemplateCommand.class,
                 StoreReadCommand.class, FramesBenchCommand.class, DelayProxyCommand.class, DoctorCommand.class, CompletionCommand.class,

@@ -50,6 +50,11 @@ final class Output {
         }
     }
 
+    /** The text cut to {@code max} characters, an ellipsis marking the cut. */
+    static String shorten(String text, int max) {
+        return text.length() <= max ? text : text.substring(0, max - 1) + "…";
+    }
+
     static String orDash(Object value) {
         return value == null ? "-" : value.toString();
     }

@@ -2,16 +2,19 @@ package io.tmount.daemon;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.tmount.TmountException;
+import io.tmount.builder.BuildOptions;
 import io.tmount.builder.BuildRunner;
 import io.tmount.builder.TemplateFile;
 import io.tmount.builder.TemplateFileParser;
 import io.tmount.image.WriteFormat;
 import io.tmount.store.BuildId;
+import io.tmount.store.TemplateId;
 import org.eclipse.jetty.server.Request;
 import org.eclipse.jetty.server.Response;
 import org.eclipse.jetty.util.Callback;
 
 import java.nio.file.Path;
+import java.util.List;
 import java.time.Duration;
 
 /**
@@ -40,7 +43,7 @@ final class BuildEndpoint {
     void serve(Request request, Response response, Callback callback) {
         TemplateFile file;
         BuildId buildId;
-        WriteFormat format;
+        BuildOptions options;
         try {
             BuildRequest body = new RequestBodies(json).read(RequestBodies.text(request),
                     BuildRequest.class, "POST /v1/builds");
@@ -49,13 +52,16 @@ final class BuildEndpoint {
             }
             file = parser.parse(body.templateFile(), Path.of(body.directory()));
             buildId = body.buildId() == null ? null : BuildId.of(body.buildId());
-            format = runner.writeFormat().overriding(body.compression(), body.compressionLevel(), body.frameSize(),
-                    body.headerVersion());
+            WriteFormat format = runner.writeFormat().overriding(body.compression(), body.compressionLevel(),
+                    body.frameSize(), body.headerVersion());
+            options = new BuildOptions(format, Boolean.TRUE.equals(body.noCache()),
+                    body.cacheFrom() == null ? List.of() : body.cacheFrom().stream().map(TemplateId::of).toList(),
+                    Boolean.TRUE.equals(body.squash()));
         } catch (Exception badRequest) {
             StreamedWork.refuse(json, response, callback, badRequest);
             return;
         }
-        StreamedWork.run(json, response, callback, heartbeat, "build", stream -> runner.run(file, buildId, format,
+        StreamedWork.run(json, response, callback, heartbeat, "build", stream -> runner.run(file, buildId, options,
                 text -> text.lines().forEach(line -> stream.send(LOG + line))));
     }
 }

@@ -69,7 +69,38 @@ class CliBuildTest {
             assertThat(built.out()).isEqualTo("app-1\n");
             assertThat(built.err()).contains("step 1/1 RUN echo built").contains("  | to the log")
                     .containsPattern("step 1/1 done in \\d+ ms").contains("built template app build app-1");
-            assertThat(tmount(env, "inspect", "app-1").out()).contains("parent      base-1");
+            String inspected = tmount(env, "inspect", "app-1").out();
+            assertThat(inspected).containsPattern("steps .*\n.*STEP +BUILD +INSTRUCTION\n +1 +[0-9a-f-]{36} +ran +RUN echo built");
+
+            // the same template again: its step comes from the build cache; --no-cache runs it
+            Result again = tmount(env, "build", "-f", dir.resolve("template.yaml").toString(), "--build", "app-2");
+            assertThat(again.status()).as(again.err()).isZero();
+            assertThat(again.err()).containsPattern("step 1/1 RUN echo built.*: cached, build [0-9a-f-]{36}")
+                    .doesNotContain("  | to the log").contains("(1 step cached)");
+            Result forced = tmount(env, "build", "-f", dir.resolve("template.yaml").toString(), "--build", "app-3",
+                    "--no-cache");
+            assertThat(forced.err()).contains("  | to the log").contains("(0 steps cached)");
+            Result cached = tmount(env, "cache", "builds");
+            assertThat(cached.out()).contains("RUN echo built").contains("the end of the steps").contains("2 entries");
+            assertThat(tmount(env, "cache", "builds", "--json").out()).contains("\"template\" : \"app\"");
+
+            // squashed: one layer, no parent, the same files
+            Result squashed = tmount(env, "squash", "app", "app-1", "--build", "app-flat");
+            assertThat(squashed.status()).as(squashed.err()).isZero();
+            assertThat(tmount(env, "inspect", "app-flat").out()).contains("parent      -").contains("generation 0");
+            Result flatBuilt = tmount(env, "build", "-f", dir.resolve("template.yaml").toString(), "--build",
+                    "app-4", "--squash");
+            assertThat(flatBuilt.status()).as(flatBuilt.err()).isZero();
+            assertThat(tmount(env, "inspect", "app-4").out()).contains("generation 0");
+            CliRunner.Result flatFile = new CliRunner(dir).run("cat", "app", "app-flat", "/built.txt"); // bytes out
+            assertThat(flatFile.out()).as(flatFile.err()).isEqualTo("built\n");
+
+            // prune: every build still uses its step's build, so nothing goes
+            Result pruned = tmount(env, "cache", "prune", "--older-than", "0s");
+            assertThat(pruned.status()).as(pruned.err()).isZero();
+            assertThat(pruned.out()).contains("removed 0 entries and 0 builds").contains("kept 2 entries");
+            assertThat(tmount(env, "cache", "prune").err()).contains("give one of --older-than and --keep-bytes");
+            assertThat(tmount(env, "cache", "prune", "--older-than", "soon").err()).contains("is not a duration");
 
             Result broken = tmount(env, "build", "-f", dir.resolve("broken.yaml").toString());
             assertThat(broken.status()).isEqualTo(1);
