@@ -24,7 +24,7 @@ import java.util.Map;
                 TemplateCommand.class,
                 StoreReadCommand.class, FramesBenchCommand.class, DelayProxyCommand.class, DoctorCommand.class, CompletionCommand.class,
                 ManCommand.class,
-                DemoCommand.class, CommandLine.HelpCommand.class},
+                DemoCommand.class, TrainStartupCommand.class, CommandLine.HelpCommand.class},
         footer = {"", "Exit status: 0 on success, 1 on an error (one line on stderr), 2 on a usage error."})
 public final class Main implements Runnable {
 

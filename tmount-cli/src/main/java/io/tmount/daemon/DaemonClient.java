@@ -62,7 +62,14 @@ public final class DaemonClient implements AutoCloseable {
         if (!Files.exists(socket)) {
             throw noDaemon(socket);
         }
-        HttpClient http = new HttpClient();
+        // the daemon's socket is local and plain: a connector without TLS skips loading the JDK's TLS stack at start
+        org.eclipse.jetty.io.ClientConnector connector = new org.eclipse.jetty.io.ClientConnector() {
+            @Override
+            protected org.eclipse.jetty.util.ssl.SslContextFactory.Client newSslContextFactory() {
+                return null;
+            }
+        };
+        HttpClient http = new HttpClient(new org.eclipse.jetty.client.transport.HttpClientTransportOverHTTP(connector));
         try {
             http.start();
         } catch (Exception e) {
