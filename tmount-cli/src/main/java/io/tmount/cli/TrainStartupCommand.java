@@ -45,13 +45,16 @@ final class TrainStartupCommand implements Callable<Integer> {
                          dir.resolve("builds")), dir.resolve("run/tmount.sock"), Version.current(),
                          dir.resolve("state").toString())) {
                 PrintWriter nowhere = new PrintWriter(Writer.nullWriter());
+                int failed = 0;
                 for (List<String> command : COMMANDS) {
-                    Main.run(command.toArray(String[]::new), OutputStream.nullOutputStream(), nowhere, nowhere, env);
+                    // a command that fails trains its error path, not the one it is meant to: the launcher keeps no cache
+                    failed += Main.run(command.toArray(String[]::new), OutputStream.nullOutputStream(), nowhere, nowhere,
+                            env) == 0 ? 0 : 1;
                 }
+                return failed == 0 ? 0 : 1;
             }
         } finally {
             Folders.deleteTree(dir);
         }
-        return 0;
     }
 }
