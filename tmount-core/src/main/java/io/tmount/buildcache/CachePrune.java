@@ -97,8 +97,8 @@ public final class CachePrune {
                 store.objects().put(PRUNING + "/" + build.value(), new byte[0]);
             }
             for (CacheEntry entry : candidates) {
-                // an entry that names a build it did not make (a step that changed nothing) goes with that build
-                boolean goes = deletable.contains(entry.build()) || !entry.ownBuild() && !uses.containsKey(entry.build());
+                // an entry that names a build it did not make (a step that changed nothing) holds nothing: it goes
+                boolean goes = deletable.contains(entry.build()) || !entry.ownBuild();
                 if (goes) {
                     cache.remove(entry);
                     removed.add(entry);
@@ -126,14 +126,38 @@ public final class CachePrune {
         return new Result(removed, inUse, order, freed);
     }
 
-    /** Deletes the builds an earlier prune noted and did not get to (it was cut short). */
-    private static void finishEarlier(TemplateStore store) {
+    /**
+     * Finishes what an earlier prune noted and did not get to (it was cut short): the entries naming those builds go
+     * first, then each build that no other build in the store reads from or names as its parent (one may have been
+     * built on since, through an entry that prune had not removed yet), then the notes.
+     */
+    private void finishEarlier(TemplateStore store) {
         try {
-            for (String note : store.objects().keys(PRUNING)) {
-                BuildId build = BuildId.of(note.substring(note.lastIndexOf('/') + 1));
-                log.warn("finishing the deletion of build {}, which an earlier prune was cut short in", build);
-                store.deleteBuild(build);
-                store.objects().delete(note);
+            List<String> notes = store.objects().keys(PRUNING);
+            if (notes.isEmpty()) {
+                return;
+            }
+            Set<BuildId> noted = new LinkedHashSet<>();
+            for (String note : notes) {
+                noted.add(BuildId.of(note.substring(note.lastIndexOf('/') + 1)));
+            }
+            for (CacheEntry entry : cache.list(null)) {
+                if (noted.contains(entry.build())) {
+                    cache.remove(entry);
+                }
+            }
+            Map<BuildId, Set<BuildId>> uses = uses(store);
+            for (BuildId build : childrenFirst(noted, uses)) {
+                boolean needed = uses.entrySet().stream().anyMatch(u -> !noted.contains(u.getKey())
+                        && u.getValue().contains(build));
+                if (needed) {
+                    log.warn("an earlier prune was cut short before deleting build {}, which a build made since uses: "
+                            + "it stays", build);
+                } else {
+                    log.warn("finishing the deletion of build {}, which an earlier prune was cut short in", build);
+                    store.deleteBuild(build);
+                }
+                store.objects().delete(PRUNING + "/" + build.value());
             }
         } catch (IOException e) {
             throw TmountException.failed(e, "cannot finish an earlier prune of the build cache of %s", store.url());

@@ -179,7 +179,9 @@ public final class BuildRunner {
     private BuildId emptyBase(TemplateFile.Empty empty, TemplateId template, BuildCache cache, BuildOptions options,
                               WriteFormat format, Path work, BuildLog out) throws IOException {
         StepKey key = StepKeys.emptyFilesystem(empty.size().bytes());
-        Optional<CacheEntry> cached = new CachedSteps(cache, null, template, options).find(key);
+        // an empty filesystem of a size is as good as another, --no-cache or not: its builds key on one
+        Optional<CacheEntry> cached = new CachedSteps(cache, null, template,
+                new BuildOptions(null, false, options.cacheFrom(), false)).find(key);
         if (cached.isPresent()) {
             cache.used(cached.get());
             out.line("empty filesystem of " + empty.size() + ": cached, build " + cached.get().build());
@@ -191,7 +193,12 @@ public final class BuildRunner {
         new BuildWriter(manager.store(), work).writeBase(
                 BuildMetadata.forNewBuild(build, template, null, Files.size(image), Instant.now()), image, format);
         Files.deleteIfExists(image);
-        cache.record(template, key, build, null, "an empty " + empty.size() + " filesystem");
+        BuildId recorded = cache.record(template, key, build, null, "an empty " + empty.size() + " filesystem").build();
+        if (!recorded.equals(build)) { // another build stored one first
+            manager.store().deleteBuild(build);
+            out.line("empty filesystem of " + empty.size() + ": cached meanwhile, build " + recorded);
+            return recorded;
+        }
         out.line("empty filesystem of " + empty.size() + ": stored as build " + build);
         return build;
     }

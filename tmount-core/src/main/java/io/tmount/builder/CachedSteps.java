@@ -96,12 +96,16 @@ final class CachedSteps {
         }
         int resume = unverified.isEmpty() ? index : unverified.getFirst(); // so a bad USER or MOUNT fails as when run
         if (resume < steps.size()) {
-            BuildContext at = resume == index ? state : stateBefore.get(resume);
-            int mountedAt = firstWritableMount(at, steps);
-            if (mountedAt >= 0 && mountedAt < resume) {
+            // back to the start of the window: a writable mount may have been up when the one found was mounted
+            int first = resume;
+            for (int mountedAt = firstWritableMount(resume == index ? state : stateBefore.get(resume), steps);
+                 mountedAt >= 0 && mountedAt < first; mountedAt = firstWritableMount(stateBefore.get(first), steps)) {
+                first = mountedAt;
+            }
+            if (first < resume) {
                 out.line("step " + steps.get(resume).number() + " is not cached, and the template mounted writable by "
-                        + "step " + steps.get(mountedAt).number() + " is still mounted: running again from there");
-                resume = mountedAt;
+                        + "step " + steps.get(first).number() + " is still mounted: running again from there");
+                resume = first;
             }
         }
         if (resume != index) {

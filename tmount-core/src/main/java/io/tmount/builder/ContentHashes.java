@@ -22,6 +22,10 @@ import java.util.Map;
 final class ContentHashes {
 
     static final int MAX_FILES = 200_000;
+    /** How long after its last change a file's hash is remembered: past any file system's clock tick (1 s at most). */
+    static final java.time.Duration SETTLE = java.time.Duration.ofSeconds(3);
+
+    private final long settleNanos;
 
     /** What the inode said when the file was hashed. */
     private record Stamp(Object fileKey, long size, long modified, long changed) {
@@ -38,6 +42,14 @@ final class ContentHashes {
         }
     };
 
+    ContentHashes() {
+        this(SETTLE);
+    }
+
+    ContentHashes(java.time.Duration settle) {
+        this.settleNanos = settle.toNanos();
+    }
+
     /** The file's SHA-256, read only when its inode says it changed since it was last read (or never was). */
     String sha256(Path file) throws IOException {
         Path absolute = file.toAbsolutePath();
@@ -50,12 +62,20 @@ final class ContentHashes {
         }
         String sha = read(absolute);
         reads.incrementAndGet();
-        if (stamp(absolute).equals(before)) { // unchanged while it was read: the hash is the file's
+        // unchanged while it was read, and not changed so lately that a change within the same tick of the file
+        // system's clock could leave its times as they are (git's "racily clean" files): then the hash is the file's
+        if (stamp(absolute).equals(before) && settled(before)) {
             synchronized (known) {
                 known.put(absolute, new Known(before, sha));
             }
         }
         return sha;
+    }
+
+    /** Whether the file's last change is older than any file system's time granularity (a coarse one is 1 s). */
+    private boolean settled(Stamp stamp) {
+        long now = java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(System.currentTimeMillis());
+        return now - Math.max(stamp.modified(), stamp.changed()) >= settleNanos;
     }
 
     /** How many files were read so far (the rest came from what was remembered). */

@@ -52,6 +52,7 @@ final class StepRunner {
     private BuildId keyParent; // the build the next step's key starts from: the cache's view of the same content
     private BuildRoot root;
     private boolean cacheable = true; // false once a step's changes could not be stored as a layer of its own
+    private BuildId endedAs; // the build the new one goes over, once the steps are done
 
     StepRunner(Services services, TemplateFile file, Path rootPath, List<StepBuild> done, BuildLog out) {
         this.services = services;
@@ -120,7 +121,8 @@ final class StepRunner {
             StepKey end = services.keys().end(keyParent, state);
             mounts.unmountLeft(out);
             // what unmounting left (the folders MOUNT made) is the last layer, cached as the end of the steps
-            record(end, commit(), true, "the end of the steps");
+            CommitResult last = commit();
+            endedAs = recordEnd(end, last);
         } catch (IOException | RuntimeException e) {
             mounts.unmountAll(e);
             if (root != null) {
@@ -138,8 +140,26 @@ final class StepRunner {
             // the layers are stored: say so, and leave the root for the operator (or the next start) to remove
             out.line("warning: the build root at " + root.path() + " could not be taken down: " + e.getMessage());
             log.warn("the build root at {} could not be taken down: {}", root.path(), e.getMessage());
+            return build;
+        }
+        if (!endedAs.equals(build)) { // another build stored the same end first: the same content, under its id
+            services.manager().store().deleteBuild(build);
+            build = endedAs;
         }
         return build;
+    }
+
+    /**
+     * Records the end of the steps; returns the build the new one goes over: this one's, or the entry's where another
+     * build recorded the same end first (then this one's last layer goes, once the root is down).
+     */
+    private BuildId recordEnd(StepKey end, CommitResult last) {
+        BuildId result = last.changed() ? last.build() : keyParent;
+        if (!cacheable) {
+            return build;
+        }
+        CacheEntry entry = services.cache().record(file.template(), end, result, keyParent, "the end of the steps");
+        return entry.build().equals(result) || !sharing() || !last.changed() ? build : entry.build();
     }
 
     /**
@@ -226,9 +246,8 @@ final class StepRunner {
             return;
         }
         mounts.unmountLeft(BuildLog.NONE);
-        BuildRoot old = root;
+        root.close(); // on failure the root stays this build's, for the failure path to take down
         root = null;
-        old.close();
         build = other;
         keyParent = other;
         mountRoot();

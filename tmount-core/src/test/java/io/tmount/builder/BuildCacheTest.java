@@ -316,6 +316,22 @@ class BuildCacheTest {
     }
 
     @Test
+    void aPruneCutShort_isFinishedByTheNext_butNotForABuildUsedSince() throws IOException {
+        BuildResult built = app("hello", "data-1");
+        BuildId unused = built.build(); // nothing is over the new build
+        BuildId used = built.layers().getFirst().build(); // the next steps are over it
+        // what a prune cut short after noting its builds leaves
+        store.objects().put("tmount-build-cache/.pruning/" + unused.value(), new byte[0]);
+        store.objects().put("tmount-build-cache/.pruning/" + used.value(), new byte[0]);
+        CachePrune.Result result = new CachePrune(new BuildCache(store)).prune(new CachePrune.Rule(Duration.ofDays(1), null));
+        assertThat(result.removed()).isEmpty();
+        assertThat(store.exists(unused)).isFalse();
+        assertThat(store.exists(used)).isTrue();
+        assertThat(store.objects().keys("tmount-build-cache/.pruning")).isEmpty();
+        assertThat(new BuildCache(store).list(TemplateId.of("app"))).extracting(CacheEntry::build).doesNotContain(used);
+    }
+
+    @Test
     void prune_removesOnlyWhatNoChainUses() throws IOException {
         BuildResult kept = app("hello", "data-1");
         BuildResult dropped = app("bonjour", "data-1"); // shares step 1 (RUN) with the first
@@ -325,10 +341,11 @@ class BuildCacheTest {
         assertThat(entries).hasSize(9);
         assertThat(entries).filteredOn(CacheEntry::ownBuild).hasSize(7).allSatisfy(e -> assertThat(e.bytes()).isPositive());
 
-        // every entry is old, and every build is still in a chain: nothing goes
+        // every entry is old, and every build is still in a chain: only the two ends go, which hold no build
         CachePrune.Result none = new CachePrune(cache).prune(new CachePrune.Rule(Duration.ZERO, null));
-        assertThat(none.removed()).isEmpty();
-        assertThat(none.inUse()).hasSize(9);
+        assertThat(none.removed()).hasSize(2).noneMatch(CacheEntry::ownBuild);
+        assertThat(none.deletedBuilds()).isEmpty();
+        assertThat(none.inUse()).hasSize(7);
 
         store.deleteBuild(dropped.build()); // the second build is gone: its own steps' builds are free
         CachePrune.Result some = new CachePrune(cache).prune(new CachePrune.Rule(Duration.ZERO, null));
@@ -342,12 +359,12 @@ class BuildCacheTest {
         }
         assertThat(store.list()).extracting(BuildSummary::buildId).doesNotContainAnyElementsOf(own);
         assertThat(read(kept.build(), "/greeting")).isEqualTo("hello\n"); // still whole
-        assertThat(cache.list(null)).hasSize(5);
+        assertThat(cache.list(null)).hasSize(4);
 
         // by size: keeping 0 bytes removes every entry whose build nothing else uses
         store.deleteBuild(kept.build());
         CachePrune.Result all = new CachePrune(cache).prune(new CachePrune.Rule(null, 0L));
-        assertThat(all.removed()).hasSize(5);
+        assertThat(all.removed()).hasSize(4);
         assertThat(cache.list(null)).isEmpty();
         assertThat(store.list()).extracting(BuildSummary::buildId)
                 .containsExactlyInAnyOrder(BuildId.of("base-1"), BuildId.of("data-1"), BuildId.of("data-2"));

@@ -17,7 +17,7 @@ class ContentHashesTest {
 
     @Test
     void aFileChangedInPlace_isReadAgain_evenWithItsSizeAndTimeSetBack() throws IOException {
-        ContentHashes hashes = new ContentHashes();
+        ContentHashes hashes = new ContentHashes(java.time.Duration.ZERO);
         Path file = dir.resolve("a");
         Files.writeString(file, "one");
         FileTime time = Files.getLastModifiedTime(file);
@@ -29,6 +29,16 @@ class ContentHashesTest {
         Files.writeString(file, "two"); // same size, and the modification time put back: only ctime tells
         Files.setLastModifiedTime(file, time);
         assertThat(hashes.sha256(file)).isEqualTo("3fc4ccfe745870e2c0d99f71f30ff0656c8dedd41cc1d7d3d376b0dbe685e2f3");
+        assertThat(hashes.filesRead()).isEqualTo(2);
+    }
+
+    @Test
+    void aFileChangedMomentsAgo_isNotRemembered_sinceAnotherChangeInTheSameClockTickWouldNotShow() throws IOException {
+        ContentHashes hashes = new ContentHashes(); // remembers files settled for 3 s
+        Path file = dir.resolve("fresh");
+        Files.writeString(file, "one");
+        hashes.sha256(file);
+        hashes.sha256(file);
         assertThat(hashes.filesRead()).isEqualTo(2);
     }
 }
