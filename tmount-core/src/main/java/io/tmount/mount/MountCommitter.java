@@ -51,13 +51,10 @@ final class MountCommitter {
         this.checkpoints = checkpoints;
     }
 
-    CommitResult commit(ActiveMount mount, BuildId newBuild, TemplateId template, boolean evenWithoutChanges,
-                        Path workDir, WriteFormat format, ProgressCounter progress) throws IOException {
-        return commit(mount, newBuild, template, evenWithoutChanges, false, workDir, format, progress);
-    }
-
     /**
-     * The same; with {@code advance}, the overlay's changes so far count as committed once the build is stored (see
+     * Commits the mount's changes as {@code newBuild} of {@code template}; with {@code evenWithoutChanges}, also when
+     * nothing changed (a layer of no blocks of its own). With {@code advance}, the overlay's changes so far count as
+     * committed once the build is stored (see
      * {@link Overlay#mark}), so the next commit holds only later changes, layered on this one: the caller then
      * treats the mount as one of the new build.
      */

@@ -360,24 +360,7 @@ public final class MountManager implements AutoCloseable {
     /** The same, telling {@code progress} how many bytes of the new build were packed, checked and stored. */
     public CommitResult commit(Path mountPath, BuildId newBuild, TemplateId template, boolean evenWithoutChanges,
                                WriteFormat format, Progress progress) {
-        lifecycle.readLock().lock();
-        try {
-            checkOpen();
-            Path path = activePath(mountPath);
-            BuildId id = newBuild == null ? BuildId.random() : newBuild;
-            ActiveMount mount = slots.take(path, MountSlots.Busy.COMMITTING);
-            try {
-                return committer.commit(mount, id, template == null ? mount.info().templateId() : template,
-                        evenWithoutChanges, journal.dirOf(mount.info().id()),
-                        format == null ? config.writeFormat() : format, new ProgressCounter(progress));
-            } catch (IOException e) {
-                throw TmountException.failed(e, "cannot commit %s", path);
-            } finally {
-                slots.put(path, mount);
-            }
-        } finally {
-            lifecycle.readLock().unlock();
-        }
+        return commit(mountPath, newBuild, template, evenWithoutChanges, false, format, progress);
     }
 
     /**
@@ -385,9 +368,16 @@ public final class MountManager implements AutoCloseable {
      * {@link #commit}, and then treats the mount as one of that build: the next commit holds only the changes made
      * after this one, layered on it. So each step of a build becomes a layer of its own. A mount with nothing changed
      * stores nothing and stays as it is (the result says so). Only ephemeral mounts: a mount brought back after a
-     * crash comes back as its journal names it, on the build it was first mounted from.
+     * crash comes back as its journal names it, on the build it was first mounted from. If the new build's layout
+     * cannot be read back, the call fails and the mount must not be committed again (a build then fails, and takes
+     * its root down).
      */
     public CommitResult commitAndAdvance(Path mountPath, BuildId newBuild, TemplateId template, WriteFormat format) {
+        return commit(mountPath, newBuild, template, false, true, format, Progress.NONE);
+    }
+
+    private CommitResult commit(Path mountPath, BuildId newBuild, TemplateId template, boolean evenWithoutChanges,
+                                boolean advance, WriteFormat format, Progress progress) {
         lifecycle.readLock().lock();
         try {
             checkOpen();
@@ -396,14 +386,15 @@ public final class MountManager implements AutoCloseable {
             ActiveMount mount = slots.take(path, MountSlots.Busy.COMMITTING);
             ActiveMount after = mount;
             try {
-                if (!journal.read(mount.info().id()).ephemeral()) {
+                if (advance && !journal.read(mount.info().id()).ephemeral()) {
                     throw TmountException.invalid("%s is not an ephemeral mount: only a build root advances onto "
                             + "its commits", path);
                 }
                 TemplateId target = template == null ? mount.info().templateId() : template;
-                CommitResult result = committer.commit(mount, id, target, false, true, journal.dirOf(mount.info().id()),
-                        format == null ? config.writeFormat() : format, new ProgressCounter(Progress.NONE));
-                if (result.changed()) {
+                CommitResult result = committer.commit(mount, id, target, evenWithoutChanges, advance,
+                        journal.dirOf(mount.info().id()), format == null ? config.writeFormat() : format,
+                        new ProgressCounter(progress));
+                if (advance && result.changed()) {
                     after = new ActiveMount(mount.info().withBuild(target, result.build()), images.layout(result.build()),
                             mount.overlay(), mount.createdDirs(), mount.resources(), mount.bookkeeping(), mount.probe(),
                             mount.committedMutations());
